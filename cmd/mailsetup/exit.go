@@ -1,0 +1,69 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Exit codes: a script may rely on these. They are listed by
+// `mailsetup help exit-codes` and in the README; keep all three in step.
+const (
+	exitOK            = 0
+	exitFailure       = 1
+	exitUsage         = 2 // bad flags or arguments, or the user cancelled
+	exitNothingFound  = 3 // no working settings were found
+	exitLoginRejected = 4 // settings found, but the server rejected the login
+	exitInsecureOnly  = 5 // only insecure servers work and insecure use was not allowed
+	exitBatchPartial  = 6 // a batch in which some users failed
+)
+
+const exitCodesHelp = `Exit codes of mailsetup:
+
+  0  success
+  1  error (a file could not be read or written, a check failed, ...)
+  2  usage error (bad flags or arguments), or the user cancelled
+  3  nothing working was found for the address
+  4  settings were found, but the server rejected the login
+  5  only insecure servers work, and insecure use was not allowed by flag
+  6  a batch in which some users failed (the others were written)
+`
+
+// exitError carries the exit code a failure should end the process with.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// withExitCode wraps err so that Main ends the process with code.
+func withExitCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+// errSilent ends the process with a code when the command already printed
+// everything the user needs (e.g. lint's findings, a JSON report).
+func silentExit(code int) error { return &exitError{code: code, err: errSilentMarker} }
+
+var errSilentMarker = errors.New("")
+
+// usageError is a mistake in flags or arguments.
+func usageError(format string, args ...any) error {
+	return withExitCode(exitUsage, fmt.Errorf(format, args...))
+}
+
+// exitCodeOf maps an error to the process exit code.
+func exitCodeOf(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return exitFailure
+}
