@@ -18,11 +18,11 @@ import (
 // SERVFAIL, names in truncate get a truncated UDP answer (and the full one
 // over TCP), names in silent get no answer at all.
 type testZone struct {
-	records   []string
-	servfail  map[string]bool
-	truncate  map[string]bool
-	silent    map[string]bool
-	ad        bool
+	records    []string
+	servfail   map[string]bool
+	truncate   map[string]bool
+	silent     map[string]bool
+	ad         bool
 	tcpQueries atomic.Int32
 }
 
