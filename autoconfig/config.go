@@ -11,18 +11,24 @@ import (
 type Severity int
 
 const (
+	// Note: something worth knowing that is not judged (a server type
+	// mailsetup does not set up, a redirect).
+	Note Severity = iota
 	// Warning: the file works, but a client would connect unsafely or
 	// a person would be surprised.
-	Warning Severity = iota
+	Warning
 	// Error: a client skips the entry or rejects the file.
 	Error
 )
 
 func (s Severity) String() string {
-	if s == Error {
+	switch s {
+	case Error:
 		return "error"
+	case Warning:
+		return "warning"
 	}
-	return "warning"
+	return "note"
 }
 
 // MarshalText makes Severity print as "error" or "warning" in JSON.

@@ -76,6 +76,7 @@ iPhone/Mac and Android import as they are.`,
 
 	root.AddCommand(
 		newCmdVersion(f),
+		newCmdLint(f, nil),
 	)
 	root.AddCommand(&cobra.Command{
 		Use:   "exit-codes",
