@@ -1,0 +1,136 @@
+package profiles
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	qrcode "github.com/skip2/go-qrcode"
+
+	"github.com/mailsetup/mailsetup/autoconfig"
+)
+
+// Values of the Thunderbird-for-Android QR import format, version 1
+// (thunderbird-android feature/migration/qrcode/qr-code-format.md).
+var (
+	qrProtocol = map[autoconfig.Protocol]int{autoconfig.IMAP: 0, autoconfig.POP3: 1, autoconfig.SMTP: 0}
+	qrSecurity = map[autoconfig.Security]int{
+		autoconfig.SecurityPlain:    0,
+		autoconfig.SecuritySTARTTLS: 2, // AlwaysStartTls; 1 is reserved
+		autoconfig.SecurityTLS:      3,
+	}
+	qrAuth = map[autoconfig.AuthMethod]int{
+		autoconfig.AuthNone:              0,
+		autoconfig.AuthClientIP:          0,
+		autoconfig.AuthPasswordCleartext: 1,
+		autoconfig.AuthPasswordEncrypted: 2,
+		autoconfig.AuthGSSAPI:            3,
+		autoconfig.AuthNTLM:              4,
+		autoconfig.AuthTLSClientCert:     5,
+		autoconfig.AuthOAuth2:            6,
+	}
+)
+
+// AndroidQRPayload is the QR code's content: the version-1 JSON of one
+// account, without a password (any scanner app can read a QR code). The
+// format allows ASCII addresses only; a domain is written in its A-label form.
+func AndroidQRPayload(acct Account) ([]byte, error) {
+	in, out := acct.In(), acct.Out()
+	email := acct.Address.ASCII()
+	if !isASCII(email) {
+		return nil, fmt.Errorf("%w: the Thunderbird for Android QR format takes only ASCII addresses, and %q is not one; type the settings by hand",
+			ErrUnsupported, email)
+	}
+	inAuth, err := qrAuthOf(in)
+	if err != nil {
+		return nil, err
+	}
+	outAuth, err := qrAuthOf(out)
+	if err != nil {
+		return nil, err
+	}
+	outUser := out.Username
+	if outAuth == qrAuth[autoconfig.AuthNone] {
+		outUser = ""
+	}
+	payload := []any{
+		1,           // FormatVersion
+		[]int{1, 1}, // SequenceNumber, SequenceEnd
+		[]any{ // IncomingServer; AccountName and Password left out
+			qrProtocol[in.Protocol], in.Hostname, in.Port, qrSecurity[in.Security], inAuth, in.Username,
+		},
+		[]any{ // OutgoingServerGroups
+			[]any{ // OutgoingServerGroup
+				[]any{qrProtocol[autoconfig.SMTP], out.Hostname, out.Port, qrSecurity[out.Security], outAuth, outUser},
+				[]any{email, acct.name()}, // Identity
+			},
+		},
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(payload); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+func qrAuthOf(s autoconfig.Server) (int, error) {
+	for _, a := range s.Auth {
+		if v, ok := qrAuth[a]; ok {
+			return v, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: the QR format has no value for %v of %s", ErrUnsupported, s.Auth, s.Address())
+}
+
+// AndroidQRPNG writes the payload as a QR code PNG, 512 pixels square, with
+// medium error correction (what phone cameras read off a screen or paper).
+func AndroidQRPNG(w io.Writer, acct Account) error {
+	payload, err := AndroidQRPayload(acct)
+	if err != nil {
+		return err
+	}
+	png, err := qrcode.Encode(string(payload), qrcode.Medium, 512)
+	if err != nil {
+		return fmt.Errorf("profiles: QR code: %w", err)
+	}
+	_, err = w.Write(png)
+	return err
+}
+
+// AndroidQRText writes the payload as one line of text, for QR generators
+// elsewhere and for people who want to see what the code holds.
+func AndroidQRText(w io.Writer, acct Account) error {
+	payload, err := AndroidQRPayload(acct)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", payload)
+	return err
+}
+
+// AndroidNote writes what each Android mail app can import and the settings
+// to type into the ones that import nothing.
+func AndroidNote(w io.Writer, acct Account) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Android: setting up %s\n\n", acct.Address.String())
+	b.WriteString(`Thunderbird for Android (and K-9 Mail)
+  Imports thunderbird-qr.png: open the app, choose "Import settings",
+  then "Scan QR code", and scan the picture from a screen or a print-out.
+  It asks for the password afterwards: the code holds none. If the scanner
+  does not take the code (it is known to be picky), type the settings below.
+
+Gmail, Samsung Email, Microsoft Outlook
+  None of them imports a file or a QR code. Add the account by hand: choose
+  "Other" (Gmail: "Add an e-mail address" > "Other"; Samsung Email: "Other";
+  Outlook: "Add account", then type the address and choose IMAP or POP3),
+  then "Manual setup", and type these settings.
+
+`)
+	writeSettingsText(&b, acct)
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,148 @@
+package profiles
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"strings"
+
+	"github.com/mailsetup/mailsetup/autoconfig"
+)
+
+// sheetRow is one server as a person types it into a mail app.
+type sheetRow struct {
+	Role     string // "Incoming mail (IMAP)"
+	Host     string
+	Port     int
+	Security string
+	Username string
+	Password string // what to type as the password
+}
+
+type sheetData struct {
+	Address    string
+	Name       string
+	Provider   string
+	Rows       []sheetRow
+	WhyIMAP    string
+	POP3Advice string
+	Notes      []string
+}
+
+// whyIMAP is the two sentences the issue asks the sheet to carry.
+const whyIMAP = "IMAP keeps your mail on the server, so your phone, tablet and computer all show the same mailbox, and losing a device loses no mail. POP3 downloads the mail to one device and, by default, deletes it from the server."
+
+func sheetFor(acct Account) sheetData {
+	in, out := acct.In(), acct.Out()
+	row := func(role string, s autoconfig.Server) sheetRow {
+		r := sheetRow{Role: role, Host: s.Hostname, Port: s.Port, Security: s.Security.Description(), Username: s.Username,
+			Password: "your e-mail password"}
+		switch a := s.PreferredAuth(); {
+		case a == autoconfig.AuthOAuth2:
+			r.Password = "sign in on the provider's page (OAuth2)"
+		case !a.UsesPassword():
+			r.Username, r.Password = "(none)", "(none)"
+		}
+		return r
+	}
+	d := sheetData{
+		Address:  acct.Address.String(),
+		Name:     acct.DisplayName,
+		Provider: acct.providerName(),
+		Rows: []sheetRow{
+			row("Incoming mail ("+in.Protocol.DisplayName()+")", in),
+			row("Outgoing mail (SMTP)", out),
+		},
+		WhyIMAP: whyIMAP,
+	}
+	if in.Protocol == autoconfig.POP3 {
+		d.POP3Advice = `This account uses POP3 because no working IMAP server was chosen: switch on "Leave a copy of messages on the server" (or "Leave messages on server") in the app, so the mail stays there for your other devices, and ask ` +
+			acct.providerName() + ` whether IMAP can be switched on.`
+	} else {
+		d.POP3Advice = `If only POP3 works, switch on "Leave a copy of messages on the server" so the mail stays there for your other devices.`
+	}
+	if acct.Provider.Enable != nil {
+		d.Notes = append(d.Notes, "The provider asks you to switch on IMAP/POP3 access first, at "+acct.Provider.Enable.URL+".")
+	}
+	if in.Security == autoconfig.SecurityPlain || out.Security == autoconfig.SecurityPlain {
+		d.Notes = append(d.Notes, "Warning: a server here is not encrypted; your password would travel readable by anyone on the network.")
+	}
+	if acct.Address.Domain != acct.Address.DomainUnicode {
+		d.Notes = append(d.Notes, "If the app rejects the address "+acct.Address.String()+", type it as "+acct.Address.ASCII()+".")
+	}
+	return d
+}
+
+// writeSettingsText writes the settings table as plain text.
+func writeSettingsText(b *strings.Builder, acct Account) {
+	d := sheetFor(acct)
+	fmt.Fprintf(b, "E-mail address:  %s\n", d.Address)
+	if d.Name != "" {
+		fmt.Fprintf(b, "Your name:       %s\n", d.Name)
+	}
+	for _, r := range d.Rows {
+		fmt.Fprintf(b, "\n%s\n", r.Role)
+		fmt.Fprintf(b, "  Server:    %s\n", r.Host)
+		fmt.Fprintf(b, "  Port:      %d\n", r.Port)
+		fmt.Fprintf(b, "  Security:  %s\n", r.Security)
+		fmt.Fprintf(b, "  Username:  %s\n", r.Username)
+		fmt.Fprintf(b, "  Password:  %s\n", r.Password)
+	}
+	for _, n := range d.Notes {
+		fmt.Fprintf(b, "\n%s\n", n)
+	}
+}
+
+// SheetText writes the setup sheet as plain text.
+func SheetText(w io.Writer, acct Account) error {
+	var b strings.Builder
+	d := sheetFor(acct)
+	fmt.Fprintf(&b, "E-mail settings for %s (%s)\n\n", d.Address, d.Provider)
+	writeSettingsText(&b, acct)
+	fmt.Fprintf(&b, "\nWhy IMAP: %s\n%s\n", d.WhyIMAP, d.POP3Advice)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+var sheetHTML = template.Must(template.New("sheet").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>E-mail settings for {{.Address}}</title>
+<style>
+body { font-family: sans-serif; max-width: 42em; margin: 2em auto; color: #111; }
+table { border-collapse: collapse; width: 100%; margin: 1em 0; }
+th, td { border: 1px solid #999; padding: .4em .6em; text-align: left; vertical-align: top; }
+th { width: 9em; background: #eee; }
+td { font-family: monospace; font-size: 1.1em; }
+.note { border-left: 4px solid #c60; padding-left: .8em; }
+@media print { body { margin: 0; } }
+</style>
+</head>
+<body>
+<h1>E-mail settings</h1>
+<p>For <strong>{{.Address}}</strong> at {{.Provider}}.{{if .Name}} Your name: <strong>{{.Name}}</strong>.{{end}}</p>
+{{range .Rows}}
+<h2>{{.Role}}</h2>
+<table>
+<tr><th>Server</th><td>{{.Host}}</td></tr>
+<tr><th>Port</th><td>{{.Port}}</td></tr>
+<tr><th>Security</th><td>{{.Security}}</td></tr>
+<tr><th>Username</th><td>{{.Username}}</td></tr>
+<tr><th>Password</th><td>{{.Password}}</td></tr>
+</table>
+{{end}}
+{{range .Notes}}<p class="note">{{.}}</p>
+{{end}}
+<h2>Why IMAP</h2>
+<p>{{.WhyIMAP}}</p>
+<p>{{.POP3Advice}}</p>
+</body>
+</html>
+`))
+
+// SheetHTML writes the setup sheet as a printable HTML page. Every value is
+// escaped by html/template: names and hosts come from files and servers.
+func SheetHTML(w io.Writer, acct Account) error {
+	return sheetHTML.Execute(w, sheetFor(acct))
+}
