@@ -373,7 +373,10 @@ func writeServer(x *xmlWriter, name string, s Server) {
 	for _, a := range s.Auth {
 		x.leaf(3, "authentication", string(a))
 	}
-	x.leafIf(3, "username", s.Username)
+	if s.Username != "" || name == "incomingServer" && s.Protocol.IsMail() {
+		// Thunderbird skips an incoming server without <username>, even an empty one.
+		x.leaf(3, "username", s.Username)
+	}
 	x.leafIf(3, "url", s.URL)
 	x.leafIf(3, "restriction", s.Restriction)
 	if o := s.POP3; o != nil {
