@@ -33,7 +33,11 @@ func Main(io *iostreams.IOStreams, args []string) int {
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
 	root.SetErr(io.ErrOut)
+	argsAreUsage(root)
 	err := root.ExecuteContext(ctx)
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command") {
+		err = usageError("%v; 'mailsetup --help' lists the commands", err)
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -45,6 +49,22 @@ func Main(io *iostreams.IOStreams, args []string) int {
 		fmt.Fprintf(io.ErrOut, "mailsetup: %s\n", oneLine(err.Error()))
 	}
 	return exitCodeOf(err)
+}
+
+// argsAreUsage makes every command's argument check end with the usage exit
+// code and a pointer to its help, like a bad flag does.
+func argsAreUsage(cmd *cobra.Command) {
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				return usageError("%v (see '%s --help')", err, c.CommandPath())
+			}
+			return nil
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		argsAreUsage(sub)
+	}
 }
 
 // oneLine keeps an error on one line, as the README promises.
