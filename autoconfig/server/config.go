@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -151,7 +152,7 @@ type fileConfig struct {
 	RateLimit struct {
 		PerMinute      *int           `yaml:"per_minute"`
 		Burst          *int           `yaml:"burst"`
-		TrustedProxies []netip.Prefix `yaml:"trusted_proxies"`
+		TrustedProxies []string `yaml:"trusted_proxies"`
 	} `yaml:"rate_limit"`
 	Logging struct {
 		Level         string `yaml:"level"`
@@ -160,7 +161,7 @@ type fileConfig struct {
 		FullAddresses bool   `yaml:"full_addresses"`
 	} `yaml:"logging"`
 	Metrics struct {
-		Allow []netip.Prefix `yaml:"allow"`
+		Allow []string `yaml:"allow"`
 	} `yaml:"metrics"`
 	UnknownDomains string       `yaml:"unknown_domains"`
 	Domains        []fileDomain `yaml:"domains"`
@@ -237,7 +238,7 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%w: %s is empty: start from examples/serve.yaml", ErrConfig, name)
 		}
-		return nil, fmt.Errorf("%w: %s: %s", ErrConfig, name, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, fmt.Errorf("%w: %s", ErrConfig, yamlError(name, err))
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
@@ -393,7 +394,11 @@ func (l *loader) compileServing(fc *fileConfig, c *Config) error {
 	}
 
 	rl := fc.RateLimit
-	c.Limit = RateLimit{PerMinute: intOr(rl.PerMinute, defaultPerMinute), Burst: intOr(rl.Burst, defaultBurst), TrustedProxies: rl.TrustedProxies}
+	c.Limit = RateLimit{PerMinute: intOr(rl.PerMinute, defaultPerMinute), Burst: intOr(rl.Burst, defaultBurst)}
+	var err error
+	if c.Limit.TrustedProxies, err = l.prefixes(rl.TrustedProxies, "rate_limit", "trusted_proxies"); err != nil {
+		return err
+	}
 	if c.Limit.PerMinute < 0 || c.Limit.Burst < 0 {
 		return l.errorf(at("rate_limit"), "rate_limit values cannot be negative (per_minute: 0 turns the limit off)")
 	}
@@ -424,7 +429,9 @@ func (l *loader) compileServing(fc *fileConfig, c *Config) error {
 	c.Log.Requests = lg.Requests
 	c.Log.FullAddresses = lg.FullAddresses
 
-	c.MetricsAllow = fc.Metrics.Allow
+	if c.MetricsAllow, err = l.prefixes(fc.Metrics.Allow, "metrics", "allow"); err != nil {
+		return err
+	}
 	if len(c.MetricsAllow) == 0 {
 		c.MetricsAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	}
@@ -625,6 +632,49 @@ func defaultPort(p autoconfig.Protocol, s autoconfig.Security) int {
 	}
 	return 587
 }
+
+// prefixes parses networks written as CIDR ("10.0.0.0/8") or single addresses.
+func (l *loader) prefixes(in []string, section, key string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for i, v := range in {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				return nil, l.errorf(at(section, key, i), "%s %q is not a network: write it as 10.0.0.0/8 or an address", key, v)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// yamlError rewrites yaml.v3's "line N: ..." messages as "FILE:N: ...".
+func yamlError(name string, err error) string {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			return name + ":" + m[1] + ": " + m[2]
+		}
+		return name + ": " + msg
+	}
+	var out []string
+	for _, e := range te.Errors {
+		if m := yamlLine.FindStringSubmatch(e); m != nil {
+			e = name + ":" + m[1] + ": " + goType.ReplaceAllString(m[2], "")
+		}
+		out = append(out, e)
+	}
+	return strings.Join(out, "; ") + " (the keys are documented in examples/serve.yaml)"
+}
+
+// goType is the Go type yaml.v3 names in "field x not found in type ...",
+// which means nothing to the person editing the file.
+var goType = regexp.MustCompile(` in type [\w.]+$`)
+
+var yamlLine = regexp.MustCompile(`^line (\d+): (.*)$`)
 
 // path resolves a file name relative to the configuration's directory.
 func (l *loader) path(name string) string {

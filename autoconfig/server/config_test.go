@@ -57,7 +57,7 @@ domains:
 	tests := []struct {
 		name, yaml, want string
 	}{
-		{"typo", strings.Replace(good, "security: tls}]\n      outgoing", "securty: tls}]\n      outgoing", 1), "t.yaml: line 5: field securty not found"},
+		{"typo", strings.Replace(good, "security: tls}]\n      outgoing", "securty: tls}]\n      outgoing", 1), "t.yaml:5: field securty not found"},
 		{"bad security", strings.Replace(good, "security: tls}]\n      outgoing", "security: ssl}]\n      outgoing", 1), `t.yaml:5: security "ssl": use tls`},
 		{"bad auth", strings.Replace(good, "security: tls}]\n      outgoing", "security: tls, auth: [kerberos]}]\n      outgoing", 1), `t.yaml:5: auth "kerberos"`},
 		{"bad domain", strings.Replace(good, "name: example.test", "name: exa mple.test", 1), "t.yaml:3: domains[0].name"},
@@ -70,9 +70,9 @@ domains:
 		{"https without cert", strings.Replace(good, `{http: ":8080"}`, `{https: ":8443"}`, 1), "t.yaml:1: listen.https needs a certificate"},
 		{"no listen", strings.Replace(good, `listen: {http: ":8080"}`, "", 1), "no listen address"},
 		{"acme without tos", good + "tls: {acme: {cache_dir: /tmp/x}}\n", "accept_tos"},
-		{"bad proxy", good + "rate_limit: {trusted_proxies: [10.0.0.0/33]}\n", "t.yaml: line 8"},
-		{"bad duration", good + "timeouts: {read: forever}\n", "t.yaml: line 8"},
-		{"unknown generic", good + "unknown_domains: other.test\n", `t.yaml:8: unknown_domains names "other.test"`},
+		{"bad proxy", good + "rate_limit: {trusted_proxies: [10.0.0.0/33]}\n", `t.yaml:7: trusted_proxies "10.0.0.0/33"`},
+		{"bad duration", good + "timeouts: {read: forever}\n", "t.yaml:7: cannot unmarshal !!str `forever` into time.Duration"},
+		{"unknown generic", good + "unknown_domains: other.test\n", `t.yaml:7: unknown_domains names "other.test"`},
 		{"empty", "", "t.yaml is empty"},
 	}
 	for _, tt := range tests {
