@@ -150,8 +150,8 @@ type fileConfig struct {
 		Shutdown   *time.Duration `yaml:"shutdown"`
 	} `yaml:"timeouts"`
 	RateLimit struct {
-		PerMinute      *int           `yaml:"per_minute"`
-		Burst          *int           `yaml:"burst"`
+		PerMinute      *int     `yaml:"per_minute"`
+		Burst          *int     `yaml:"burst"`
 		TrustedProxies []string `yaml:"trusted_proxies"`
 	} `yaml:"rate_limit"`
 	Logging struct {

@@ -117,4 +117,3 @@ func allowed(a netip.Addr, nets []netip.Prefix) bool {
 	}
 	return false
 }
-
