@@ -1,0 +1,451 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mailsetup/mailsetup/autoconfig"
+)
+
+// maxChecks bounds the checks in flight at once: enough that every
+// published candidate of a domain is checked together, few enough that a
+// domain with dozens of guesses does not open dozens of connections.
+const maxChecks = 16
+
+// drainGrace is how long the engine waits, once the budget is spent, for
+// work that ignores its context before it reports without it.
+const drainGrace = time.Second
+
+// discovered is what discovery adds to the report besides candidates.
+type discovered struct {
+	providers     map[string]*autoconfig.Provider
+	lookups       []Lookup
+	disagreements []string
+	warnings      []string
+}
+
+// checkOutcome is a verification result in the engine's terms.
+type checkOutcome struct {
+	status checkStatus
+	// report holds the verification fields of the server's report.
+	report ServerReport
+	// safe says whether a password may be sent there under the options.
+	safe bool
+}
+
+// loginOutcome is one login attempt in the engine's terms.
+type loginOutcome struct {
+	status LoginStatus // ok, failed (refused) or skipped (not attempted)
+	detail LoginReport
+	// kind is the refusal kind (WrongPassword, AppPasswordRequired, ...).
+	kind string
+	// retry is false when another username or server cannot help (the
+	// provider wants an app password, OAuth2, a web login).
+	retry bool
+}
+
+// engine runs one probe: discovery streams candidates in, every candidate is
+// checked as it arrives (in parallel, bounded), logins run one at a time in
+// ranking order, and everything stops as soon as nothing that is still
+// running could outrank what is in hand. All state is owned by the loop
+// goroutine; workers only send messages.
+type engine struct {
+	addr     *autoconfig.Address // nil for a bare domain
+	password bool
+	progress func(Event)
+
+	discover func(ctx context.Context, emit func(autoconfig.Server, source)) discovered
+	check    func(ctx context.Context, s autoconfig.Server) checkOutcome
+	login    func(ctx context.Context, s autoconfig.Server, username string) loginOutcome
+
+	cands       []*candidate
+	byKey       map[serverKey]*candidate
+	queue       []*candidate
+	running     int
+	cancels     map[*candidate]context.CancelFunc
+	discovering bool
+	loginBusy   bool
+	stopped     bool
+	loginOK     [2]bool
+	failures    [2]int
+	blocked     [2]bool
+	worked      string // a username that logged in somewhere
+	found       discovered
+	budgetSpent bool
+}
+
+// direction indexes incoming (0) and outgoing (1).
+func direction(c *candidate) int {
+	if c.incoming() {
+		return 0
+	}
+	return 1
+}
+
+// maxFailures is the most refused logins per direction in one run, so a
+// probe never trips a provider's lockout.
+const maxFailures = 2
+
+type msgFound struct {
+	server autoconfig.Server
+	src    source
+}
+type msgDiscovered struct{ d discovered }
+type msgChecked struct {
+	c   *candidate
+	out checkOutcome
+	cut bool // the check's context ended before it did
+}
+type msgLoggedIn struct {
+	c    *candidate
+	user string
+	out  loginOutcome
+}
+
+// run probes until the work is done or ctx ends. With cached set it skips
+// discovery and checks and only logs in.
+func (e *engine) run(ctx context.Context, cached bool) {
+	e.byKey = map[serverKey]*candidate{}
+	e.cancels = map[*candidate]context.CancelFunc{}
+	for _, c := range e.cands {
+		e.byKey[keyOf(c.server)] = c
+	}
+	msgs := make(chan any)
+	loopDone := make(chan struct{})
+	defer close(loopDone)
+	send := func(m any) {
+		select {
+		case msgs <- m:
+		case <-loopDone:
+		}
+	}
+	var workers sync.WaitGroup
+	defer func() {
+		// Cancelled workers return promptly; they are not waited for when
+		// the budget is spent and one ignores its context.
+		if !e.budgetSpent {
+			workers.Wait()
+		}
+	}()
+
+	discoverCtx, stopDiscovery := context.WithCancel(ctx)
+	defer stopDiscovery()
+	if !cached {
+		e.discovering = true
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			d := e.discover(discoverCtx, func(s autoconfig.Server, src source) {
+				select {
+				case msgs <- msgFound{s, src}:
+				case <-discoverCtx.Done():
+				case <-loopDone:
+				}
+			})
+			send(msgDiscovered{d})
+		}()
+	}
+	var grace <-chan time.Time
+	e.schedule(ctx, send, &workers)
+	for e.discovering || e.running > 0 || e.loginBusy {
+		var m any
+		select {
+		case m = <-msgs:
+		case <-ctx.Done():
+			if grace == nil {
+				e.budgetSpent = ctx.Err() == context.DeadlineExceeded
+				grace = time.After(drainGrace)
+			}
+			continue
+		case <-grace:
+			e.finish()
+			return
+		}
+		switch m := m.(type) {
+		case msgFound:
+			e.onFound(m.server, m.src)
+		case msgDiscovered:
+			e.discovering = false
+			e.found = m.d
+		case msgChecked:
+			e.onChecked(m)
+		case msgLoggedIn:
+			e.onLoggedIn(m)
+		}
+		if e.stopped {
+			continue
+		}
+		if e.done() {
+			e.stopped = true
+			stopDiscovery()
+			for _, cancel := range e.cancels {
+				cancel()
+			}
+			continue
+		}
+		e.schedule(ctx, send, &workers)
+	}
+	e.finish()
+}
+
+// finish marks what was never checked.
+func (e *engine) finish() {
+	for _, c := range e.cands {
+		if c.check.status != checkPending {
+			continue
+		}
+		c.check.status = checkSkipped
+		if e.budgetSpent {
+			c.check.report.Error = "not checked: the time budget (--timeout) ran out"
+		} else {
+			c.check.report.Error = "not checked: a better server was already proven"
+		}
+	}
+}
+
+func (e *engine) emit(kind EventKind, s autoconfig.Server, format string, args ...any) {
+	if e.progress != nil {
+		e.progress(Event{Kind: kind, Server: s, Text: fmt.Sprintf(format, args...)})
+	}
+}
+
+func (e *engine) onFound(s autoconfig.Server, src source) {
+	if !s.Protocol.IsMail() || s.Hostname == "" || s.Port <= 0 || !s.Security.Valid() {
+		return
+	}
+	k := keyOf(s)
+	c, ok := e.byKey[k]
+	if !ok {
+		c = &candidate{server: autoconfig.Server{Protocol: s.Protocol, Hostname: s.Hostname, Port: s.Port, Security: s.Security}}
+		c.login.status = LoginSkipped
+		e.byKey[k] = c
+		e.cands = append(e.cands, c)
+		e.queue = append(e.queue, c)
+	}
+	src.username, src.auth = s.Username, s.Auth
+	c.addSource(src)
+	e.emit(EventFound, c.server, "found %s %s (%s) by %s", s.Protocol.DisplayName(), s.Address(), describeSecurity(s.Security), src.Method)
+}
+
+// schedule starts checks up to the bound, best potential first, and the
+// next login when none is running.
+func (e *engine) schedule(ctx context.Context, send func(any), workers *sync.WaitGroup) {
+	slices.SortStableFunc(e.queue, func(a, b *candidate) int { return compareKeys(a.potential(), b.potential()) })
+	for e.running < maxChecks && len(e.queue) > 0 {
+		c := e.queue[0]
+		e.queue = e.queue[1:]
+		checkCtx, cancel := context.WithCancel(ctx)
+		e.cancels[c] = cancel
+		e.running++
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			out := e.check(checkCtx, c.server)
+			send(msgChecked{c: c, out: out, cut: checkCtx.Err() != nil})
+		}()
+	}
+	if !e.password || e.loginBusy || e.addr == nil {
+		return
+	}
+	c, user := e.nextLogin()
+	if c == nil {
+		return
+	}
+	e.loginBusy = true
+	e.emit(EventLogin, c.server, "logging in to %s %s as %q", c.server.Protocol.DisplayName(), c.server.Address(), user)
+	workers.Add(1)
+	go func() {
+		defer workers.Done()
+		send(msgLoggedIn{c: c, user: user, out: e.login(ctx, c.server, user)})
+	}()
+}
+
+func (e *engine) onChecked(m msgChecked) {
+	e.running--
+	delete(e.cancels, m.c)
+	c := m.c
+	c.check.status = m.out.status
+	c.check.report = m.out.report
+	c.check.safe = m.out.safe
+	if m.cut && m.out.status == checkFailed {
+		c.check.status = checkSkipped
+		if e.stopped {
+			c.check.report.Error = "check stopped: a better server was already proven"
+		} else {
+			c.check.report.Error = "check cut short: the time budget (--timeout) ran out"
+		}
+	}
+	switch c.check.status {
+	case checkPassed:
+		e.emit(EventChecked, c.server, "%s %s works: certificate valid", c.server.Protocol.DisplayName(), c.server.Address())
+	case checkWeak, checkInsecure:
+		e.emit(EventChecked, c.server, "%s %s answers, but not securely", c.server.Protocol.DisplayName(), c.server.Address())
+	default:
+		e.emit(EventChecked, c.server, "%s %s: %s", c.server.Protocol.DisplayName(), c.server.Address(), c.check.report.Error)
+	}
+}
+
+func (e *engine) onLoggedIn(m msgLoggedIn) {
+	e.loginBusy = false
+	c, dir := m.c, direction(m.c)
+	d := m.out.detail
+	d.Username = m.user
+	c.login.detail = &d
+	switch m.out.status {
+	case LoginOK:
+		c.login.tried++
+		c.login.status = LoginOK
+		c.login.detail = &LoginReport{Username: m.user}
+		e.loginOK[dir] = true
+		e.worked = m.user
+		e.emit(EventLogin, c.server, "login to %s as %q worked", c.server.Address(), m.user)
+	case LoginFailed:
+		c.login.tried++
+		c.login.status = LoginFailed
+		c.login.kind = m.out.kind
+		e.failures[dir]++
+		if !m.out.retry {
+			e.blocked[dir] = true
+			c.login.rejected = true
+		}
+		if c.login.tried >= len(e.usernames(c)) {
+			c.login.rejected = true
+		}
+		e.emit(EventLogin, c.server, "login to %s as %q refused: %s", c.server.Address(), m.user, d.Reason)
+	default:
+		c.login.notAttempted = true
+		e.emit(EventLogin, c.server, "no login on %s: %s", c.server.Address(), d.Reason)
+	}
+}
+
+// usernames are the names to try on c: its source's template, else the full
+// address and then the local part (the one that already worked first).
+func (e *engine) usernames(c *candidate) []string {
+	if c.server.Username != "" {
+		return []string{autoconfig.ExpandTemplate(c.server.Username, *e.addr)}
+	}
+	full, local := e.addr.ASCII(), e.addr.LocalPart
+	if e.worked == local {
+		return []string{local, full}
+	}
+	return []string{full, local}
+}
+
+// moreLogins reports whether a login may still happen in a direction.
+func (e *engine) moreLogins(dir int) bool {
+	return e.password && e.addr != nil && !e.loginOK[dir] && e.failures[dir] < maxFailures && !e.blocked[dir]
+}
+
+// eligible reports whether c may be logged in to next.
+func (e *engine) eligible(c *candidate) bool {
+	return c.tier() <= tierWeak && c.check.safe && !c.login.notAttempted && c.login.status != LoginOK &&
+		c.login.tried < len(e.usernames(c))
+}
+
+// nextLogin picks the next login in ranking order: the best proven
+// candidate of a direction, once no candidate still being checked could
+// rank above it, and, while discovery runs, only when nothing it could
+// still find would (the best protocol with implicit TLS). A better-sourced
+// server found later cannot take the place of one whose login worked: the
+// ranking puts a successful login before the source.
+func (e *engine) nextLogin() (*candidate, string) {
+	rank(e.cands)
+	for dir := range 2 {
+		if !e.moreLogins(dir) {
+			continue
+		}
+		var next *candidate
+		for _, c := range e.cands {
+			if direction(c) == dir && e.eligible(c) {
+				next = c
+				break
+			}
+		}
+		if next == nil || !e.settled(next) {
+			continue
+		}
+		return next, e.usernames(next)[next.login.tried]
+	}
+	return nil, ""
+}
+
+// settled reports whether nothing still pending could rank above c, logins
+// aside.
+func (e *engine) settled(c *candidate) bool {
+	k := c.key()
+	k.loginOK = 0
+	for _, x := range e.cands {
+		if direction(x) != direction(c) || x.check.status != checkPending {
+			continue
+		}
+		if compareKeys(x.potential(), k) < 0 {
+			return false
+		}
+	}
+	return !e.discovering || k.tier == tierProven && k.protocol == 0 && k.security == 0
+}
+
+// done reports whether both directions are decided: the best candidate in
+// hand cannot be outranked by anything still pending or still to be found,
+// and no login that could change the outcome remains.
+func (e *engine) done() bool {
+	if e.loginBusy {
+		return false
+	}
+	rank(e.cands)
+	for dir := range 2 {
+		if !e.decided(dir) {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *engine) decided(dir int) bool {
+	more := e.moreLogins(dir)
+	var best *candidate
+	for _, c := range e.cands {
+		if direction(c) != dir {
+			continue
+		}
+		if best == nil {
+			best = c
+		}
+		if more && e.eligible(c) {
+			return false
+		}
+	}
+	pending := func(x key) key {
+		if !more {
+			x.loginOK = 1
+		}
+		return x
+	}
+	if best == nil || best.tier() > tierWeak {
+		if e.discovering {
+			return false
+		}
+		for _, c := range e.cands {
+			if direction(c) == dir && c.check.status == checkPending {
+				return false
+			}
+		}
+		return true
+	}
+	kb := best.key()
+	for _, x := range e.cands {
+		if direction(x) == dir && x.check.status == checkPending && compareKeys(pending(x.potential()), kb) < 0 {
+			return false
+		}
+	}
+	if e.discovering {
+		hypothetical := pending(key{tier: tierProven})
+		if compareKeys(hypothetical, kb) < 0 {
+			return false
+		}
+	}
+	return true
+}

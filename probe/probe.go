@@ -1,0 +1,331 @@
+// Package probe finds, proves and ranks a mail provider's servers for one
+// address and recommends the settings to use (mailsetup issues 4 and 5).
+//
+// Run starts discovery (package discover: RFC 6186/8314 SRV, Thunderbird
+// autoconfig, the ISPDB, MX-based lookups, Microsoft Autodiscover
+// MS-OXDSCLI, guessing), verifies every candidate as it streams in
+// (package verify: TLS per RFC 8314, certificates, capabilities), logs in
+// one attempt at a time in ranking order when given a password, and stops as
+// soon as nothing still running could outrank what is in hand. The ranking
+// keys, in order: proven with a valid certificate, IMAP over POP3, implicit
+// TLS over STARTTLS (RFC 8314 §5.1), a successful login, and the source
+// (the domain's autoconfig and SRV, Autodiscover, the ISPDB, MX-based, a
+// guess). The Report is the documented output of `mailsetup probe --json`
+// (docs/json-schema.md).
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/probe/discover"
+	"github.com/mailsetup/mailsetup/probe/netx"
+	"github.com/mailsetup/mailsetup/probe/verify"
+)
+
+// DefaultTimeout is the total budget of one probe when Options.Timeout is 0.
+const DefaultTimeout = 15 * time.Second
+
+// maxAttemptTimeout bounds one DNS question, HTTP request, check or login
+// when Options.AttemptTimeout is 0: a blackholed host costs this once.
+const maxAttemptTimeout = 5 * time.Second
+
+// ErrBadInput is returned (wrapped) when the input is neither an e-mail
+// address nor a domain.
+var ErrBadInput = errors.New("probe: not an e-mail address or domain")
+
+// Options configure Run.
+type Options struct {
+	// Env is the network: every DNS question and connection goes through it.
+	Env netx.Env
+	// ISPDBURL is the ISPDB's base URL; empty skips the ISPDB (the command
+	// line supplies Thunderbird's public one).
+	ISPDBURL string
+	// Private keeps the run local to the domain: no ISPDB, no MX-derived
+	// third-party lookups, no address in any URL, no password to
+	// Autodiscover.
+	Private bool
+	// Timeout is the total budget (DefaultTimeout when 0).
+	Timeout time.Duration
+	// AttemptTimeout bounds each lookup, check and login; 0 means a third
+	// of the budget, at most 5 s.
+	AttemptTimeout time.Duration
+	// Password, when not nil, is tried on the best servers, one attempt at
+	// a time, at most two refused attempts per direction.
+	Password []byte
+	// AllowPlaintext (--allow-plaintext) lets a password go over an
+	// unencrypted connection.
+	AllowPlaintext bool
+	// TrustCertSHA256 (--trust-cert) pins certificates that do not verify.
+	TrustCertSHA256 []string
+	// AutodiscoverAuth (--autodiscover-auth) sends the password to the
+	// domain's own Autodiscover over valid https; never under Private.
+	AutodiscoverAuth bool
+	// Progress, when not nil, is told what happens as it happens, for a
+	// live display. Calls never overlap and must not block for long.
+	Progress func(Event)
+	// Rand orders SRV records of equal priority (RFC 2782); nil means a
+	// random seed. Tests pass a seeded one.
+	Rand *rand.Rand
+	// GuessDelay is the head start published sources get before guessing
+	// begins anyway; 0 means discover's default (1 s).
+	GuessDelay time.Duration
+	// Cache, when not nil, shares discovery and checks between probes of
+	// addresses at the same domain (batch runs); only logins are repeated.
+	Cache *Cache
+}
+
+// EventKind says what an Event reports.
+type EventKind string
+
+const (
+	EventFound   EventKind = "found"   // discovery named a server
+	EventChecked EventKind = "checked" // a server's check ended
+	EventLogin   EventKind = "login"   // a login started or ended
+)
+
+// Event is one step of a running probe, for a live display.
+type Event struct {
+	Kind   EventKind
+	Server autoconfig.Server
+	// Text is one line for people.
+	Text string
+}
+
+// Run probes input, an e-mail address or a bare domain (then no login is
+// tried and usernames stay templates). The error is only for bad input; a
+// probe that finds nothing returns a Report whose Status says so.
+func Run(ctx context.Context, opts Options, input string) (*Report, error) {
+	start := time.Now()
+	addr, discoverAddr, err := parseInput(input)
+	if err != nil {
+		return nil, err
+	}
+	budget := opts.Timeout
+	if budget <= 0 {
+		budget = DefaultTimeout
+	}
+	attempt := opts.AttemptTimeout
+	if attempt <= 0 {
+		attempt = min(budget/3, maxAttemptTimeout)
+	}
+	ctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+
+	vopts := verify.Options{Env: opts.Env, AllowPlaintext: opts.AllowPlaintext, TrustCertSHA256: opts.TrustCertSHA256, Timeout: attempt}
+	dopts := discover.Options{
+		Env:               opts.Env,
+		ISPDBURL:          opts.ISPDBURL,
+		Private:           opts.Private,
+		GuessDelay:        opts.GuessDelay,
+		Rand:              opts.Rand,
+		PerAttemptTimeout: attempt,
+	}
+	if opts.AutodiscoverAuth && !opts.Private && addr != nil {
+		dopts.AutodiscoverPassword = opts.Password
+	}
+	e := &engine{
+		addr:     addr,
+		password: opts.Password != nil && addr != nil,
+		progress: opts.Progress,
+		check: func(ctx context.Context, s autoconfig.Server) checkOutcome {
+			return checkOutcomeOf(verify.Check(ctx, vopts, s), vopts)
+		},
+		login: func(ctx context.Context, s autoconfig.Server, username string) loginOutcome {
+			return loginOutcomeOf(verify.Login(ctx, vopts, s, username, opts.Password))
+		},
+		discover: func(ctx context.Context, emit func(autoconfig.Server, source)) discovered {
+			res := discover.Run(ctx, dopts, discoverAddr, func(c discover.Candidate) {
+				for _, s := range c.Sources {
+					emit(c.Server, source{Source: Source{Method: s.Method, Target: s.Target, Trust: string(s.Trust)}})
+				}
+			})
+			return discoveredOf(res)
+		},
+	}
+
+	if opts.Cache != nil {
+		entry, first := opts.Cache.claim(discoverAddr.Domain)
+		if !first {
+			select {
+			case <-entry.ready:
+			case <-ctx.Done():
+				return nil, fmt.Errorf("probe: waiting for the probe of %s: %w", discoverAddr.Domain, ctx.Err())
+			}
+			e.cands, e.found = entry.snapshot()
+			e.run(ctx, true)
+			return e.report(addr, discoverAddr, opts, start), nil
+		}
+		defer func() { entry.store(e.cands, e.found) }()
+	}
+	e.run(ctx, false)
+	return e.report(addr, discoverAddr, opts, start), nil
+}
+
+// parseInput reads an address or a bare domain. addr is nil for a domain;
+// discoverAddr always holds the domain (and an empty local part for a bare
+// domain, which discover treats as "no address to send").
+func parseInput(input string) (addr *autoconfig.Address, discoverAddr autoconfig.Address, err error) {
+	if strings.Contains(input, "@") {
+		a, err := autoconfig.ParseAddress(input)
+		if err != nil {
+			return nil, autoconfig.Address{}, fmt.Errorf("%w: %w", ErrBadInput, err)
+		}
+		return &a, a, nil
+	}
+	d, err := autoconfig.ParseDomain(input)
+	if err != nil {
+		return nil, autoconfig.Address{}, fmt.Errorf("%w: %q: %v; give an address such as name@example.com or a domain such as example.com", ErrBadInput, input, err)
+	}
+	return nil, autoconfig.Address{Domain: d.ASCII, DomainUnicode: d.Unicode}, nil
+}
+
+// report assembles the Report from the engine's final state.
+func (e *engine) report(addr *autoconfig.Address, discoverAddr autoconfig.Address, opts Options, start time.Time) *Report {
+	for _, c := range e.cands {
+		for i := range c.sources {
+			c.sources[i].provider = e.found.providers[c.sources[i].Method]
+		}
+	}
+	concl := conclude(addr, discoverAddr.Domain, e.cands, e.password)
+	r := &Report{
+		SchemaVersion:  SchemaVersion,
+		Domain:         discoverAddr.Domain,
+		Status:         concl.status,
+		Recommendation: concl.rec,
+		Servers:        []ServerReport{},
+		Lookups:        e.found.lookups,
+		Disagreements:  append(append([]string{}, e.found.disagreements...), concl.disagreements...),
+		Warnings:       append(append([]string{}, e.found.warnings...), concl.warnings...),
+	}
+	if r.Lookups == nil {
+		r.Lookups = []Lookup{}
+	}
+	if addr != nil {
+		r.Email = addr.String()
+	}
+	if opts.Password != nil && addr == nil {
+		r.Warnings = append(r.Warnings, "No login was tried: a bare domain has no user; probe the full address to test the password.")
+	}
+	if e.budgetSpent {
+		skipped := 0
+		for _, c := range e.cands {
+			if c.check.status == checkSkipped {
+				skipped++
+			}
+		}
+		r.Warnings = append(r.Warnings, fmt.Sprintf("The time budget ran out with %d server(s) not checked; a longer --timeout may find more.", skipped))
+	}
+	for _, c := range e.cands {
+		r.Servers = append(r.Servers, c.serverReport())
+	}
+	r.ElapsedMS = millis(time.Since(start))
+	return r
+}
+
+// serverReport is the candidate as the report shows it.
+func (c *candidate) serverReport() ServerReport {
+	s := c.check.report
+	s.Protocol, s.Host, s.Port, s.Security = c.server.Protocol, c.server.Hostname, c.server.Port, c.server.Security
+	s.Sources = []Source{}
+	for _, src := range c.sources {
+		s.Sources = append(s.Sources, src.Source)
+	}
+	if s.Capabilities == nil {
+		s.Capabilities = []string{}
+	}
+	if s.AuthMechanisms == nil {
+		s.AuthMechanisms = []string{}
+	}
+	s.Login = c.login.status
+	s.LoginDetail = c.login.detail
+	return s
+}
+
+// discoveredOf keeps what the report needs of discovery's result.
+func discoveredOf(res *discover.Result) discovered {
+	d := discovered{providers: res.Providers, disagreements: res.Disagreements}
+	for _, l := range res.Lookups {
+		d.lookups = append(d.lookups, Lookup{Method: l.Method, Target: l.Target, Status: l.Status, Error: l.Error, ElapsedMS: millis(l.Elapsed), Sent: l.Sent})
+	}
+	for _, p := range res.NotOffered {
+		d.warnings = append(d.warnings, fmt.Sprintf("The domain's SRV records say %s is not offered.", p.DisplayName()))
+	}
+	return d
+}
+
+// checkOutcomeOf judges a verification result under the options.
+func checkOutcomeOf(r verify.Result, opts verify.Options) checkOutcome {
+	rep := ServerReport{Reachable: r.Reachable, Capabilities: r.Capabilities, AuthMechanisms: r.AuthMechanisms, LoginDisabled: r.LoginDisabled}
+	if t := r.TLS; t != nil {
+		rep.TLS = &TLSReport{Valid: t.Valid, Error: t.Error, Trusted: t.Pinned, Version: t.Version, Subject: t.Subject,
+			Names: t.Names, Issuer: t.Issuer, SHA256: t.SHA256}
+		if !t.NotAfter.IsZero() {
+			rep.TLS.NotAfter = t.NotAfter.UTC().Format(time.RFC3339)
+		}
+		if d := t.DANE; d != nil && d.Records > 0 {
+			switch {
+			case d.Authenticated && d.Match:
+				rep.TLS.DANE = "match"
+			case d.Authenticated && d.Usable > 0:
+				rep.TLS.DANE = "mismatch"
+			default:
+				rep.TLS.DANE = "unauthenticated"
+			}
+		}
+	}
+	for _, f := range r.Findings {
+		if f.Code != verify.FindingCertificateInvalid && f.Code != verify.FindingPlaintext {
+			rep.Findings = append(rep.Findings, f.Message)
+		}
+	}
+	safe, why := r.PasswordSafe(opts)
+	out := checkOutcome{report: rep, safe: safe}
+	validTLS := r.TLS != nil && (r.TLS.Valid || r.TLS.DANE != nil && r.TLS.DANE.Authenticated && r.TLS.DANE.Match)
+	switch {
+	case r.Err != nil:
+		out.status, out.safe = checkFailed, false
+		out.report.Error = r.Err.Error()
+	case safe && r.Server.Security != autoconfig.SecurityPlain && validTLS:
+		out.status = checkPassed
+	case safe:
+		out.status = checkWeak
+	case r.Server.Security == autoconfig.SecurityPlain || r.TLS != nil && !r.TLS.Valid && !r.HasFinding(verify.FindingDANEMismatch):
+		out.status = checkInsecure
+		out.report.Error = why
+	default:
+		out.status = checkFailed
+		out.report.Error = why
+	}
+	return out
+}
+
+// loginOutcomeOf reads a login result: a password that went out without a
+// verdict counts as a refused attempt, for the lockout's sake.
+func loginOutcomeOf(r verify.LoginResult) loginOutcome {
+	out := loginOutcome{detail: LoginReport{Reason: r.Reason, ServerText: r.ServerText, Kind: string(r.Kind), Fix: r.Fix}, kind: string(r.Kind)}
+	if out.detail.Reason == "" && r.Err != nil {
+		out.detail.Reason = r.Err.Error()
+	}
+	switch {
+	case r.Status == verify.LoginOK:
+		out.status = LoginOK
+	case r.Status == verify.LoginRejected:
+		out.status = LoginFailed
+		out.retry = r.Kind == verify.KindWrongPassword || r.Kind == verify.KindUnknown || r.Kind == ""
+		if out.detail.Reason == "" {
+			out.detail.Reason = "the server refused the username or password"
+		}
+	case r.PasswordSent:
+		out.status = LoginFailed
+		out.retry = true
+	default:
+		out.status = LoginSkipped
+	}
+	return out
+}

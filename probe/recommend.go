@@ -1,0 +1,406 @@
+package probe
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/probe/discover"
+	"github.com/mailsetup/mailsetup/probe/verify"
+)
+
+// Confidence values: how the recommended settings were proven.
+const (
+	ConfidenceLogin         = "login"          // the password was accepted
+	ConfidenceTLS           = "tls"            // valid certificate, protocol answered, no login tried
+	ConfidencePinned        = "pinned"         // certificate accepted only by --trust-cert
+	ConfidencePlaintext     = "plaintext"      // unencrypted, allowed by --allow-plaintext
+	ConfidenceLoginRejected = "login-rejected" // proven by TLS, but the login was refused
+)
+
+// confidenceOrder lists the confidences strongest first; a recommendation
+// has the weaker of its two servers'.
+var confidenceOrder = []string{ConfidenceLogin, ConfidenceTLS, ConfidencePinned, ConfidencePlaintext, ConfidenceLoginRejected}
+
+// conclusion is what the ranked candidates add up to.
+type conclusion struct {
+	rec           *Recommendation
+	status        Status
+	warnings      []string
+	disagreements []string
+}
+
+// conclude ranks the candidates and picks the best incoming server (IMAP
+// whenever one works) and the best outgoing one. addr is nil when a bare
+// domain was probed.
+func conclude(addr *autoconfig.Address, domain string, cs []*candidate, withPassword bool) conclusion {
+	rank(cs)
+	var out conclusion
+	in := best(cs, true)
+	smtp := best(cs, false)
+	out.disagreements = disagreements(cs)
+	out.warnings = warnings(cs, in, smtp, withPassword)
+	if in == nil {
+		out.status = StatusNothingFound
+		for _, c := range cs {
+			if c.check.status == checkInsecure {
+				out.status = StatusInsecureOnly
+			}
+		}
+		return out
+	}
+	out.status = StatusOK
+	if in.tier() == tierRejected || smtp != nil && smtp.tier() == tierRejected {
+		out.status = StatusLoginRejected
+	}
+	rec := &Recommendation{
+		Protocol:     in.server.Protocol,
+		Incoming:     endpoint(in, addr),
+		Confidence:   confidence(in),
+		Alternatives: []Endpoint{},
+	}
+	if smtp != nil {
+		e := endpoint(smtp, addr)
+		rec.Outgoing = &e
+		if worse(confidence(smtp), rec.Confidence) {
+			rec.Confidence = confidence(smtp)
+		}
+	} else {
+		out.warnings = append(out.warnings, "No outgoing (SMTP) server could be proven: you can read mail but a client cannot send it with these settings.")
+	}
+	if in.server.Protocol == autoconfig.POP3 {
+		rec.LeaveMessagesOnServer = true
+		rec.WithoutIMAP = "IMAP would have kept your mail and folders on the server, the same on every device; with POP3 each device downloads its own copy, so \"leave messages on server\" is switched on to keep mail reachable from your other devices."
+		out.warnings = append(out.warnings, "Only POP3 works for this address: IMAP is not offered or could not be proven.")
+	}
+	rec.Reason = reason(in, smtp)
+	for _, incoming := range []bool{true, false} {
+		for _, c := range cs {
+			if c.incoming() == incoming && c != in && c != smtp && c.tier() <= tierWeak {
+				rec.Alternatives = append(rec.Alternatives, endpoint(c, addr))
+			}
+		}
+	}
+	for _, s := range in.sources {
+		if s.provider != nil {
+			rec.DisplayName = s.provider.DisplayName
+			rec.OAuth2 = s.provider.OAuth2
+			break
+		}
+	}
+	rec.Requirement = requirement(domain, in, smtp)
+	if rec.Requirement != nil {
+		out.warnings = append(out.warnings, rec.Requirement.Summary+" "+rec.Requirement.Fix)
+	}
+	out.rec = rec
+	return out
+}
+
+// best is the top candidate of a direction that is proven (even if its login
+// was refused: the settings are right, the password is not).
+func best(cs []*candidate, incoming bool) *candidate {
+	for _, c := range cs {
+		if c.incoming() == incoming && c.tier() <= tierRejected {
+			return c
+		}
+	}
+	return nil
+}
+
+func confidence(c *candidate) string {
+	switch {
+	case c.login.status == LoginOK && c.check.status == checkPassed:
+		return ConfidenceLogin
+	case c.tier() == tierRejected:
+		return ConfidenceLoginRejected
+	case c.check.status == checkWeak && c.server.Security == autoconfig.SecurityPlain:
+		return ConfidencePlaintext
+	case c.check.status == checkWeak:
+		return ConfidencePinned
+	}
+	return ConfidenceTLS
+}
+
+func worse(a, b string) bool {
+	ia, ib := 0, 0
+	for i, c := range confidenceOrder {
+		if c == a {
+			ia = i
+		}
+		if c == b {
+			ib = i
+		}
+	}
+	return ia > ib
+}
+
+// endpoint is the candidate as a client setting for addr.
+func endpoint(c *candidate, addr *autoconfig.Address) Endpoint {
+	tmpl := c.server.Username
+	if c.login.status == LoginOK && c.login.detail != nil && addr != nil {
+		switch c.login.detail.Username {
+		case addr.ASCII():
+			tmpl = autoconfig.PlaceholderAddress
+		case addr.LocalPart:
+			tmpl = autoconfig.PlaceholderLocalPart
+		}
+	}
+	if tmpl == "" {
+		tmpl = autoconfig.PlaceholderAddress
+	}
+	user := tmpl
+	if addr != nil {
+		user = autoconfig.ExpandTemplate(tmpl, *addr)
+	}
+	return Endpoint{
+		Protocol:         c.server.Protocol,
+		Host:             c.server.Hostname,
+		Port:             c.server.Port,
+		Security:         c.server.Security,
+		Username:         user,
+		UsernameTemplate: tmpl,
+		Auth:             authOf(c),
+	}
+}
+
+// authOf picks the authentication to configure: a password method the
+// sources name, else what the server offers after TLS.
+func authOf(c *candidate) autoconfig.AuthMethod {
+	for _, a := range c.server.Auth {
+		if a.UsesPassword() {
+			return a
+		}
+	}
+	if len(c.server.Auth) > 0 {
+		return c.server.Auth[0]
+	}
+	mechs := map[string]bool{}
+	for _, m := range c.check.report.AuthMechanisms {
+		mechs[strings.ToUpper(m)] = true
+	}
+	switch {
+	case mechs["PLAIN"] || mechs["LOGIN"] || len(mechs) == 0:
+		// Over TLS a cleartext password is protected by the connection;
+		// POP3 USER/PASS and IMAP LOGIN list no mechanism at all.
+		return autoconfig.AuthPasswordCleartext
+	case mechs["CRAM-MD5"] || mechs["SCRAM-SHA-1"] || mechs["SCRAM-SHA-256"]:
+		return autoconfig.AuthPasswordEncrypted
+	case mechs["XOAUTH2"] || mechs["OAUTHBEARER"]:
+		return autoconfig.AuthOAuth2
+	}
+	return autoconfig.AuthPasswordCleartext
+}
+
+var methodWords = map[string]string{
+	discover.MethodSRV:            "the domain's SRV records",
+	discover.MethodAutoconfig:     "the domain's autoconfig file",
+	discover.MethodWellKnown:      "the domain's autoconfig file",
+	discover.MethodAutoconfigHTTP: "the domain's autoconfig file over plain http",
+	discover.MethodAutodiscover:   "the domain's Autodiscover service",
+	discover.MethodISPDB:          "Thunderbird's ISPDB",
+	discover.MethodMXISPDB:        "the ISPDB entry of the provider its MX records point to",
+	discover.MethodMXAutoconfig:   "the autoconfig file of the provider its MX records point to",
+	discover.MethodGuess:          "a guess at the usual host names",
+}
+
+func describeSources(c *candidate) string {
+	var words []string
+	for _, s := range c.sources {
+		w := methodWords[s.Method]
+		if w == "" {
+			w = s.Method
+		}
+		if !contains(words, w) {
+			words = append(words, w)
+		}
+	}
+	switch len(words) {
+	case 0:
+		return "no source"
+	case 1:
+		return words[0]
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
+
+func contains(list []string, s string) bool {
+	for _, l := range list {
+		if l == s {
+			return true
+		}
+	}
+	return false
+}
+
+func describeSecurity(s autoconfig.Security) string {
+	switch s {
+	case autoconfig.SecurityTLS:
+		return "implicit TLS"
+	case autoconfig.SecuritySTARTTLS:
+		return "STARTTLS"
+	}
+	return "no encryption"
+}
+
+func describeProof(c *candidate) string {
+	switch confidence(c) {
+	case ConfidenceLogin:
+		return "its certificate is valid and your password was accepted"
+	case ConfidenceLoginRejected:
+		return "its certificate is valid, but your login was refused"
+	case ConfidencePinned:
+		return "its certificate is not valid and was accepted only because you pinned it"
+	case ConfidencePlaintext:
+		return "it answered, unencrypted, as you allowed"
+	}
+	return "its certificate is valid and it answered as " + c.server.Protocol.DisplayName()
+}
+
+// reason is the sentence that says why these servers.
+func reason(in, smtp *candidate) string {
+	var b strings.Builder
+	if in.server.Protocol == autoconfig.IMAP {
+		b.WriteString("IMAP keeps your mail and folders on the server, the same on every device. ")
+	} else {
+		b.WriteString("Only POP3 works here, so mail is downloaded and also left on the server. ")
+	}
+	fmt.Fprintf(&b, "%s on %s uses %s; %s; it was named by %s.",
+		in.server.Protocol.DisplayName(), in.server.Address(), describeSecurity(in.server.Security), describeProof(in), describeSources(in))
+	if in.server.Security == autoconfig.SecurityTLS {
+		b.WriteString(" Implicit TLS encrypts from the first byte, so nothing can strip the encryption (RFC 8314).")
+	}
+	if smtp != nil {
+		fmt.Fprintf(&b, " Mail is sent through %s with %s; %s.", smtp.server.Address(), describeSecurity(smtp.server.Security), describeProof(smtp))
+	}
+	return b.String()
+}
+
+// requirement is what the provider demands beyond a password: from the
+// table of known providers, from its published settings (OAuth2 only), or
+// from what its login answer said.
+func requirement(domain string, in, smtp *candidate) *Requirement {
+	hosts := []string{in.server.Hostname}
+	if smtp != nil {
+		hosts = append(hosts, smtp.server.Hostname)
+	}
+	if r := requirementFor(domain, hosts); r != nil {
+		return r
+	}
+	if r := publishedOAuth2Only(in.server); r != nil {
+		return r
+	}
+	for _, c := range []*candidate{in, smtp} {
+		if c == nil || c.login.detail == nil {
+			continue
+		}
+		kind := loginKindRequirement[c.login.kind]
+		if kind == "" {
+			continue
+		}
+		return &Requirement{
+			Provider: c.server.Hostname,
+			Kind:     kind,
+			Summary:  fmt.Sprintf("%s refused the password: %s", c.server.Hostname, c.login.detail.Reason),
+			Fix:      c.login.detail.Fix,
+		}
+	}
+	return nil
+}
+
+// loginKindRequirement maps a login refusal that is not a wrong password to
+// the requirement it reveals.
+var loginKindRequirement = map[string]string{
+	string(verify.KindAppPasswordRequired): RequireAppPassword,
+	string(verify.KindOAuthOnly):           RequireOAuth2,
+	string(verify.KindWebLoginRequired):    RequireEnableAccess,
+}
+
+// warnings are what the user must know besides the recommendation.
+func warnings(cs []*candidate, in, smtp *candidate, withPassword bool) []string {
+	var w []string
+	for _, c := range cs {
+		name := c.server.Protocol.DisplayName() + " " + c.server.Address()
+		if c.check.status == checkWeak && (c == in || c == smtp || c.login.tried > 0) {
+			if c.server.Security == autoconfig.SecurityPlain {
+				w = append(w, "WARNING: "+name+" is unencrypted: your password and mail cross the network readable by anyone on the way (allowed by --allow-plaintext).")
+			} else {
+				w = append(w, "WARNING: "+name+" has an invalid certificate ("+c.check.report.TLS.Error+"); it was accepted only because --trust-cert pinned its fingerprint.")
+			}
+		}
+		if c.check.status == checkInsecure {
+			w = append(w, name+" was not used: "+insecureReason(c))
+		}
+		for _, f := range c.check.report.Findings {
+			w = append(w, name+": "+f)
+		}
+		if d := c.login.detail; c.login.status == LoginFailed && d != nil {
+			msg := fmt.Sprintf("Login to %s as %q was refused: %s.", name, d.Username, d.Reason)
+			if d.Fix != "" {
+				msg += " " + d.Fix
+			}
+			w = append(w, msg)
+		}
+	}
+	if withPassword {
+		for _, c := range []*candidate{in, smtp} {
+			if c != nil && c.login.status == LoginSkipped && c.login.detail != nil && c.login.detail.Reason != "" {
+				w = append(w, "No login was tried on "+c.server.Address()+": "+c.login.detail.Reason)
+			}
+		}
+	}
+	return w
+}
+
+func insecureReason(c *candidate) string {
+	if c.server.Security == autoconfig.SecurityPlain {
+		return "it is unencrypted (pass --allow-plaintext to accept that)."
+	}
+	msg := "its certificate is not valid"
+	if t := c.check.report.TLS; t != nil && t.Error != "" {
+		msg += " (" + t.Error + ")"
+	}
+	if t := c.check.report.TLS; t != nil && t.SHA256 != "" {
+		msg += "; if you trust it, pass --trust-cert " + t.SHA256
+	}
+	return msg + "."
+}
+
+// disagreements names where the domain's SRV records and its autoconfig file
+// point at different proven servers, and which one was chosen.
+func disagreements(cs []*candidate) []string {
+	var out []string
+	for _, incoming := range []bool{true, false} {
+		srv := bestFrom(cs, incoming, discover.MethodSRV)
+		ac := bestFrom(cs, incoming, discover.MethodAutoconfig, discover.MethodWellKnown)
+		if srv == nil || ac == nil || srv == ac {
+			continue
+		}
+		chosen, why := ac, "the autoconfig file also names the username and authentication"
+		if compareCandidates(srv, ac) < 0 {
+			chosen, why = srv, "it ranks higher"
+			if srv.login.status == LoginOK {
+				why = "its login succeeded"
+			}
+		} else if ac.login.status == LoginOK {
+			why = "its login succeeded"
+		}
+		out = append(out, fmt.Sprintf("SRV records name %s %s, the autoconfig file names %s %s; %s was chosen because %s.",
+			srv.server.Protocol.DisplayName(), srv.server.Address(), ac.server.Protocol.DisplayName(), ac.server.Address(), chosen.server.Address(), why))
+	}
+	return out
+}
+
+// bestFrom is the best proven candidate of a direction named by method.
+func bestFrom(cs []*candidate, incoming bool, methods ...string) *candidate {
+	for _, c := range cs {
+		if c.incoming() != incoming || c.tier() > tierWeak {
+			continue
+		}
+		for _, s := range c.sources {
+			if contains(methods, s.Method) {
+				return c
+			}
+		}
+	}
+	return nil
+}
