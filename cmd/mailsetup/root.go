@@ -97,6 +97,8 @@ iPhone/Mac and Android import as they are.`,
 	root.AddCommand(
 		newCmdVersion(f),
 		newCmdLint(f, nil),
+		newCmdServe(f, nil),
+		newCmdDNSRecords(f, nil),
 	)
 	root.AddCommand(&cobra.Command{
 		Use:   "exit-codes",

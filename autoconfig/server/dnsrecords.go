@@ -1,0 +1,87 @@
+package server
+
+import (
+	"fmt"
+
+	"github.com/miekg/dns"
+
+	"github.com/mailsetup/mailsetup/autoconfig"
+)
+
+// srvService is one RFC 6186 / RFC 8314 service name and what it announces.
+type srvService struct {
+	name     string // "_imaps"
+	protocol autoconfig.Protocol
+	security autoconfig.Security
+}
+
+// srvServices in the order they are printed. RFC 8314 §5.1: clients compare
+// the priorities of the implicit-TLS and STARTTLS names of one protocol, so
+// the priorities below follow the configured preference across both.
+var srvServices = []srvService{
+	{"_imaps", autoconfig.IMAP, autoconfig.SecurityTLS},
+	{"_imap", autoconfig.IMAP, autoconfig.SecuritySTARTTLS},
+	{"_pop3s", autoconfig.POP3, autoconfig.SecurityTLS},
+	{"_pop3", autoconfig.POP3, autoconfig.SecuritySTARTTLS},
+	{"_submissions", autoconfig.SMTP, autoconfig.SecurityTLS},
+	{"_submission", autoconfig.SMTP, autoconfig.SecuritySTARTTLS},
+}
+
+// DNSRecord is one resource record to publish, with a note for people.
+type DNSRecord struct {
+	RR      dns.RR
+	Comment string
+}
+
+// DNSRecords lists what a domain publishes so that clients find this server
+// and the mail servers: autoconfig. and autodiscover. names (CNAME to the
+// configured hostname, covered by the server's certificate), the
+// _autodiscover._tcp SRV record Outlook falls back to, and the RFC 6186 /
+// RFC 8314 SRV records, with "." (RFC 2782: service not offered) for every
+// service the domain does not offer. Plain-text servers are not announced.
+func (c *Config) DNSRecords(domain string, ttl uint32) ([]DNSRecord, error) {
+	d, err := autoconfig.ParseDomain(domain)
+	if err != nil {
+		return nil, err
+	}
+	s, ok := c.sites[d.ASCII]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q is not a domain or alias in the configuration: add it under domains:", ErrConfig, domain)
+	}
+	if c.Hostname == "" {
+		return nil, fmt.Errorf("%w: set hostname: in the configuration, the name this server is reached at (the CNAME target)", ErrConfig)
+	}
+	zone := dns.Fqdn(d.ASCII)
+	hdr := func(name string, typ uint16) dns.RR_Header {
+		return dns.RR_Header{Name: name, Rrtype: typ, Class: dns.ClassINET, Ttl: ttl}
+	}
+	target := dns.Fqdn(c.Hostname)
+	out := []DNSRecord{
+		{RR: &dns.CNAME{Hdr: hdr("autoconfig."+zone, dns.TypeCNAME), Target: target}, Comment: "Thunderbird autoconfig"},
+		{RR: &dns.CNAME{Hdr: hdr("autodiscover."+zone, dns.TypeCNAME), Target: target}, Comment: "Outlook Autodiscover"},
+		{RR: &dns.SRV{Hdr: hdr("_autodiscover._tcp."+zone, dns.TypeSRV), Priority: 0, Weight: 0, Port: 443, Target: "autodiscover." + zone},
+			Comment: "Outlook's last resort; the target is a name the certificate covers"},
+	}
+	addr := autoconfig.Address{LocalPart: "user", Domain: d.ASCII, DomainUnicode: d.Unicode}
+	servers := append(append([]autoconfig.Server(nil), s.provider.Incoming...), s.provider.Outgoing...)
+	for _, svc := range srvServices {
+		name := svc.name + "._tcp." + zone
+		var recs []DNSRecord
+		priority := uint16(0)
+		for _, sv := range servers {
+			if sv.Protocol != svc.protocol || sv.Security == autoconfig.SecurityPlain {
+				continue
+			}
+			if sv.Security == svc.security {
+				recs = append(recs, DNSRecord{RR: &dns.SRV{Hdr: hdr(name, dns.TypeSRV), Priority: priority, Weight: 1,
+					Port: uint16(sv.Port), Target: dns.Fqdn(sv.ExpandHostname(addr))}})
+			}
+			priority++
+		}
+		if len(recs) == 0 {
+			recs = []DNSRecord{{RR: &dns.SRV{Hdr: hdr(name, dns.TypeSRV), Target: "."}, Comment: "not offered"}}
+		}
+		out = append(out, recs...)
+	}
+	return out, nil
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/miekg/dns"
+	"github.com/spf13/cobra"
+
+	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/autoconfig/server"
+)
+
+type dnsRecordsOptions struct {
+	f          *Factory
+	domain     string
+	configPath string
+	ttl        uint32
+}
+
+func newCmdDNSRecords(f *Factory, runF func(*dnsRecordsOptions) error) *cobra.Command {
+	opts := &dnsRecordsOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "dns-records DOMAIN --config FILE",
+		Short: "Print the DNS records a domain publishes for `mailsetup serve` and RFC 6186",
+		Long: `Print, in zone-file syntax, what DOMAIN publishes so that mail clients find
+the autoconfiguration server and the mail servers of the serve configuration:
+
+  - autoconfig.DOMAIN and autodiscover.DOMAIN: CNAME to the configuration's
+    hostname (ACME gets certificates for these names);
+  - _autodiscover._tcp.DOMAIN: SRV to autodiscover.DOMAIN, port 443;
+  - RFC 6186 / RFC 8314 SRV records (_imaps, _imap, _pop3s, _pop3,
+    _submissions, _submission) in the configured order of preference, and
+    "0 0 0 ." records for the services not offered. Plain-text servers are
+    not announced.
+
+Once published, 'mailsetup probe DOMAIN' confirms them.`,
+		Example: "  mailsetup dns-records example.test --config examples/serve.yaml",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.domain = args[0]
+			if opts.configPath == "" {
+				return usageError("dns-records needs --config FILE, the serve configuration that lists %q", args[0])
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runDNSRecords(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.configPath, "config", "", "the `FILE` mailsetup serve reads")
+	cmd.Flags().Uint32Var(&opts.ttl, "ttl", 3600, "time to live of the records, in seconds")
+	return cmd
+}
+
+// dnsRecordJSON is one record in `dns-records --json`.
+type dnsRecordJSON struct {
+	Name    string `json:"name"`
+	TTL     uint32 `json:"ttl"`
+	Type    string `json:"type"`
+	Value   string `json:"value"`
+	Comment string `json:"comment,omitempty"`
+}
+
+func runDNSRecords(opts *dnsRecordsOptions) error {
+	cfg, err := server.LoadConfig(opts.configPath)
+	if err != nil {
+		return err
+	}
+	records, err := cfg.DNSRecords(opts.domain, opts.ttl)
+	if err != nil {
+		return err
+	}
+	out := opts.f.IO.Out
+	if opts.f.JSON {
+		list := make([]dnsRecordJSON, 0, len(records))
+		for _, r := range records {
+			h := r.RR.Header()
+			value := strings.TrimPrefix(r.RR.String(), h.String())
+			list = append(list, dnsRecordJSON{Name: h.Name, TTL: h.Ttl, Type: dns.TypeToString[h.Rrtype], Value: value, Comment: r.Comment})
+		}
+		return writeJSON(out, map[string]any{"schema_version": jsonSchemaVersion, "records": list})
+	}
+	d, _ := autoconfig.ParseDomain(opts.domain) // DNSRecords checked it
+	fmt.Fprintf(out, "; DNS records for %s, from %s (mailsetup dns-records)\n", d.ASCII, opts.configPath)
+	for _, r := range records {
+		line := r.RR.String()
+		if r.Comment != "" {
+			line += "\t; " + r.Comment
+		}
+		fmt.Fprintln(out, line)
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var updateDNSRecords = flag.Bool("update-dns-records", false, "rewrite testdata/dnsrecords/*.golden from the current output")
+
+// TestDNSRecordsGolden compares the zone-file output with golden files.
+func TestDNSRecordsGolden(t *testing.T) {
+	for _, tt := range []struct{ golden, domain, config string }{
+		{"example.test", "example.test", "../../examples/serve.yaml"},
+		{"idn-file", "Bücher.Example.TEST", "../../examples/serve.yaml"},
+		{"placeholders-no-pop3", "xn--bcher-kva.test", "../../autoconfig/server/testdata/serve.yaml"},
+	} {
+		t.Run(tt.golden, func(t *testing.T) {
+			code, out, errOut := runMain(t, "dns-records", tt.domain, "--config", tt.config, "--ttl", "300")
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			path := filepath.Join("testdata", "dnsrecords", tt.golden+".golden")
+			if *updateDNSRecords {
+				if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out != string(want) {
+				t.Errorf("output differs from %s (run with -update-dns-records after checking):\n%s", path, out)
+			}
+		})
+	}
+}
+
+func TestDNSRecordsJSON(t *testing.T) {
+	code, out, _ := runMain(t, "dns-records", "--json", "example.test", "--config", "../../examples/serve.yaml")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	var got struct {
+		SchemaVersion int `json:"schema_version"`
+		Records       []struct{ Name, Type, Value, Comment string }
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.SchemaVersion != jsonSchemaVersion || got.Records[0].Type != "CNAME" || got.Records[0].Value != "mailsetup.example.test." ||
+		got.Records[6].Name != "_pop3._tcp.example.test." || got.Records[6].Value != "0 0 0 ." {
+		t.Errorf("unexpected records: %+v", got)
+	}
+}
+
+func TestDNSRecordsMistakes(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"dns-records", "example.test"}, exitUsage, "needs --config FILE"},
+		{[]string{"dns-records", "--config", "../../examples/serve.yaml"}, exitUsage, "accepts 1 arg"},
+		{[]string{"dns-records", "other.test", "--config", "../../examples/serve.yaml"}, exitFailure, `"other.test" is not a domain or alias`},
+		{[]string{"dns-records", "example.test", "--config", "no-such.yaml"}, exitFailure, "no-such.yaml"},
+	}
+	for _, tt := range tests {
+		code, _, errOut := runMain(t, tt.args...)
+		if code != tt.code || !strings.Contains(errOut, tt.want) || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and one line with %q", tt.args, code, errOut, tt.code, tt.want)
+		}
+	}
+}
