@@ -41,6 +41,16 @@ func DialHost(ctx context.Context, r Resolver, d Dialer, network, hostport strin
 	return dialRace(ctx, d, network, interleave(addrs), portText)
 }
 
+// DialAddrs is DialHost for a caller that resolved the name itself (to
+// reuse one answer for several ports): it races addrs in Happy Eyeballs
+// order.
+func DialAddrs(ctx context.Context, d Dialer, network string, addrs []netip.Addr, port uint16) (net.Conn, error) {
+	if len(addrs) == 0 {
+		return nil, ErrNoAddress
+	}
+	return dialRace(ctx, d, network, interleave(addrs), strconv.Itoa(int(port)))
+}
+
 // interleave orders addresses IPv6, IPv4, IPv6, ... keeping each family's
 // own order (RFC 8305 §4).
 func interleave(addrs []netip.Addr) []netip.Addr {

@@ -1,0 +1,172 @@
+package discover
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/probe/netx"
+)
+
+// guessConcurrency bounds the guessing connections open at once.
+const guessConcurrency = 8
+
+// guessHosts are the usual names, each with the standard ports of the
+// protocols it is named for (the bare domain and mail. get all of them), in
+// the order Thunderbird's GuessConfig tries them. Plain-text ports are
+// guessed as STARTTLS: a guess never proposes an unprotected connection.
+var guessHosts = []struct {
+	prefix string
+	ports  []int
+}{
+	{"imap.", []int{993, 143}},
+	{"mail.", []int{993, 143, 995, 110, 465, 587}},
+	{"pop.", []int{995, 110}},
+	{"pop3.", []int{995, 110}},
+	{"smtp.", []int{465, 587}},
+	{"", []int{993, 143, 995, 110, 465, 587}},
+}
+
+// guessTarget is one host:port to try.
+type guessTarget struct {
+	port  int
+	svc   srvService
+	order int
+}
+
+// guess waits for the SRV answers, then until the other published sources
+// have finished or their head start is over, then tries the usual host names on the standard ports of
+// every service that nothing published and no SRV "." ruled out. A
+// candidate is a port that accepts a TCP connection; what speaks there,
+// and how securely, is for verification to prove.
+func (r *run) guess(srvDone, publishedDone <-chan struct{}) {
+	d := r.addr.Domain
+	// SRV answers come first whatever the head start: a "." target must
+	// stop guessing for its service before any connection is made.
+	select {
+	case <-srvDone:
+	case <-r.ctx.Done():
+		r.note(MethodGuess, d, StatusCancelled, "cancelled before guessing began")
+		return
+	}
+	if delay := r.opts.GuessDelay; delay > 0 {
+		timer := time.NewTimer(delay)
+		defer timer.Stop()
+		select {
+		case <-publishedDone:
+		case <-timer.C:
+		case <-r.ctx.Done():
+			r.note(MethodGuess, d, StatusCancelled, "cancelled before guessing began")
+			return
+		}
+	}
+	if r.ctx.Err() != nil {
+		r.note(MethodGuess, d, StatusCancelled, "cancelled before guessing began")
+		return
+	}
+	skipIncoming := r.hasCandidates(autoconfig.IMAP, autoconfig.POP3)
+	skipOutgoing := r.hasCandidates(autoconfig.SMTP)
+	if skipIncoming {
+		r.skip(MethodGuess, d, "published settings name incoming servers: no guessing for IMAP and POP3")
+	}
+	if skipOutgoing {
+		r.skip(MethodGuess, d, "published settings name outgoing servers: no guessing for SMTP")
+	}
+	byPort := map[int]srvService{}
+	r.mu.Lock()
+	for _, svc := range srvServices {
+		if r.notOffered[svc.name] {
+			r.lookups = append(r.lookups, Lookup{Method: MethodGuess, Target: svc.name + "." + d, Status: StatusSkipped,
+				Error: fmt.Sprintf(`SRV target "." says %s is not offered: port %d is not guessed`, svc.name, svc.port)})
+			continue
+		}
+		if (svc.protocol == autoconfig.SMTP && skipOutgoing) || (svc.protocol != autoconfig.SMTP && skipIncoming) {
+			continue
+		}
+		byPort[svc.port] = svc
+	}
+	r.mu.Unlock()
+
+	sem := make(chan struct{}, guessConcurrency)
+	var wg sync.WaitGroup
+	for hi, h := range guessHosts {
+		var targets []guessTarget
+		for _, port := range h.ports {
+			if svc, ok := byPort[port]; ok {
+				targets = append(targets, guessTarget{port: port, svc: svc, order: securityOrder[svc.security]*100 + hi})
+			}
+		}
+		if len(targets) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.guessHost(sem, h.prefix+d, targets)
+		}()
+	}
+	wg.Wait()
+}
+
+// guessHost resolves host once and tries each of its ports.
+func (r *run) guessHost(sem chan struct{}, host string, targets []guessTarget) {
+	select {
+	case sem <- struct{}{}:
+	case <-r.ctx.Done():
+		r.note(MethodGuess, host, StatusCancelled, "cancelled while waiting for a turn")
+		return
+	}
+	end := r.begin(MethodGuess, host, sentDomainOnly)
+	ctx, cancel := r.attemptCtx()
+	addrs, _, err := r.opts.Env.Resolver.LookupAddrs(ctx, host)
+	cancel()
+	<-sem
+	switch {
+	case err != nil:
+		end("", err)
+		return
+	case len(addrs) == 0:
+		end(StatusNone, fmt.Errorf("%w: %q", netx.ErrNoAddress, host))
+		return
+	}
+	end(StatusFound, nil)
+	var wg sync.WaitGroup
+	for _, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.guessPort(sem, host, addrs, t)
+		}()
+	}
+	wg.Wait()
+}
+
+func (r *run) guessPort(sem chan struct{}, host string, addrs []netip.Addr, t guessTarget) {
+	target := fmt.Sprintf("%s:%d", host, t.port)
+	select {
+	case sem <- struct{}{}:
+	case <-r.ctx.Done():
+		r.note(MethodGuess, target, StatusCancelled, "cancelled while waiting for a turn")
+		return
+	}
+	defer func() { <-sem }()
+	end := r.begin(MethodGuess, target, sentNothing)
+	ctx, cancel := r.attemptCtx()
+	defer cancel()
+	conn, err := netx.DialAddrs(ctx, r.opts.Env.Dialer, "tcp", addrs, uint16(t.port))
+	if err != nil {
+		if r.ctx.Err() != nil {
+			end(StatusCancelled, err)
+		} else {
+			// A refused or silent port is the usual answer to a guess.
+			end(StatusNone, err)
+		}
+		return
+	}
+	conn.Close()
+	end(StatusFound, nil)
+	r.add(autoconfig.Server{Protocol: t.svc.protocol, Hostname: host, Port: t.port, Security: t.svc.security},
+		Source{Method: MethodGuess, Target: target, Trust: TrustGuess}, t.order)
+}
