@@ -1,0 +1,529 @@
+package verify
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"math/big"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/probe/netx"
+)
+
+// The test world: a private ECDSA CA, a map-based resolver and a dialer
+// that maps each host's address plan (127.0.0.N:standard port) onto
+// listeners on 127.0.0.1:0. Nothing here reaches beyond loopback.
+
+const (
+	testUser     = "alice@example.test"
+	testPassword = "correct horse battery staple"
+)
+
+type testCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+}
+
+func newTestCA(t testing.TB, name string) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: name},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testCA{cert: cert, key: key}
+}
+
+// issue makes a leaf for names, valid from notBefore to notAfter, signed by
+// the CA (or by itself when ca is nil). The chain includes the CA.
+func issue(t testing.TB, ca *testCA, names []string, notBefore, notAfter time.Time) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: names[0]},
+		DNSNames:     names,
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	parent, signer := tmpl, key
+	if ca != nil {
+		parent, signer = ca.cert, ca.key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := [][]byte{der}
+	if ca != nil {
+		chain = append(chain, ca.cert.Raw)
+	}
+	return tls.Certificate{Certificate: chain, PrivateKey: key, Leaf: leaf}
+}
+
+// fakeResolver answers from maps; names in fail answer with an error.
+type fakeResolver struct {
+	mu    sync.Mutex
+	addrs map[string][]netip.Addr
+	tlsa  map[string][]netx.TLSA
+	ad    map[string]bool
+	fail  map[string]error
+}
+
+func (r *fakeResolver) LookupSRV(ctx context.Context, name string) ([]netx.SRV, netx.Meta, error) {
+	return nil, netx.Meta{}, nil
+}
+
+func (r *fakeResolver) LookupMX(ctx context.Context, name string) ([]netx.MX, netx.Meta, error) {
+	return nil, netx.Meta{}, nil
+}
+
+func (r *fakeResolver) LookupAddrs(ctx context.Context, host string) ([]netip.Addr, netx.Meta, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.fail[host]; err != nil {
+		return nil, netx.Meta{}, err
+	}
+	return r.addrs[host], netx.Meta{}, nil
+}
+
+func (r *fakeResolver) LookupTLSA(ctx context.Context, name string) ([]netx.TLSA, netx.Meta, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.fail[name]; err != nil {
+		return nil, netx.Meta{}, err
+	}
+	return r.tlsa[name], netx.Meta{Authenticated: r.ad[name]}, nil
+}
+
+// fakeDialer maps planned addresses onto listeners. An unmapped address
+// is refused; a "hang" address blocks until the context ends.
+type fakeDialer struct {
+	mu     sync.Mutex
+	routes map[string]string
+	hang   map[string]bool
+	dialed []string
+}
+
+var errRefused = errors.New("connection refused (test dialer)")
+
+func (d *fakeDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	d.mu.Lock()
+	d.dialed = append(d.dialed, address)
+	to, ok := d.routes[address]
+	hang := d.hang[address]
+	d.mu.Unlock()
+	if hang {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	if !ok {
+		return nil, errRefused
+	}
+	var nd net.Dialer
+	return nd.DialContext(ctx, "tcp", to)
+}
+
+func (d *fakeDialer) dials() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.dialed...)
+}
+
+type world struct {
+	t     *testing.T
+	ca    *testCA
+	res   *fakeResolver
+	dial  *fakeDialer
+	hosts map[string]netip.Addr
+}
+
+func newWorld(t *testing.T) *world {
+	return &world{
+		t:     t,
+		ca:    newTestCA(t, "mailsetup test CA"),
+		res:   &fakeResolver{addrs: map[string][]netip.Addr{}, tlsa: map[string][]netx.TLSA{}, ad: map[string]bool{}, fail: map[string]error{}},
+		dial:  &fakeDialer{routes: map[string]string{}, hang: map[string]bool{}},
+		hosts: map[string]netip.Addr{},
+	}
+}
+
+// addr gives host its own loopback address, 127.0.0.2 onwards.
+func (w *world) addr(host string) netip.Addr {
+	if a, ok := w.hosts[host]; ok {
+		return a
+	}
+	a := netip.AddrFrom4([4]byte{127, 0, 0, byte(2 + len(w.hosts))})
+	w.hosts[host] = a
+	w.res.addrs[host] = append(w.res.addrs[host], a)
+	return a
+}
+
+// route serves host:port from ln.
+func (w *world) route(host string, port int, ln net.Listener) {
+	planned := netip.AddrPortFrom(w.addr(host), uint16(port)).String()
+	w.dial.routes[planned] = ln.Addr().String()
+}
+
+func (w *world) listen() net.Listener {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+func (w *world) opts() Options {
+	roots := x509.NewCertPool()
+	roots.AddCert(w.ca.cert)
+	return Options{
+		Env:        netx.Env{Resolver: w.res, Dialer: w.dial, RootCAs: roots},
+		Timeout:    5 * time.Second,
+		ClientName: "client.test",
+	}
+}
+
+// good issues a valid certificate for host.
+func (w *world) good(host string) tls.Certificate {
+	return issue(w.t, w.ca, []string{host}, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+}
+
+// recorder proves what reached a server: every login attempt it saw at
+// the protocol level and every byte the client sent.
+type recorder struct {
+	mu       sync.Mutex
+	logins   []string // "user:password"
+	received bytes.Buffer
+}
+
+func (r *recorder) login(user, pass string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logins = append(r.logins, user+":"+pass)
+}
+
+func (r *recorder) attempts() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.logins...)
+}
+
+func (r *recorder) bytesReceived() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.received.String()
+}
+
+// sawPassword reports whether the password reached the server in any form
+// we can see: a recorded login or the plaintext bytes on the wire.
+func (r *recorder) sawPassword() bool {
+	for _, a := range r.attempts() {
+		if strings.Contains(a, testPassword) {
+			return true
+		}
+	}
+	return strings.Contains(r.bytesReceived(), testPassword)
+}
+
+// recordingListener copies every byte clients send into rec.
+type recordingListener struct {
+	net.Listener
+	rec *recorder
+}
+
+func (l recordingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &recordingConn{Conn: c, rec: l.rec}, nil
+}
+
+type recordingConn struct {
+	net.Conn
+	rec *recorder
+}
+
+func (c *recordingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.rec.mu.Lock()
+	c.rec.received.Write(p[:n])
+	c.rec.mu.Unlock()
+	return n, err
+}
+
+// loginErrors lets a test make the server reject a login its own way.
+type loginErrors struct {
+	imap *imap.Error
+	smtp *smtp.SMTPError
+	pop3 string // the -ERR line
+}
+
+// --- IMAP: go-imap's imapserver with imapmemserver ---
+
+type recordingIMAPSession struct {
+	imapserver.Session
+	rec    *recorder
+	reject *imap.Error
+}
+
+func (s *recordingIMAPSession) Login(username, password string) error {
+	s.rec.login(username, password)
+	if s.reject != nil {
+		return s.reject
+	}
+	return s.Session.Login(username, password)
+}
+
+// imapServer serves IMAP for host on the planned port with cert; security
+// decides implicit TLS, STARTTLS or plaintext (insecureAuth then lets
+// the server accept LOGIN without TLS).
+func (w *world) imapServer(host string, port int, sec autoconfig.Security, cert tls.Certificate, insecureAuth bool, reject *imap.Error) *recorder {
+	rec := &recorder{}
+	mem := imapmemserver.New()
+	user := imapmemserver.NewUser(testUser, testPassword)
+	user.Create("INBOX", nil)
+	mem.AddUser(user)
+	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}}
+	opts := &imapserver.Options{
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return &recordingIMAPSession{Session: mem.NewSession(), rec: rec, reject: reject}, nil, nil
+		},
+		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}},
+		InsecureAuth: insecureAuth,
+		Logger:       log.New(io.Discard, "", 0),
+	}
+	var ln net.Listener = recordingListener{Listener: w.listen(), rec: rec}
+	switch sec {
+	case autoconfig.SecurityTLS:
+		ln = tls.NewListener(ln, tlsConfig)
+	case autoconfig.SecuritySTARTTLS:
+		opts.TLSConfig = tlsConfig
+	}
+	srv := imapserver.New(opts)
+	go srv.Serve(ln)
+	w.t.Cleanup(func() { srv.Close() })
+	w.route(host, port, ln)
+	return rec
+}
+
+// --- SMTP: a go-smtp backend ---
+
+type smtpBackend struct {
+	rec    *recorder
+	mechs  []string
+	reject *smtp.SMTPError
+}
+
+func (b *smtpBackend) NewSession(*smtp.Conn) (smtp.Session, error) {
+	return &smtpSession{b: b}, nil
+}
+
+type smtpSession struct{ b *smtpBackend }
+
+func (s *smtpSession) AuthMechanisms() []string { return s.b.mechs }
+
+func (s *smtpSession) Auth(mech string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(identity, username, password string) error {
+		s.b.rec.login(username, password)
+		if s.b.reject != nil {
+			return s.b.reject
+		}
+		if username != testUser || password != testPassword {
+			return smtp.ErrAuthFailed
+		}
+		return nil
+	}), nil
+}
+
+func (s *smtpSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *smtpSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (s *smtpSession) Data(io.Reader) error                 { return nil }
+func (s *smtpSession) Reset()                               {}
+func (s *smtpSession) Logout() error                        { return nil }
+
+func (w *world) smtpServer(host string, port int, sec autoconfig.Security, cert tls.Certificate, mechs []string, reject *smtp.SMTPError) *recorder {
+	rec := &recorder{}
+	srv := smtp.NewServer(&smtpBackend{rec: rec, mechs: mechs, reject: reject})
+	srv.Domain = host
+	srv.AllowInsecureAuth = true // the client, not the server, must refuse plaintext
+	srv.ErrorLog = log.New(io.Discard, "", 0)
+	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}}
+	var ln net.Listener = recordingListener{Listener: w.listen(), rec: rec}
+	switch sec {
+	case autoconfig.SecurityTLS:
+		ln = tls.NewListener(ln, tlsConfig)
+	case autoconfig.SecuritySTARTTLS:
+		srv.TLSConfig = tlsConfig
+	}
+	go srv.Serve(ln)
+	w.t.Cleanup(func() { srv.Close() })
+	w.route(host, port, ln)
+	return rec
+}
+
+// --- POP3: a tiny scripted responder (there is no Go POP3 server library) ---
+
+type pop3Script struct {
+	stls       bool   // offer and honour STLS
+	hideSTLS   bool   // honour STLS but leave it out of CAPA
+	refuseSTLS string // answer STLS with this -ERR line
+	passErr    string // answer PASS with this -ERR line
+}
+
+func (w *world) pop3Server(host string, port int, sec autoconfig.Security, cert tls.Certificate, script pop3Script) *recorder {
+	rec := &recorder{}
+	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}}
+	ln := w.listen()
+	var served net.Listener = recordingListener{Listener: ln, rec: rec}
+	if sec == autoconfig.SecurityTLS {
+		served = tls.NewListener(served, tlsConfig)
+	}
+	go func() {
+		for {
+			c, err := served.Accept()
+			if err != nil {
+				return
+			}
+			go servePOP3(c, tlsConfig, script, rec)
+		}
+	}()
+	w.route(host, port, ln)
+	return rec
+}
+
+func servePOP3(c net.Conn, tlsConfig *tls.Config, script pop3Script, rec *recorder) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	fmt.Fprint(c, "+OK POP3 ready\r\n")
+	user := ""
+	_, secure := c.(*tls.Conn)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		cmd, arg, _ := strings.Cut(strings.TrimRight(line, "\r\n"), " ")
+		switch strings.ToUpper(cmd) {
+		case "CAPA":
+			capa := "+OK\r\nUSER\r\nSASL PLAIN\r\nUIDL\r\n"
+			if script.stls && !script.hideSTLS && !secure {
+				capa += "STLS\r\n"
+			}
+			fmt.Fprint(c, capa+".\r\n")
+		case "STLS":
+			if script.refuseSTLS != "" {
+				fmt.Fprint(c, script.refuseSTLS+"\r\n")
+				continue
+			}
+			fmt.Fprint(c, "+OK begin TLS\r\n")
+			tc := tls.Server(c, tlsConfig)
+			if tc.Handshake() != nil {
+				return
+			}
+			c, br, secure = tc, bufio.NewReader(tc), true
+		case "USER":
+			user = arg
+			fmt.Fprint(c, "+OK\r\n")
+		case "PASS":
+			rec.login(user, arg)
+			switch {
+			case script.passErr != "":
+				fmt.Fprint(c, script.passErr+"\r\n")
+			case user == testUser && arg == testPassword:
+				fmt.Fprint(c, "+OK logged in\r\n")
+			default:
+				fmt.Fprint(c, "-ERR [AUTH] Authentication failed.\r\n")
+			}
+		case "NOOP":
+			fmt.Fprint(c, "+OK\r\n")
+		case "QUIT":
+			fmt.Fprint(c, "+OK bye\r\n")
+			return
+		default:
+			fmt.Fprint(c, "-ERR unknown command\r\n")
+		}
+	}
+}
+
+// --- scripted peers for faults ---
+
+// scripted serves host:port with a function that plays the server.
+func (w *world) scripted(host string, port int, play func(c net.Conn, br *bufio.Reader)) *recorder {
+	rec := &recorder{}
+	ln := recordingListener{Listener: w.listen(), rec: rec}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				play(c, bufio.NewReader(c))
+			}()
+		}
+	}()
+	w.route(host, port, ln)
+	return rec
+}
+
+// readCommand reads one client line, "" when the client went away.
+func readCommand(br *bufio.Reader) string {
+	line, err := br.ReadString('\n')
+	if err != nil {
+		return ""
+	}
+	return strings.TrimRight(line, "\r\n")
+}
