@@ -22,7 +22,7 @@ type testZone struct {
 	servfail   map[string]bool
 	truncate   map[string]bool
 	silent     map[string]bool
-	ad         bool
+	ad         atomic.Bool
 	tcpQueries atomic.Int32
 }
 
@@ -37,7 +37,7 @@ func (z *testZone) ServeDNS(w dns.ResponseWriter, q *dns.Msg) {
 	}
 	m := new(dns.Msg)
 	m.SetReply(q)
-	m.AuthenticatedData = z.ad
+	m.AuthenticatedData = z.ad.Load()
 	switch {
 	case z.servfail[name]:
 		m.Rcode = dns.RcodeServerFailure
@@ -265,7 +265,8 @@ func TestDNSResolverTruncationFallsBackToTCP(t *testing.T) {
 }
 
 func TestDNSResolverBelievesADOnlyOnLoopback(t *testing.T) {
-	z := &testZone{records: []string{"a.test. 60 IN MX 10 mx.a.test."}, ad: true}
+	z := &testZone{records: []string{"a.test. 60 IN MX 10 mx.a.test."}}
+	z.ad.Store(true)
 	addr := startDNS(t, z)
 	_, port, _ := net.SplitHostPort(addr)
 
@@ -286,7 +287,7 @@ func TestDNSResolverBelievesADOnlyOnLoopback(t *testing.T) {
 		}
 	}
 
-	z.ad = false
+	z.ad.Store(false)
 	_, meta, err := NewDNSResolver(addr, &net.Dialer{}).LookupMX(testCtx(t), "a.test")
 	if err != nil || meta.Authenticated {
 		t.Errorf("without AD: authenticated = %v, %v; want false", meta.Authenticated, err)
