@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -39,7 +40,10 @@ type checkOutcome struct {
 // loginOutcome is one login attempt in the engine's terms.
 type loginOutcome struct {
 	status LoginStatus // ok, failed (refused) or skipped (not attempted)
-	detail LoginReport
+	// withdrawn is set when the engine itself called the attempt off at
+	// the gate, before any password left: it does not count.
+	withdrawn bool
+	detail    LoginReport
 	// kind is the refusal kind (WrongPassword, AppPasswordRequired, ...).
 	kind string
 	// retry is false when another username or server cannot help (the
@@ -48,10 +52,17 @@ type loginOutcome struct {
 }
 
 // engine runs one probe: discovery streams candidates in, every candidate is
-// checked as it arrives (in parallel, bounded), logins run one at a time in
-// ranking order, and everything stops as soon as nothing that is still
-// running could outrank what is in hand. All state is owned by the loop
-// goroutine; workers only send messages.
+// checked as it arrives (in parallel, bounded), logins send their password
+// one at a time in ranking order, and everything stops as soon as nothing
+// that is still running could outrank what is in hand. All state is owned by
+// the loop goroutine; workers only send messages.
+//
+// A login is prepared early, one per direction: its connection, TLS and
+// greeting run while checks run, and it waits at a gate (verify's
+// BeforePassword) until the loop lets its password go: when its server is
+// proven, nothing pending could outrank it and no other password is on the
+// way. So the incoming and outgoing logins cost one round trip each on the
+// critical path, not a whole connection each.
 type engine struct {
 	addr     *autoconfig.Address // nil for a bare domain
 	password bool
@@ -59,7 +70,9 @@ type engine struct {
 
 	discover func(ctx context.Context, emit func(autoconfig.Server, source)) discovered
 	check    func(ctx context.Context, s autoconfig.Server) checkOutcome
-	login    func(ctx context.Context, s autoconfig.Server, username string) loginOutcome
+	// login tries one username; it calls gate right before the password
+	// would leave and sends nothing if gate returns an error.
+	login func(ctx context.Context, s autoconfig.Server, username string, gate func(context.Context) error) loginOutcome
 
 	cands       []*candidate
 	byKey       map[serverKey]*candidate
@@ -67,8 +80,16 @@ type engine struct {
 	running     int
 	cancels     map[*candidate]context.CancelFunc
 	discovering bool
-	loginBusy   bool
 	stopped     bool
+	// preparing is the login in flight per direction, with its cancel.
+	preparing   [2]*candidate
+	cancelLogin [2]context.CancelFunc
+	// sending holds the password slot; gates are logins waiting for it.
+	sending *candidate
+	gates   map[*candidate]chan error
+	// msgs carries workers' messages to the loop until loopDone closes.
+	msgs        chan any
+	loopDone    chan struct{}
 	loginOK     [2]bool
 	failures    [2]int
 	blocked     [2]bool
@@ -104,18 +125,28 @@ type msgLoggedIn struct {
 	user string
 	out  loginOutcome
 }
+type msgGate struct {
+	c     *candidate
+	reply chan error
+}
+
+// errWithdrawn ends a prepared login at the gate: another server ranks
+// above it now, or the probe is over. Nothing was sent.
+var errWithdrawn = errors.New("probe: login withdrawn before the password was sent")
 
 // run probes until the work is done or ctx ends. With cached set it skips
 // discovery and checks and only logs in.
 func (e *engine) run(ctx context.Context, cached bool) {
 	e.byKey = map[serverKey]*candidate{}
 	e.cancels = map[*candidate]context.CancelFunc{}
+	e.gates = map[*candidate]chan error{}
 	for _, c := range e.cands {
 		e.byKey[keyOf(c.server)] = c
 	}
 	msgs := make(chan any)
 	loopDone := make(chan struct{})
 	defer close(loopDone)
+	e.msgs, e.loopDone = msgs, loopDone
 	send := func(m any) {
 		select {
 		case msgs <- m:
@@ -150,7 +181,7 @@ func (e *engine) run(ctx context.Context, cached bool) {
 	}
 	var grace <-chan time.Time
 	e.schedule(ctx, send, &workers)
-	for e.discovering || e.running > 0 || e.loginBusy {
+	for e.discovering || e.running > 0 || e.preparing[0] != nil || e.preparing[1] != nil {
 		var m any
 		select {
 		case m = <-msgs:
@@ -174,6 +205,8 @@ func (e *engine) run(ctx context.Context, cached bool) {
 			e.onChecked(m)
 		case msgLoggedIn:
 			e.onLoggedIn(m)
+		case msgGate:
+			e.gates[m.c] = m.reply
 		}
 		if e.stopped {
 			continue
@@ -184,8 +217,18 @@ func (e *engine) run(ctx context.Context, cached bool) {
 			for _, cancel := range e.cancels {
 				cancel()
 			}
+			for c, reply := range e.gates {
+				reply <- errWithdrawn
+				delete(e.gates, c)
+			}
+			for _, cancel := range e.cancelLogin {
+				if cancel != nil {
+					cancel()
+				}
+			}
 			continue
 		}
+		e.openGates()
 		e.schedule(ctx, send, &workers)
 	}
 	e.finish()
@@ -247,26 +290,75 @@ func (e *engine) schedule(ctx context.Context, send func(any), workers *sync.Wai
 			send(msgChecked{c: c, out: out, cut: checkCtx.Err() != nil})
 		}()
 	}
-	if !e.password || e.loginBusy || e.addr == nil {
+	for dir := range 2 {
+		if e.preparing[dir] != nil || !e.moreLogins(dir) {
+			continue
+		}
+		c := e.loginTarget(dir)
+		if c == nil {
+			continue
+		}
+		user := e.usernames(c)[c.login.tried]
+		loginCtx, cancel := context.WithCancel(ctx)
+		e.preparing[dir], e.cancelLogin[dir] = c, cancel
+		gate := func(ctx context.Context) error {
+			reply := make(chan error, 1)
+			select {
+			case e.msgs <- msgGate{c: c, reply: reply}:
+			case <-ctx.Done():
+				return fmt.Errorf("%w: %w", errWithdrawn, ctx.Err())
+			case <-e.loopDone:
+				return errWithdrawn
+			}
+			select {
+			case err := <-reply:
+				return err
+			case <-ctx.Done():
+				return fmt.Errorf("%w: %w", errWithdrawn, ctx.Err())
+			}
+		}
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			defer cancel()
+			send(msgLoggedIn{c: c, user: user, out: e.login(loginCtx, c.server, user, gate)})
+		}()
+	}
+}
+
+// openGates lets a waiting login send its password when it is the next in
+// ranking order, and withdraws those that no longer are.
+func (e *engine) openGates() {
+	if len(e.gates) == 0 {
 		return
 	}
-	c, user := e.nextLogin()
-	if c == nil {
-		return
+	rank(e.cands)
+	for c, reply := range e.gates {
+		dir := direction(c)
+		switch {
+		case e.loginTarget(dir) != c || !e.moreLogins(dir) || c.check.status >= checkInsecure:
+			reply <- errWithdrawn
+			delete(e.gates, c)
+		case e.sending == nil && c.check.status != checkPending && e.settled(c):
+			e.sending = c
+			e.emit(EventLogin, c.server, "logging in to %s %s", c.server.Protocol.DisplayName(), c.server.Address())
+			reply <- nil
+			delete(e.gates, c)
+		}
 	}
-	e.loginBusy = true
-	e.emit(EventLogin, c.server, "logging in to %s %s as %q", c.server.Protocol.DisplayName(), c.server.Address(), user)
-	workers.Add(1)
-	go func() {
-		defer workers.Done()
-		send(msgLoggedIn{c: c, user: user, out: e.login(ctx, c.server, user)})
-	}()
 }
 
 func (e *engine) onChecked(m msgChecked) {
 	e.running--
 	delete(e.cancels, m.c)
 	c := m.c
+	defer func() {
+		// A login prepared on a server that turned out unusable ends now,
+		// not at its own timeout.
+		if dir := direction(c); e.preparing[dir] == c && c.check.status >= checkInsecure {
+			e.cancelLogin[dir]()
+		}
+	}()
 	c.check.status = m.out.status
 	c.check.report = m.out.report
 	c.check.safe = m.out.safe
@@ -289,8 +381,15 @@ func (e *engine) onChecked(m msgChecked) {
 }
 
 func (e *engine) onLoggedIn(m msgLoggedIn) {
-	e.loginBusy = false
 	c, dir := m.c, direction(m.c)
+	e.preparing[dir], e.cancelLogin[dir] = nil, nil
+	if e.sending == c {
+		e.sending = nil
+	}
+	delete(e.gates, c)
+	if m.out.withdrawn {
+		return
+	}
 	d := m.out.detail
 	d.Username = m.user
 	c.login.detail = &d
@@ -339,37 +438,30 @@ func (e *engine) moreLogins(dir int) bool {
 	return e.password && e.addr != nil && !e.loginOK[dir] && e.failures[dir] < maxFailures && !e.blocked[dir]
 }
 
-// eligible reports whether c may be logged in to next.
+// eligible reports whether c may be logged in to: proven safe for a
+// password, or still being checked; not refused, not done.
 func (e *engine) eligible(c *candidate) bool {
-	return c.tier() <= tierWeak && c.check.safe && !c.login.notAttempted && c.login.status != LoginOK &&
-		c.login.tried < len(e.usernames(c))
+	proven := c.tier() <= tierWeak && c.check.safe
+	return (proven || c.check.status == checkPending) && !c.login.notAttempted && !c.login.rejected &&
+		c.login.status != LoginOK && c.login.tried < len(e.usernames(c))
 }
 
-// nextLogin picks the next login in ranking order: the best proven
-// candidate of a direction, once no candidate still being checked could
-// rank above it, and, while discovery runs, only when nothing it could
-// still find would (the best protocol with implicit TLS). A better-sourced
-// server found later cannot take the place of one whose login worked: the
-// ranking puts a successful login before the source.
-func (e *engine) nextLogin() (*candidate, string) {
+// loginTarget is the server a direction's next login goes to, in ranking
+// order: the best one not yet refused, whose check passed or is still
+// running (the login's own handshake runs alongside; its password waits for
+// the check and for the ranking to settle, see openGates).
+func (e *engine) loginTarget(dir int) *candidate {
 	rank(e.cands)
-	for dir := range 2 {
-		if !e.moreLogins(dir) {
+	var best *candidate
+	for _, c := range e.cands {
+		if direction(c) != dir || !e.eligible(c) {
 			continue
 		}
-		var next *candidate
-		for _, c := range e.cands {
-			if direction(c) == dir && e.eligible(c) {
-				next = c
-				break
-			}
+		if best == nil || compareKeys(c.potential(), best.potential()) < 0 {
+			best = c
 		}
-		if next == nil || !e.settled(next) {
-			continue
-		}
-		return next, e.usernames(next)[next.login.tried]
 	}
-	return nil, ""
+	return best
 }
 
 // settled reports whether nothing still pending could rank above c, logins
@@ -392,7 +484,7 @@ func (e *engine) settled(c *candidate) bool {
 // hand cannot be outranked by anything still pending or still to be found,
 // and no login that could change the outcome remains.
 func (e *engine) done() bool {
-	if e.loginBusy {
+	if e.sending != nil {
 		return false
 	}
 	rank(e.cands)
@@ -414,7 +506,7 @@ func (e *engine) decided(dir int) bool {
 		if best == nil {
 			best = c
 		}
-		if more && e.eligible(c) {
+		if more && e.eligible(c) && c.check.status != checkPending {
 			return false
 		}
 	}

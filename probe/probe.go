@@ -116,10 +116,12 @@ func Run(ctx context.Context, opts Options, input string) (*Report, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
+	env := opts.Env
+	env.Resolver = newCachingResolver(env.Resolver)
 
-	vopts := verify.Options{Env: opts.Env, AllowPlaintext: opts.AllowPlaintext, TrustCertSHA256: opts.TrustCertSHA256, Timeout: attempt}
+	vopts := verify.Options{Env: env, AllowPlaintext: opts.AllowPlaintext, TrustCertSHA256: opts.TrustCertSHA256, Timeout: attempt}
 	dopts := discover.Options{
-		Env:               opts.Env,
+		Env:               env,
 		ISPDBURL:          opts.ISPDBURL,
 		Private:           opts.Private,
 		GuessDelay:        opts.GuessDelay,
@@ -136,8 +138,13 @@ func Run(ctx context.Context, opts Options, input string) (*Report, error) {
 		check: func(ctx context.Context, s autoconfig.Server) checkOutcome {
 			return checkOutcomeOf(verify.Check(ctx, vopts, s), vopts)
 		},
-		login: func(ctx context.Context, s autoconfig.Server, username string) loginOutcome {
-			return loginOutcomeOf(verify.Login(ctx, vopts, s, username, opts.Password))
+		login: func(ctx context.Context, s autoconfig.Server, username string, gate func(context.Context) error) loginOutcome {
+			o := vopts
+			o.BeforePassword = func(ctx context.Context, _ autoconfig.Server) error { return gate(ctx) }
+			r := verify.Login(ctx, o, s, username, opts.Password)
+			out := loginOutcomeOf(r)
+			out.withdrawn = !r.PasswordSent && (errors.Is(r.Err, errWithdrawn) || ctx.Err() != nil)
+			return out
 		},
 		discover: func(ctx context.Context, emit func(autoconfig.Server, source)) discovered {
 			res := discover.Run(ctx, dopts, discoverAddr, func(c discover.Candidate) {

@@ -55,7 +55,7 @@ type tier int
 const (
 	tierProven   tier = iota // valid certificate, protocol answered (and login not refused)
 	tierWeak                 // proven only by a pinned certificate or allowed plaintext
-	tierRejected             // proven, but every login was refused
+	tierRejected             // proven, but refused the login another server accepted
 	tierDeclared             // named by a source, not (yet) proven
 	tierBroken               // unreachable, or insecure and not allowed
 )
@@ -95,6 +95,10 @@ type loginState struct {
 	// candidate allows was refused.
 	tried    int
 	rejected bool
+	// demoted is set on a refused candidate when another server of its
+	// direction accepted the login: that one works for this user, this one
+	// did not. A refusal alone proves nothing about the server.
+	demoted bool
 	// notAttempted is set when a login was asked for and not made (no
 	// safe connection at login time): no other username is tried there.
 	notAttempted bool
@@ -116,7 +120,7 @@ type key struct {
 func (c *candidate) tier() tier {
 	switch c.check.status {
 	case checkPassed, checkWeak:
-		if c.login.rejected {
+		if c.login.rejected && c.login.demoted {
 			return tierRejected
 		}
 		if c.check.status == checkWeak {
@@ -197,6 +201,15 @@ func compareCandidates(a, b *candidate) int {
 
 // rank sorts candidates best first.
 func rank(cs []*candidate) {
+	var worked [2]bool
+	for _, c := range cs {
+		if c.login.status == LoginOK {
+			worked[direction(c)] = true
+		}
+	}
+	for _, c := range cs {
+		c.login.demoted = c.login.rejected && worked[direction(c)]
+	}
 	slices.SortStableFunc(cs, compareCandidates)
 }
 

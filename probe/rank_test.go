@@ -90,8 +90,8 @@ func TestRankingKeysInOrder(t *testing.T) {
 		{"a successful login beats the better source",
 			loggedIn(synth(imap, "imap.example.test", 993, tls, checkPassed, discover.MethodSRV), "alice@example.test"),
 			synth(imap, "mail.example.test", 993, tls, checkPassed, discover.MethodAutoconfig)},
-		{"a refused login falls below a working POP3",
-			synth(pop3, "pop.example.test", 995, tls, checkPassed, discover.MethodGuess),
+		{"a refused login falls below a POP3 that accepted it",
+			loggedIn(synth(pop3, "pop.example.test", 995, tls, checkPassed, discover.MethodGuess), "alice@example.test"),
 			refused(synth(imap, "imap.example.test", 993, tls, checkPassed, discover.MethodAutoconfig), string(verify.KindWrongPassword))},
 		{"the best source of a merged candidate counts",
 			synth(imap, "a.example.test", 993, tls, checkPassed, discover.MethodGuess, discover.MethodSRV),
@@ -99,13 +99,25 @@ func TestRankingKeysInOrder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if compareCandidates(tt.better, tt.worse) >= 0 {
+			cs := []*candidate{tt.worse, tt.better}
+			rank(cs)
+			if cs[0] != tt.better {
 				t.Errorf("%+v ranks at or below %+v", tt.better.key(), tt.worse.key())
 			}
 			if compareCandidates(tt.worse, tt.better) <= 0 {
 				t.Errorf("ordering is not antisymmetric")
 			}
 		})
+	}
+}
+
+func TestARefusalAloneKeepsTheServersPlace(t *testing.T) {
+	top := refused(synth(imap, "imap.example.test", 993, tls, checkPassed, discover.MethodAutoconfig), string(verify.KindWrongPassword))
+	untried := synth(imap, "imap.example.test", 143, stls, checkPassed, discover.MethodAutoconfig)
+	cs := []*candidate{untried, top}
+	rank(cs)
+	if cs[0] != top {
+		t.Errorf("a wrong password moved the best server down")
 	}
 }
 

@@ -50,7 +50,7 @@ func conclude(addr *autoconfig.Address, domain string, cs []*candidate, withPass
 		return out
 	}
 	out.status = StatusOK
-	if in.tier() == tierRejected || smtp != nil && smtp.tier() == tierRejected {
+	if refusedOnly(cs, true) || refusedOnly(cs, false) {
 		out.status = StatusLoginRejected
 	}
 	rec := &Recommendation{
@@ -107,11 +107,27 @@ func best(cs []*candidate, incoming bool) *candidate {
 	return nil
 }
 
+// refusedOnly reports whether logins were refused in a direction and none
+// worked.
+func refusedOnly(cs []*candidate, incoming bool) bool {
+	refused := false
+	for _, c := range cs {
+		if c.incoming() != incoming {
+			continue
+		}
+		if c.login.status == LoginOK {
+			return false
+		}
+		refused = refused || c.login.status == LoginFailed
+	}
+	return refused
+}
+
 func confidence(c *candidate) string {
 	switch {
 	case c.login.status == LoginOK && c.check.status == checkPassed:
 		return ConfidenceLogin
-	case c.tier() == tierRejected:
+	case c.login.status == LoginFailed:
 		return ConfidenceLoginRejected
 	case c.check.status == checkWeak && c.server.Security == autoconfig.SecurityPlain:
 		return ConfidencePlaintext

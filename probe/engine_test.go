@@ -1,0 +1,283 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/probe/discover"
+	"github.com/mailsetup/mailsetup/probe/verify"
+)
+
+// fakeWorld scripts discovery, checks and logins for the engine.
+type fakeWorld struct {
+	servers []autoconfig.Server
+	methods []string
+	checks  map[string]checkOutcome
+	// hang makes a check wait for its context (a blackholed host).
+	hang map[string]bool
+	// accept maps "host:port" to the username that logs in there.
+	accept map[string]string
+	kind   string
+
+	mu     sync.Mutex
+	logins []string // "host:port user", in order
+	active int
+	maxPar int
+}
+
+// loginsTo are the attempts on hosts starting with prefix, in order.
+func (w *fakeWorld) loginsTo(prefix string) []string {
+	var out []string
+	for _, l := range w.logins {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func passed() checkOutcome { return checkOutcome{status: checkPassed, safe: true} }
+func unsafeTLS() checkOutcome {
+	return checkOutcome{status: checkInsecure, report: ServerReport{TLS: &TLSReport{Error: "expired"}}}
+}
+
+func (w *fakeWorld) engine(password bool) *engine {
+	return &engine{
+		addr:     alice,
+		password: password,
+		discover: func(ctx context.Context, emit func(autoconfig.Server, source)) discovered {
+			for i, s := range w.servers {
+				emit(s, source{Source: Source{Method: w.methods[i], Trust: string(discover.TrustDomainHTTPS)}})
+			}
+			return discovered{}
+		},
+		check: func(ctx context.Context, s autoconfig.Server) checkOutcome {
+			if w.hang[s.Address()] {
+				<-ctx.Done()
+				return checkOutcome{status: checkFailed, report: ServerReport{Error: "timeout"}}
+			}
+			if out, ok := w.checks[s.Address()]; ok {
+				return out
+			}
+			return checkOutcome{status: checkFailed, report: ServerReport{Error: "connection refused"}}
+		},
+		login: func(ctx context.Context, s autoconfig.Server, user string, gate func(context.Context) error) loginOutcome {
+			if w.hang[s.Address()] {
+				<-ctx.Done()
+				return loginOutcome{status: LoginSkipped, withdrawn: true}
+			}
+			if _, ok := w.checks[s.Address()]; !ok {
+				return loginOutcome{status: LoginSkipped, detail: LoginReport{Reason: "could not connect"}}
+			}
+			if err := gate(ctx); err != nil {
+				return loginOutcome{status: LoginSkipped, withdrawn: true}
+			}
+			w.mu.Lock()
+			w.active++
+			w.maxPar = max(w.maxPar, w.active)
+			w.logins = append(w.logins, s.Address()+" "+user)
+			w.mu.Unlock()
+			time.Sleep(time.Millisecond)
+			w.mu.Lock()
+			w.active--
+			w.mu.Unlock()
+			if w.accept[s.Address()] == user {
+				return loginOutcome{status: LoginOK}
+			}
+			kind := w.kind
+			if kind == "" {
+				kind = string(verify.KindWrongPassword)
+			}
+			return loginOutcome{status: LoginFailed, kind: kind, retry: kind == string(verify.KindWrongPassword), detail: LoginReport{Reason: "refused"}}
+		},
+	}
+}
+
+func srvr(p autoconfig.Protocol, host string, port int, sec autoconfig.Security) autoconfig.Server {
+	return autoconfig.Server{Protocol: p, Hostname: host, Port: port, Security: sec}
+}
+
+func TestEngineLogsInOnceOnTheBestAndStops(t *testing.T) {
+	w := &fakeWorld{
+		servers: []autoconfig.Server{
+			srvr(pop3, "pop.example.test", 995, tls),
+			srvr(imap, "imap.example.test", 993, tls),
+			srvr(smtp, "smtp.example.test", 465, tls),
+		},
+		methods: []string{discover.MethodAutoconfig, discover.MethodAutoconfig, discover.MethodAutoconfig},
+		checks:  map[string]checkOutcome{"pop.example.test:995": passed(), "imap.example.test:993": passed(), "smtp.example.test:465": passed()},
+		accept:  map[string]string{"imap.example.test:993": "alice@example.test", "smtp.example.test:465": "alice@example.test"},
+	}
+	e := w.engine(true)
+	e.run(t.Context(), false)
+	want := []string{"imap.example.test:993 alice@example.test", "smtp.example.test:465 alice@example.test"}
+	if slices.Sort(w.logins); !slices.Equal(w.logins, want) {
+		t.Errorf("logins = %q, want %q", w.logins, want)
+	}
+	got := conclude(alice, "example.test", e.cands, true)
+	if got.status != StatusOK || got.rec.Incoming.Host != "imap.example.test" || got.rec.Confidence != ConfidenceLogin {
+		t.Errorf("conclusion = %s %+v", got.status, got.rec)
+	}
+}
+
+func TestEngineAtMostTwoRefusalsPerDirection(t *testing.T) {
+	w := &fakeWorld{
+		servers: []autoconfig.Server{
+			srvr(imap, "imap.example.test", 993, tls),
+			srvr(imap, "imap.example.test", 143, stls),
+			srvr(pop3, "pop.example.test", 995, tls),
+			srvr(smtp, "smtp.example.test", 465, tls),
+			srvr(smtp, "smtp.example.test", 587, stls),
+		},
+		methods: []string{discover.MethodAutoconfig, discover.MethodAutoconfig, discover.MethodAutoconfig, discover.MethodAutoconfig, discover.MethodAutoconfig},
+		checks: map[string]checkOutcome{"imap.example.test:993": passed(), "imap.example.test:143": passed(), "pop.example.test:995": passed(),
+			"smtp.example.test:465": passed(), "smtp.example.test:587": passed()},
+	}
+	e := w.engine(true)
+	e.run(t.Context(), false)
+	if want := []string{"imap.example.test:993 alice@example.test", "imap.example.test:993 alice"}; !slices.Equal(w.loginsTo("imap"), want) {
+		t.Errorf("incoming logins = %q, want %q", w.loginsTo("imap"), want)
+	}
+	if want := []string{"smtp.example.test:465 alice@example.test", "smtp.example.test:465 alice"}; !slices.Equal(w.loginsTo("smtp"), want) {
+		t.Errorf("outgoing logins = %q, want %q", w.loginsTo("smtp"), want)
+	}
+	if w.maxPar != 1 {
+		t.Errorf("%d logins ran at once", w.maxPar)
+	}
+	if got := conclude(alice, "example.test", e.cands, true); got.status != StatusLoginRejected {
+		t.Errorf("status = %s", got.status)
+	}
+}
+
+func TestEngineStopsAfterARefusalThatNeedsAnAppPassword(t *testing.T) {
+	w := &fakeWorld{
+		servers: []autoconfig.Server{srvr(imap, "imap.example.test", 993, tls), srvr(pop3, "pop.example.test", 995, tls)},
+		methods: []string{discover.MethodAutoconfig, discover.MethodAutoconfig},
+		checks:  map[string]checkOutcome{"imap.example.test:993": passed(), "pop.example.test:995": passed()},
+		kind:    string(verify.KindAppPasswordRequired),
+	}
+	w.engine(true).run(t.Context(), false)
+	if len(w.logins) != 1 {
+		t.Errorf("logins = %q: a refusal asking for an app password must not be retried", w.logins)
+	}
+}
+
+func TestEngineNeverLogsInWhereThePasswordIsUnsafe(t *testing.T) {
+	w := &fakeWorld{
+		servers: []autoconfig.Server{srvr(imap, "imap.example.test", 993, tls), srvr(imap, "imap.example.test", 143, pln)},
+		methods: []string{discover.MethodAutoconfig, discover.MethodAutoconfig},
+		checks: map[string]checkOutcome{"imap.example.test:993": unsafeTLS(),
+			"imap.example.test:143": {status: checkInsecure}},
+		accept: map[string]string{"imap.example.test:993": "alice@example.test", "imap.example.test:143": "alice@example.test"},
+	}
+	e := w.engine(true)
+	e.run(t.Context(), false)
+	if len(w.logins) != 0 {
+		t.Errorf("logins = %q on servers where the password is not safe", w.logins)
+	}
+	if got := conclude(alice, "example.test", e.cands, true); got.status != StatusInsecureOnly {
+		t.Errorf("status = %s, want insecure-only", got.status)
+	}
+}
+
+func TestEngineTemplateUsernameIsTheOnlyOneTried(t *testing.T) {
+	s := srvr(imap, "imap.example.test", 993, tls)
+	s.Username = autoconfig.PlaceholderLocalPart
+	w := &fakeWorld{
+		servers: []autoconfig.Server{s},
+		methods: []string{discover.MethodAutoconfig},
+		checks:  map[string]checkOutcome{"imap.example.test:993": passed()},
+	}
+	w.engine(true).run(t.Context(), false)
+	if !slices.Equal(w.logins, []string{"imap.example.test:993 alice"}) {
+		t.Errorf("logins = %q", w.logins)
+	}
+}
+
+func TestEngineBlackholedPreferredHostCostsOneTimeout(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	w := &fakeWorld{
+		servers: []autoconfig.Server{
+			srvr(imap, "imap.example.test", 993, tls),
+			srvr(imap, "mail.example.test", 143, stls),
+			srvr(smtp, "smtp.example.test", 465, tls),
+		},
+		methods: []string{discover.MethodAutoconfig, discover.MethodGuess, discover.MethodAutoconfig},
+		checks:  map[string]checkOutcome{"mail.example.test:143": passed(), "smtp.example.test:465": passed()},
+		hang:    map[string]bool{"imap.example.test:993": true},
+		accept:  map[string]string{"mail.example.test:143": "alice@example.test", "smtp.example.test:465": "alice@example.test"},
+	}
+	e := w.engine(true)
+	check := e.check
+	e.check = func(ctx context.Context, s autoconfig.Server) checkOutcome {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return check(ctx, s)
+	}
+	start := time.Now()
+	e.run(t.Context(), false)
+	if took := time.Since(start); took > 2*timeout {
+		t.Errorf("took %v, more than one timeout (%v) and some", took, timeout)
+	}
+	got := conclude(alice, "example.test", e.cands, true)
+	if got.rec == nil || got.rec.Incoming.Host != "mail.example.test" {
+		t.Fatalf("recommendation = %+v", got.rec)
+	}
+}
+
+func TestEngineCachedRunOnlyLogsIn(t *testing.T) {
+	w := &fakeWorld{
+		servers: []autoconfig.Server{srvr(imap, "imap.example.test", 993, tls), srvr(smtp, "smtp.example.test", 465, tls)},
+		methods: []string{discover.MethodSRV, discover.MethodSRV},
+		checks:  map[string]checkOutcome{"imap.example.test:993": passed(), "smtp.example.test:465": passed()},
+		accept:  map[string]string{"imap.example.test:993": "alice", "smtp.example.test:465": "alice"},
+	}
+	first := w.engine(true)
+	first.run(t.Context(), false)
+	entry := &cacheEntry{ready: make(chan struct{})}
+	entry.store(first.cands, first.found)
+
+	w.logins = nil
+	second := w.engine(true)
+	second.discover = func(context.Context, func(autoconfig.Server, source)) discovered {
+		t.Error("a cached run discovered again")
+		return discovered{}
+	}
+	second.check = func(context.Context, autoconfig.Server) checkOutcome {
+		t.Error("a cached run checked again")
+		return checkOutcome{}
+	}
+	second.cands, second.found = entry.snapshot()
+	second.run(t.Context(), true)
+	// Without a template the full address is tried first, then the local part.
+	if want := []string{"imap.example.test:993 alice@example.test", "imap.example.test:993 alice"}; !slices.Equal(w.loginsTo("imap"), want) {
+		t.Errorf("incoming logins = %q, want %q", w.loginsTo("imap"), want)
+	}
+	if got := w.loginsTo("smtp"); len(got) == 0 || got[len(got)-1] != "smtp.example.test:465 alice" {
+		t.Errorf("outgoing logins = %q", got)
+	}
+	if first.cands[0].login.status != LoginOK {
+		t.Errorf("the cached run changed the first run's candidates")
+	}
+}
+
+func TestEngineProgress(t *testing.T) {
+	w := &fakeWorld{
+		servers: []autoconfig.Server{srvr(imap, "imap.example.test", 993, tls)},
+		methods: []string{discover.MethodAutoconfig},
+		checks:  map[string]checkOutcome{"imap.example.test:993": passed()},
+	}
+	e := w.engine(false)
+	var kinds []string
+	e.progress = func(ev Event) { kinds = append(kinds, fmt.Sprint(ev.Kind)) }
+	e.run(t.Context(), false)
+	if !slices.Equal(kinds, []string{"found", "checked"}) {
+		t.Errorf("events = %q", kinds)
+	}
+}

@@ -1,0 +1,209 @@
+package probe
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/internal/sandbox"
+)
+
+// startWorld starts a sandbox world with the named scenarios (all when
+// none) and closes it when the test ends.
+func startWorld(t testing.TB, latency time.Duration, names ...string) *sandbox.World {
+	t.Helper()
+	w, err := sandbox.Start(context.Background(), sandbox.Options{Scenarios: names, Latency: latency})
+	if err != nil {
+		t.Fatalf("starting the sandbox: %v", err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+// worldOptions are the options a probe of sc in w runs with.
+func worldOptions(w *sandbox.World, sc sandbox.Scenario) Options {
+	return Options{
+		Env:            w.Env(),
+		ISPDBURL:       w.ISPDBURL(),
+		Password:       []byte(sc.Password),
+		Timeout:        8 * time.Second,
+		AttemptTimeout: 2 * time.Second,
+		Rand:           rand.New(rand.NewPCG(1, 2)),
+	}
+}
+
+func endpointMatches(got *Endpoint, want *autoconfig.Server) bool {
+	return got != nil && got.Protocol == want.Protocol && got.Host == want.Hostname && got.Port == want.Port &&
+		got.Security == want.Security && got.Username == want.Username
+}
+
+// TestEveryScenarioYieldsItsRecommendation probes every scenario of the
+// catalogue with its test account and checks the recommendation against the
+// one the scenario declares, and that the password reached no server but
+// the recommended ones.
+func TestEveryScenarioYieldsItsRecommendation(t *testing.T) {
+	w := startWorld(t, 0)
+	for _, sc := range w.Scenarios() {
+		t.Run(sc.Name, func(t *testing.T) {
+			t.Parallel()
+			rep, err := Run(t.Context(), worldOptions(w, sc), sc.Address)
+			if err != nil {
+				t.Fatal(err)
+			}
+			allowed := map[string]bool{}
+			if sc.Expect.Incoming == nil {
+				if rep.Recommendation != nil {
+					t.Errorf("recommended %+v where nothing should work", rep.Recommendation.Incoming)
+				}
+				if rep.Status == StatusOK {
+					t.Errorf("status ok where nothing should work")
+				}
+			} else {
+				rec := rep.Recommendation
+				if rec == nil {
+					t.Fatalf("no recommendation (status %s); warnings %q; servers %+v", rep.Status, rep.Warnings, rep.Servers)
+				}
+				if !endpointMatches(&rec.Incoming, sc.Expect.Incoming) {
+					t.Errorf("incoming = %+v, want %+v", rec.Incoming, *sc.Expect.Incoming)
+				}
+				if !endpointMatches(rec.Outgoing, sc.Expect.Outgoing) {
+					t.Errorf("outgoing = %+v, want %+v", rec.Outgoing, *sc.Expect.Outgoing)
+				}
+				if rep.Status != StatusOK || rec.Confidence != ConfidenceLogin {
+					t.Errorf("status %s, confidence %s; warnings %q", rep.Status, rec.Confidence, rep.Warnings)
+				}
+				if rec.Protocol == autoconfig.POP3 && !rec.LeaveMessagesOnServer {
+					t.Errorf("POP3 recommended without leave-messages-on-server")
+				}
+				allowed[sc.Expect.Incoming.Address()] = true
+				allowed[sc.Expect.Outgoing.Address()] = true
+			}
+			for _, hostport := range w.PasswordSightings() {
+				if inScenario(sc, hostport) && !allowed[hostport] {
+					t.Errorf("the password reached %s", hostport)
+				}
+			}
+		})
+	}
+}
+
+// inScenario reports whether "host:port" belongs to one of sc's domains.
+func inScenario(sc sandbox.Scenario, hostport string) bool {
+	host, _, _ := strings.Cut(hostport, ":")
+	for _, d := range sc.Domains {
+		if host == d || strings.HasSuffix(host, "."+d) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestScenarioStatuses(t *testing.T) {
+	w := startWorld(t, 0, "nothing", "plaintext-only", "starttls-broken", "bad-cert-993")
+	want := map[string]Status{
+		"nothing":         StatusNothingFound,
+		"plaintext-only":  StatusInsecureOnly,
+		"starttls-broken": StatusNothingFound,
+	}
+	for _, sc := range w.Scenarios() {
+		st, ok := want[sc.Name]
+		if !ok {
+			continue
+		}
+		rep, err := Run(t.Context(), worldOptions(w, sc), sc.Address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Status != st {
+			t.Errorf("%s: status %s, want %s; warnings %q", sc.Name, rep.Status, st, rep.Warnings)
+		}
+		if len(rep.Lookups) == 0 {
+			t.Errorf("%s: no lookups reported", sc.Name)
+		}
+	}
+}
+
+func TestWrongPasswordIsRefusedAtMostTwicePerDirection(t *testing.T) {
+	w := startWorld(t, 0, "demo")
+	sc := w.Scenarios()[0]
+	opts := worldOptions(w, sc)
+	opts.Password = []byte("not-the-password")
+	rep, err := Run(t.Context(), opts, sc.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Status != StatusLoginRejected {
+		t.Fatalf("status %s, want login-rejected", rep.Status)
+	}
+	failed := map[autoconfig.Protocol]int{}
+	for _, s := range rep.Servers {
+		if s.Login == LoginFailed {
+			failed[s.Protocol]++
+		}
+	}
+	// Each refused server counts once here though it may have seen two
+	// usernames; the template of demo's autoconfig allows only one.
+	if failed[autoconfig.IMAP]+failed[autoconfig.POP3] > 2 || failed[autoconfig.SMTP] > 2 {
+		t.Errorf("refused logins per protocol: %v", failed)
+	}
+	if rep.Recommendation == nil || rep.Recommendation.Confidence != ConfidenceLoginRejected {
+		t.Errorf("recommendation = %+v", rep.Recommendation)
+	}
+}
+
+func TestBareDomainLogsInNowhere(t *testing.T) {
+	w := startWorld(t, 0, "demo")
+	sc := w.Scenarios()[0]
+	rep, err := Run(t.Context(), worldOptions(w, sc), "demo.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Email != "" || rep.Recommendation == nil || rep.Recommendation.Incoming.Username != autoconfig.PlaceholderAddress {
+		t.Errorf("report = %+v", rep.Recommendation)
+	}
+	if got := w.PasswordSightings(); len(got) != 0 {
+		t.Errorf("a bare-domain probe sent the password to %q", got)
+	}
+}
+
+func TestPlaintextOnlyWithAllowPlaintext(t *testing.T) {
+	w := startWorld(t, 0, "plaintext-only")
+	sc := w.Scenarios()[0]
+	opts := worldOptions(w, sc)
+	opts.AllowPlaintext = true
+	rep, err := Run(t.Context(), opts, sc.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Recommendation == nil || rep.Recommendation.Confidence != ConfidencePlaintext {
+		t.Fatalf("recommendation = %+v, status %s", rep.Recommendation, rep.Status)
+	}
+	if !slices.ContainsFunc(rep.Warnings, func(s string) bool { return strings.HasPrefix(s, "WARNING") }) {
+		t.Errorf("no loud warning about plaintext: %q", rep.Warnings)
+	}
+}
+
+func TestCacheSharesDiscoveryAcrossAddresses(t *testing.T) {
+	w := startWorld(t, 0, "demo")
+	sc := w.Scenarios()[0]
+	opts := worldOptions(w, sc)
+	opts.Cache = NewCache()
+	first, err := Run(t.Context(), opts, sc.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := Run(t.Context(), opts, "bob@demo.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(second.Lookups) != len(first.Lookups) {
+		t.Errorf("the cached probe reports %d lookups, the first %d", len(second.Lookups), len(first.Lookups))
+	}
+	if second.Status != StatusLoginRejected {
+		t.Errorf("bob has no account at demo.test, yet status %s", second.Status)
+	}
+}
