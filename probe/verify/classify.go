@@ -71,6 +71,17 @@ func classifyText(text string) (Kind, bool) {
 // classifyIMAP reads an IMAP NO to LOGIN or AUTHENTICATE. Response codes
 // are those of RFC 5530 §3 plus Gmail's WEBALERT.
 func classifyIMAP(code imap.ResponseCode, text string) (Kind, string) {
+	// Codes that say the password is not the problem come first.
+	switch strings.ToUpper(string(code)) {
+	case string(imap.ResponseCodeExpired):
+		return KindUnknown, "The password has expired: change it on the provider's web site, then try again."
+	case string(imap.ResponseCodeUnavailable):
+		return KindUnknown, fixTemporary
+	case string(imap.ResponseCodeContactAdmin), string(imap.ResponseCodeAuthorizationFailed):
+		return KindUnknown, "The account may not log in this way: ask the provider's support, quoting the server's words."
+	case string(imap.ResponseCodePrivacyRequired):
+		return KindUnknown, "The server wants an encrypted connection for this login: use the TLS or STARTTLS settings."
+	}
 	if k, ok := classifyText(text); ok {
 		return k, fixFor(k)
 	}
@@ -79,14 +90,6 @@ func classifyIMAP(code imap.ResponseCode, text string) (Kind, string) {
 		return KindWrongPassword, fixFor(KindWrongPassword)
 	case "WEBALERT":
 		return KindWebLoginRequired, fixFor(KindWebLoginRequired)
-	case string(imap.ResponseCodeExpired):
-		return KindUnknown, "The password has expired: change it on the provider's web site, then try again."
-	case string(imap.ResponseCodeUnavailable):
-		return KindUnknown, "The server cannot check passwords right now: try again later."
-	case string(imap.ResponseCodeContactAdmin), string(imap.ResponseCodeAuthorizationFailed):
-		return KindUnknown, "The account may not log in this way: ask the provider's support, quoting the server's words."
-	case string(imap.ResponseCodePrivacyRequired):
-		return KindUnknown, "The server wants an encrypted connection for this login: use the TLS or STARTTLS settings."
 	}
 	return KindUnknown, fixFor(KindUnknown)
 }
@@ -95,6 +98,9 @@ func classifyIMAP(code imap.ResponseCode, text string) (Kind, string) {
 // bad credentials, 534 5.7.9 mechanism too weak, 454 4.7.0 temporary) and
 // Gmail's 534 5.7.14 (web login).
 func classifySMTP(code int, enhanced [3]int, text string) (Kind, string) {
+	if code/100 == 4 || enhanced[0] == 4 {
+		return KindUnknown, fixTemporary
+	}
 	if k, ok := classifyText(text); ok {
 		return k, fixFor(k)
 	}
@@ -103,8 +109,6 @@ func classifySMTP(code int, enhanced [3]int, text string) (Kind, string) {
 		return KindWrongPassword, fixFor(KindWrongPassword)
 	case enhanced == [3]int{5, 7, 14}:
 		return KindWebLoginRequired, fixFor(KindWebLoginRequired)
-	case code == 454 || enhanced[0] == 4:
-		return KindUnknown, "The server cannot check passwords right now: try again later."
 	}
 	return KindUnknown, fixFor(KindUnknown)
 }
@@ -119,12 +123,7 @@ func classifyPOP3(text string) (Kind, string) {
 			code = strings.ToUpper(text[1:end])
 		}
 	}
-	if k, ok := classifyText(text); ok {
-		return k, fixFor(k)
-	}
 	switch {
-	case code == "AUTH":
-		return KindWrongPassword, fixFor(KindWrongPassword)
 	case code == "IN-USE":
 		return KindUnknown, "Another program holds the mailbox open: close other mail programs on this account and try again."
 	case code == "LOGIN-DELAY":
@@ -132,8 +131,16 @@ func classifyPOP3(text string) (Kind, string) {
 	case strings.HasPrefix(code, "SYS"):
 		return KindUnknown, "The server has a problem of its own: try again later, or ask the provider's support."
 	}
+	if k, ok := classifyText(text); ok {
+		return k, fixFor(k)
+	}
+	if code == "AUTH" {
+		return KindWrongPassword, fixFor(KindWrongPassword)
+	}
 	return KindUnknown, fixFor(KindUnknown)
 }
+
+const fixTemporary = "The server cannot check passwords right now: try again later."
 
 // fixFor says what the user should do about a rejection of kind k.
 func fixFor(k Kind) string {
