@@ -273,3 +273,12 @@ func TestNoPasswordUnlessAsked(t *testing.T) {
 		}
 	}
 }
+
+func readFile(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

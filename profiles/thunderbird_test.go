@@ -1,7 +1,6 @@
 package profiles
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/internal/tbjudge"
 )
 
 // writeTemp writes data to dir/name and returns the path.
@@ -112,18 +112,13 @@ func TestOutlookAutodiscoverReadsBack(t *testing.T) {
 	}
 }
 
-// thunderbirdJudge returns the directory of ../shared/tools/thunderbird, or
-// skips unless MAILSETUP_THUNDERBIRD=1 (each run starts the real Thunderbird,
-// a few seconds each).
+// thunderbirdJudge returns the directory of ../shared/tools/thunderbird;
+// the test skips, saying why, unless MAILSETUP_THUNDERBIRD=1 (each check
+// starts the real Thunderbird for a few seconds). With
+// MAILSETUP_REQUIRE_SHARED=1 a missing ../shared or Thunderbird fails.
 func thunderbirdJudge(t *testing.T) string {
 	t.Helper()
-	if os.Getenv("MAILSETUP_THUNDERBIRD") != "1" {
-		if os.Getenv("MAILSETUP_REQUIRE_SHARED") == "1" {
-			t.Fatal("MAILSETUP_REQUIRE_SHARED=1 needs the real-Thunderbird checks: set MAILSETUP_THUNDERBIRD=1")
-		}
-		t.Skip("skipped: set MAILSETUP_THUNDERBIRD=1 to check the files with the real Thunderbird (../shared/tools/thunderbird)")
-	}
-	dir := sharedPath(t, "tools/thunderbird")
+	dir := tbjudge.Require(t)
 	needTool(t, "thunderbird")
 	return dir
 }
@@ -137,127 +132,94 @@ func python(t *testing.T) string {
 	return needTool(t, "python3")
 }
 
-// tbServer is a server as the Thunderbird tools print it.
-type tbServer struct {
-	Type       string `json:"type"`
-	Hostname   string `json:"hostname"`
-	Port       int    `json:"port"`
-	SocketType int    `json:"socketType"`
-	Auth       int    `json:"auth"`
-	Username   string `json:"username"`
+// tbAuthNames are Thunderbird's nsMsgAuthMethod names for the first method.
+var tbAuthNames = map[autoconfig.AuthMethod]string{
+	autoconfig.AuthPasswordCleartext: "passwordCleartext",
+	autoconfig.AuthPasswordEncrypted: "passwordEncrypted",
 }
 
-type tbResult struct {
-	Input    string `json:"input"`
-	Accepted bool   `json:"accepted"`
-	Error    any    `json:"error"`
-	Config   struct {
-		Incoming             tbServer   `json:"incoming"`
-		IncomingAlternatives []tbServer `json:"incomingAlternatives"`
-		Outgoing             tbServer   `json:"outgoing"`
-		OutgoingAlternatives []tbServer `json:"outgoingAlternatives"`
-	} `json:"config"`
-}
-
-func runBatch(t *testing.T, tool string, args ...string) map[string]tbResult {
-	t.Helper()
-	cmd := exec.Command(python(t), append([]string{tool, "--batch", "--compact", "--timeout", "240"}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil && cmd.ProcessState.ExitCode() != 1 {
-		t.Fatalf("%s: %v\n%s", filepath.Base(tool), err, stderr.String())
+// sameServer reports how Thunderbird's server differs from ours, "" if not.
+func sameServer(got tbjudge.Server, want autoconfig.Server, addr autoconfig.Address) string {
+	if d := tbjudge.Same(got, want, addr); d != "" {
+		return d
 	}
-	results := map[string]tbResult{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(nil, 1<<22)
-	for sc.Scan() {
-		var r tbResult
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("%s printed %q: %v", filepath.Base(tool), sc.Text(), err)
-		}
-		results[r.Input] = r
+	if w := tbAuthNames[want.PreferredAuth()]; got.AuthName != w {
+		return "Thunderbird took authentication " + got.AuthName + ", we meant " + w
 	}
-	return results
-}
-
-func tbWant(s autoconfig.Server) tbServer {
-	auth, _ := tbAuth(s)
-	return tbServer{Type: string(s.Protocol), Hostname: s.Hostname, Port: s.Port,
-		SocketType: tbSocketType[s.Security], Auth: auth, Username: s.Username}
+	return ""
 }
 
 // The real Thunderbird accepts every isp/ file, over HTTP (the ISPDB code
 // path) and from disk (the isp/ folder code path), with the same servers in
 // the same order; and reads every Autodiscover file to the account's servers.
 func TestThunderbirdAcceptsFiles(t *testing.T) {
-	judge := thunderbirdJudge(t)
+	thunderbirdJudge(t)
 	dir := t.TempDir()
 	var ispFiles, poxFiles []string
-	wantISP := map[string]testCase{}
-	wantPOX := map[string]testCase{}
+	cases := map[string]testCase{}
 	for _, tc := range testCases {
 		files := tc.render(t)
 		p := writeTemp(t, dir, tc.name+"-isp.xml", fileData(t, files, ispPath(tc, t)))
 		ispFiles = append(ispFiles, p)
-		wantISP[p] = tc
+		cases[p] = tc
 		p = writeTemp(t, dir, tc.name+"-pox.xml", fileData(t, files, "outlook/autodiscover.xml"))
 		poxFiles = append(poxFiles, p)
-		wantPOX[p] = tc
+		cases[p] = tc
 	}
 	for _, mode := range []string{"http", "disk"} {
-		results := runBatch(t, filepath.Join(judge, "tb-parse-autoconfig"), append([]string{"--mode", mode}, ispFiles...)...)
-		for _, file := range ispFiles {
-			tc := wantISP[file]
-			r, ok := results[file]
-			if !ok || !r.Accepted {
-				t.Errorf("%s (%s): Thunderbird did not accept the isp/ file: %+v", tc.name, mode, r.Error)
+		for _, v := range tbjudge.ParseAutoconfig(t, mode, "", ispFiles...) {
+			tc := cases[v.Input]
+			if !v.Accepted {
+				t.Errorf("%s (%s): Thunderbird rejected the isp/ file: %s", tc.name, mode, v.Error)
 				continue
 			}
-			// The tool fills the placeholders for testuser@ the first domain.
-			addr, _ := autoconfig.ParseAddress("testuser@" + tc.account(t).Provider.Domains[0])
+			// Without an address the tool uses testuser@ the first domain.
 			acct := tc.account(t)
-			acct.Address = addr
-			var wantIn, wantOut []tbServer
-			for _, s := range acct.Provider.Incoming {
-				wantIn = append(wantIn, tbWant(acct.expanded(s)))
+			addr, _ := autoconfig.ParseAddress("testuser@" + acct.Provider.Domains[0])
+			gotIn := append([]tbjudge.Server{v.Config.Incoming}, v.Config.IncomingAlternatives...)
+			gotOut := append([]tbjudge.Server{v.Config.Outgoing}, v.Config.OutgoingAlternatives...)
+			if len(gotIn) != len(acct.Provider.Incoming) || len(gotOut) != len(acct.Provider.Outgoing) {
+				t.Errorf("%s (%s): Thunderbird kept %d incoming and %d outgoing servers of %d and %d",
+					tc.name, mode, len(gotIn), len(gotOut), len(acct.Provider.Incoming), len(acct.Provider.Outgoing))
+				continue
 			}
-			for _, s := range acct.Provider.Outgoing {
-				wantOut = append(wantOut, tbWant(acct.expanded(s)))
+			for i, s := range acct.Provider.Incoming {
+				if d := sameServer(gotIn[i], s, addr); d != "" {
+					t.Errorf("%s (%s): incoming %d: %s", tc.name, mode, i, d)
+				}
 			}
-			gotIn := append([]tbServer{r.Config.Incoming}, r.Config.IncomingAlternatives...)
-			gotOut := append([]tbServer{r.Config.Outgoing}, r.Config.OutgoingAlternatives...)
-			// Thunderbird's replaceVariables() fills placeholders in
-			// outgoing alternatives only once one is chosen: compare their
-			// username templates instead.
-			for i := 1; i < len(gotOut) && i < len(wantOut); i++ {
-				wantOut[i].Username = acct.Provider.Outgoing[i].Username
-			}
-			if !reflect.DeepEqual(gotIn, wantIn) || !reflect.DeepEqual(gotOut, wantOut) {
-				t.Errorf("%s (%s): Thunderbird read\n in  %+v\n out %+v\nwant\n in  %+v\n out %+v",
-					tc.name, mode, gotIn, gotOut, wantIn, wantOut)
+			for i, s := range acct.Provider.Outgoing {
+				if i > 0 {
+					// Thunderbird's replaceVariables() leaves outgoing
+					// alternatives' usernames as templates.
+					if gotOut[i].Username != s.Username {
+						t.Errorf("%s (%s): outgoing %d username %q, want %q", tc.name, mode, i, gotOut[i].Username, s.Username)
+					}
+					s.Username = ""
+				}
+				if d := sameServer(gotOut[i], s, addr); d != "" {
+					t.Errorf("%s (%s): outgoing %d: %s", tc.name, mode, i, d)
+				}
 			}
 		}
 	}
-	results := runBatch(t, filepath.Join(judge, "tb-parse-autodiscover"), append([]string{"--email", "testuser@example.test"}, poxFiles...)...)
-	for _, file := range poxFiles {
-		tc := wantPOX[file]
-		r, ok := results[file]
-		if !ok || !r.Accepted {
-			t.Errorf("%s: Thunderbird did not accept the Autodiscover file: %+v", tc.name, r.Error)
+	for _, v := range tbjudge.ParseAutodiscover(t, "testuser@example.test", poxFiles...) {
+		tc := cases[v.Input]
+		if !v.Accepted {
+			t.Errorf("%s: Thunderbird rejected the Autodiscover file: %s", tc.name, v.Error)
 			continue
 		}
 		acct := tc.account(t)
 		// POX names no password method beyond SPA: with SPA off every
 		// reader, Thunderbird too, sends the password over TLS.
-		wantIn, wantOut := tbWant(acct.In()), tbWant(acct.Out())
-		wantIn.Auth = tbAuthMethod[autoconfig.AuthPasswordCleartext]
-		wantOut.Auth = tbAuthMethod[autoconfig.AuthPasswordCleartext]
-		if got := r.Config.Incoming; got != wantIn {
-			t.Errorf("%s: Autodiscover incoming %+v, want %+v", tc.name, got, wantIn)
+		in, out := acct.In(), acct.Out()
+		in.Auth = []autoconfig.AuthMethod{autoconfig.AuthPasswordCleartext}
+		out.Auth = in.Auth
+		if d := sameServer(v.Config.Incoming, in, acct.Address); d != "" {
+			t.Errorf("%s: Autodiscover incoming: %s", tc.name, d)
 		}
-		if got := r.Config.Outgoing; got != wantOut {
-			t.Errorf("%s: Autodiscover outgoing %+v, want %+v", tc.name, got, wantOut)
+		if d := sameServer(v.Config.Outgoing, out, acct.Address); d != "" {
+			t.Errorf("%s: Autodiscover outgoing: %s", tc.name, d)
 		}
 	}
 }
@@ -317,9 +279,11 @@ func TestThunderbirdLoadsUserJS(t *testing.T) {
 				t.Fatalf("Thunderbird has accounts %+v (default %q), want exactly %s", got.Accounts, got.DefaultAccount, tbAccountKey)
 			}
 			a := got.Accounts[0]
-			in, out2 := tbWant(acct.In()), tbWant(acct.Out())
-			if a.Type != in.Type || a.Hostname != in.Hostname || a.Port != in.Port || a.SocketType != in.SocketType ||
-				a.AuthMethod != in.Auth || a.Username != in.Username {
+			in, out2 := acct.In(), acct.Out()
+			inAuth, _ := tbAuth(in)
+			outAuth, _ := tbAuth(out2)
+			if a.Type != string(in.Protocol) || a.Hostname != in.Hostname || a.Port != in.Port ||
+				a.SocketType != tbSocketType[in.Security] || a.AuthMethod != inAuth || a.Username != in.Username {
 				t.Errorf("incoming server %+v, want %+v", a, in)
 			}
 			if acct.Incoming.Protocol == autoconfig.POP3 && (a.LeaveOnSrv == nil || !*a.LeaveOnSrv) {
@@ -337,7 +301,7 @@ func TestThunderbirdLoadsUserJS(t *testing.T) {
 			}
 			o := id.Outgoing
 			if o.Key != tbSMTPKey || o.Hostname != out2.Hostname || o.Port != out2.Port ||
-				o.SocketType != out2.SocketType || o.AuthMethod != out2.Auth || o.Username != out2.Username {
+				o.SocketType != tbSocketType[out2.Security] || o.AuthMethod != outAuth || o.Username != out2.Username {
 				t.Errorf("outgoing server %+v, want %+v", *o, out2)
 			}
 		})
