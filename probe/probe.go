@@ -228,8 +228,12 @@ func (e *engine) report(addr *autoconfig.Address, discoverAddr autoconfig.Addres
 		}
 		r.Warnings = append(r.Warnings, fmt.Sprintf("The time budget ran out with %d server(s) not checked; a longer --timeout may find more.", skipped))
 	}
-	for _, c := range e.cands {
-		r.Servers = append(r.Servers, c.serverReport())
+	for _, incoming := range []bool{true, false} {
+		for _, c := range e.cands {
+			if c.incoming() == incoming {
+				r.Servers = append(r.Servers, c.serverReport())
+			}
+		}
 	}
 	r.ElapsedMS = millis(time.Since(start))
 	return r

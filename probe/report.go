@@ -94,7 +94,7 @@ type ServerReport struct {
 type TLSReport struct {
 	Valid bool `json:"valid"`
 	// Error says why the certificate is not valid; empty when it is.
-	Error string `json:"error,omitempty"`
+	Error string `json:"error"`
 	// Trusted is true when an invalid certificate was accepted because
 	// --trust-cert pinned its fingerprint.
 	Trusted  bool     `json:"trusted_by_pin,omitempty"`
@@ -125,7 +125,7 @@ type Lookup struct {
 	Target string `json:"target"`
 	// Status is found, none, error or skipped.
 	Status    string `json:"status"`
-	Error     string `json:"error,omitempty"`
+	Error     string `json:"error"`
 	ElapsedMS int64  `json:"elapsed_ms"`
 	// Sent is what the request carried beyond the target (e.g. the address).
 	Sent string `json:"sent,omitempty"`

@@ -99,6 +99,8 @@ iPhone/Mac and Android import as they are.`,
 		newCmdLint(f, nil),
 		newCmdServe(f, nil),
 		newCmdDNSRecords(f, nil),
+		newCmdProbe(f, nil),
+		newCmdDemo(f, nil),
 	)
 	root.AddCommand(&cobra.Command{
 		Use:   "exit-codes",

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailsetup/mailsetup/internal/iostreams"
+	"github.com/mailsetup/mailsetup/internal/sandbox"
+	"github.com/mailsetup/mailsetup/probe"
+)
+
+// demoScenario is the sandbox scenario the demo probes: a provider with
+// SRV records, autoconfig, IMAP, POP3 and SMTP on every standard port.
+const demoScenario = "demo"
+
+type demoOptions struct {
+	IO   *iostreams.IOStreams
+	JSON bool
+}
+
+func newCmdDemo(f *Factory, runF func(*demoOptions) error) *cobra.Command {
+	opts := &demoOptions{IO: f.IO}
+	return &cobra.Command{
+		Use:   "demo",
+		Short: "See mailsetup work in a simulated mail world (no network, a few seconds)",
+		Long: `Start a small simulated mail internet inside this process (DNS, autoconfig,
+IMAP, POP3 and SMTP servers on loopback, with a private certificate
+authority), probe its demo address with its password, and print what was
+found, what works and why IMAP is recommended. Nothing leaves this machine
+and nothing needs privileges.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.JSON = f.JSON
+			if runF != nil {
+				return runF(opts)
+			}
+			return runDemo(cmd.Context(), opts)
+		},
+	}
+}
+
+// demoRun is what a demo probe produced, for the steps that follow it.
+type demoRun struct {
+	Scenario sandbox.Scenario
+	Report   *probe.Report
+}
+
+// demoProbe starts the sandbox's demo world, probes the demo address with
+// its password and closes the world. progress, when not nil, sees each step.
+// The wizard's demo builds on it: it writes profiles from Report.Settings().
+func demoProbe(ctx context.Context, progress func(probe.Event)) (*demoRun, error) {
+	w, err := sandbox.Start(ctx, sandbox.Options{Scenarios: []string{demoScenario}})
+	if err != nil {
+		return nil, fmt.Errorf("starting the simulated mail world: %w", err)
+	}
+	defer w.Close()
+	sc := w.Scenarios()[0]
+	rep, err := probe.Run(ctx, probe.Options{
+		Env:      w.Env(),
+		ISPDBURL: w.ISPDBURL(),
+		Password: []byte(sc.Password),
+		Progress: progress,
+	}, sc.Address)
+	if err != nil {
+		return nil, err
+	}
+	return &demoRun{Scenario: sc, Report: rep}, nil
+}
+
+func runDemo(ctx context.Context, opts *demoOptions) error {
+	var progress func(probe.Event)
+	if opts.IO.IsStderrTTY() {
+		progress = progressPrinter(opts.IO.ErrOut)
+	}
+	if !opts.JSON {
+		fmt.Fprintf(opts.IO.Out, "mailsetup demo: a simulated provider (%s) runs inside this process on loopback;\nnothing leaves this machine.\n\n", demoScenario)
+	}
+	run, err := demoProbe(ctx, progress)
+	if err != nil {
+		return err
+	}
+	if !opts.JSON {
+		fmt.Fprintf(opts.IO.Out, "Test account: %s (password known to the simulated servers)\n", run.Scenario.Address)
+	}
+	if err := printReport(opts.IO, opts.JSON, run.Report); err != nil {
+		return err
+	}
+	if !opts.JSON {
+		fmt.Fprintf(opts.IO.Out, "\nTry it on a real address: mailsetup probe you@your-provider.example --password-stdin\n")
+	}
+	return probeExit(run.Report)
+}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailsetup/mailsetup/internal/iostreams"
+	"github.com/mailsetup/mailsetup/probe"
+)
+
+// runCLI runs mailsetup with args on test streams.
+func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ios, in, out, errOut := iostreams.Test()
+	in.WriteString(stdin)
+	code = Main(ios, args)
+	return code, out.String(), errOut.String()
+}
+
+func TestProbeSandboxJSONFollowsTheSchema(t *testing.T) {
+	t.Setenv(passwordEnv, "")
+	os.Unsetenv(passwordEnv)
+	code, out, errOut := runCLI(t, "", "probe", "--sandbox", "demo", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr %q", code, errOut)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	for _, k := range []string{"schema_version", "email", "domain", "status", "recommendation", "servers", "lookups", "disagreements", "warnings", "elapsed_ms"} {
+		if _, ok := doc[k]; !ok {
+			t.Errorf("top level lacks %q", k)
+		}
+	}
+	if doc["schema_version"] != float64(probe.SchemaVersion) || doc["email"] != "alice@demo.test" || doc["domain"] != "demo.test" {
+		t.Errorf("header = %v %v %v", doc["schema_version"], doc["email"], doc["domain"])
+	}
+	rec := doc["recommendation"].(map[string]any)
+	for _, k := range []string{"protocol", "reason", "confidence", "incoming", "outgoing", "alternatives"} {
+		if _, ok := rec[k]; !ok {
+			t.Errorf("recommendation lacks %q", k)
+		}
+	}
+	for _, end := range []string{"incoming", "outgoing"} {
+		e := rec[end].(map[string]any)
+		for _, k := range []string{"protocol", "host", "port", "security", "username", "auth"} {
+			if _, ok := e[k]; !ok {
+				t.Errorf("%s lacks %q", end, k)
+			}
+		}
+	}
+	if in := rec["incoming"].(map[string]any); in["security"] != "tls" || in["port"] != float64(993) {
+		t.Errorf("incoming = %v", in)
+	}
+	servers := doc["servers"].([]any)
+	if len(servers) == 0 {
+		t.Fatal("no servers")
+	}
+	s := servers[0].(map[string]any)
+	for _, k := range []string{"protocol", "host", "port", "security", "sources", "reachable", "tls", "capabilities", "auth_mechanisms", "login"} {
+		if _, ok := s[k]; !ok {
+			t.Errorf("server lacks %q", k)
+		}
+	}
+	if tls := s["tls"].(map[string]any); tls["valid"] != true {
+		t.Errorf("tls = %v", tls)
+	} else if _, ok := tls["error"]; !ok {
+		t.Errorf("tls lacks error")
+	}
+	l := doc["lookups"].([]any)[0].(map[string]any)
+	for _, k := range []string{"method", "target", "status", "error", "elapsed_ms"} {
+		if _, ok := l[k]; !ok {
+			t.Errorf("lookup lacks %q", k)
+		}
+	}
+	if errOut != "" {
+		t.Errorf("stderr is not a terminal, yet got %q", errOut)
+	}
+}
+
+func TestProbeExitCodes(t *testing.T) {
+	tests := []struct {
+		scenario string
+		password string
+		want     int
+		says     string
+	}{
+		{"demo", "", exitOK, "Recommended: IMAP"},
+		{"pop3-only", "", exitOK, "Recommended: POP3"},
+		{"nothing", "", exitNothingFound, "Nothing works"},
+		{"plaintext-only", "", exitInsecureOnly, "--allow-plaintext"},
+		{"demo", "wrong-password", exitLoginRejected, "refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario+tt.password, func(t *testing.T) {
+			if tt.password != "" {
+				t.Setenv(passwordEnv, tt.password)
+			}
+			code, out, errOut := runCLI(t, "", "probe", "--sandbox", tt.scenario, "--timeout", "5s")
+			if code != tt.want {
+				t.Errorf("exit %d, want %d; stderr %q\n%s", code, tt.want, errOut, out)
+			}
+			if !strings.Contains(out, tt.says) {
+				t.Errorf("output does not say %q:\n%s", tt.says, out)
+			}
+		})
+	}
+}
+
+func TestProbePasswordSources(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "pw")
+	os.WriteFile(file, []byte("from-file\nsecond line\n"), 0o600)
+	tests := []struct {
+		name  string
+		stdin string
+		env   string
+		args  []string
+		want  string
+		code  int
+	}{
+		{name: "stdin", stdin: "from-stdin\r\n", args: []string{"--password-stdin"}, want: "from-stdin"},
+		{name: "file", args: []string{"--password-file", file}, want: "from-file"},
+		{name: "env", env: "from-env", want: "from-env"},
+		{name: "flag beats env", env: "from-env", args: []string{"--password-file", file}, want: "from-file"},
+		{name: "none", want: ""},
+		{name: "both flags", stdin: "x\n", args: []string{"--password-stdin", "--password-file", file}, code: exitUsage},
+		{name: "empty stdin", args: []string{"--password-stdin"}, code: exitUsage},
+		{name: "missing file", args: []string{"--password-file", filepath.Join(dir, "nope")}, code: exitUsage},
+		{name: "a flag value is no password", args: []string{"--password", "secret"}, code: exitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(passwordEnv, tt.env)
+			if tt.env == "" {
+				os.Unsetenv(passwordEnv)
+			}
+			ios, in, _, errOut := iostreams.Test()
+			in.WriteString(tt.stdin)
+			var got *probe.Options
+			cmd := newCmdProbe(&Factory{IO: ios}, func(o *probeOptions) error {
+				popts, release, err := o.Network(t.Context())
+				if err != nil {
+					return err
+				}
+				defer release()
+				got = &popts
+				return nil
+			})
+			cmd.SetArgs(append([]string{"alice@example.test"}, tt.args...))
+			cmd.SetIn(in)
+			cmd.SetErr(errOut)
+			cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
+			err := cmd.Execute()
+			if code := exitCodeOf(err); code != tt.code {
+				t.Fatalf("exit %d (%v), want %d", code, err, tt.code)
+			}
+			if tt.code != exitOK {
+				return
+			}
+			if string(got.Password) != tt.want || (tt.want == "") != (got.Password == nil) {
+				t.Errorf("password = %q, want %q", got.Password, tt.want)
+			}
+		})
+	}
+}
+
+func TestProbeFlagsReachTheOptions(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	var got *probeOptions
+	cmd := newCmdProbe(&Factory{IO: ios}, func(o *probeOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"--sandbox", "starttls-only", "--private", "--timeout", "7s", "--trust-cert", "AB:CD", "--allow-plaintext"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got.SandboxAddress != "alice@starttls-only.test" || got.Input != "" {
+		t.Errorf("input %q, sandbox address %q", got.Input, got.SandboxAddress)
+	}
+	popts, release, err := got.Network(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if popts.Timeout.Seconds() != 7 || !popts.Private || popts.ISPDBURL != "" || !popts.AllowPlaintext ||
+		!slices.Equal(popts.TrustCertSHA256, []string{"AB:CD"}) || popts.Env.Resolver == nil {
+		t.Errorf("options = %+v", popts)
+	}
+	if string(popts.Password) == "" {
+		t.Errorf("the sandbox scenario's password was not used")
+	}
+}
+
+func TestProbeUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"probe"},
+		{"probe", "not an address"},
+		{"probe", "--sandbox", "no-such-scenario"},
+		{"probe", "alice@example.test", "--sandbox", "demo", "--dns-server", "127.0.0.1:53"},
+		{"probe", "alice@example.test", "--dns-server", "no-port"},
+	} {
+		code, out, errOut := runCLI(t, "", args...)
+		if code != exitUsage {
+			t.Errorf("%q: exit %d, want %d; %s%s", args, code, exitUsage, out, errOut)
+		}
+		if strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.HasPrefix(errOut, "mailsetup: ") {
+			t.Errorf("%q: the error is not one line: %q", args, errOut)
+		}
+	}
+}
+
+func TestProbeProgressOnlyOnATerminal(t *testing.T) {
+	ios, _, out, errOut := iostreams.Test()
+	ios.SetTTY(false, false, true)
+	if code := Main(ios, []string{"probe", "--sandbox", "demo"}); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut.String(), "found IMAP imap.demo.test:993") {
+		t.Errorf("no progress on a terminal's stderr: %q", errOut)
+	}
+	if strings.Contains(out.String(), "…") {
+		t.Errorf("progress went to stdout")
+	}
+}
+
+func TestDemo(t *testing.T) {
+	code, out, errOut := runCLI(t, "", "demo")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"alice@demo.test", "Recommended: IMAP", "imap.demo.test  port 993", "password was accepted"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+}
