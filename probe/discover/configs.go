@@ -23,6 +23,7 @@ const (
 	sentAddressInBody = "address in body"
 	sentPassword      = "address in body, password (HTTP Basic)"
 	sentNothing       = "nothing beyond the URL"
+	sentConnectOnly   = "nothing: a TCP connection only"
 )
 
 // configPath is where autoconfig lives on a host.

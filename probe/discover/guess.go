@@ -152,7 +152,7 @@ func (r *run) guessPort(sem chan struct{}, host string, addrs []netip.Addr, t gu
 		return
 	}
 	defer func() { <-sem }()
-	end := r.begin(MethodGuess, target, sentNothing)
+	end := r.begin(MethodGuess, target, sentConnectOnly)
 	ctx, cancel := r.attemptCtx()
 	defer cancel()
 	conn, err := netx.DialAddrs(ctx, r.opts.Env.Dialer, "tcp", addrs, uint16(t.port))
