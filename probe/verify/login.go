@@ -293,7 +293,9 @@ func (l *login) imap(ctx context.Context, conn net.Conn) {
 	switch {
 	case err == nil:
 		l.res.Status = LoginOK
-		client.Logout().Wait()
+		// Say goodbye without waiting for the answer: it would cost a
+		// round trip and prove nothing more.
+		client.Logout()
 	case errors.As(err, &ie):
 		kind, fix := classifyIMAP(ie.Code, ie.Text)
 		text := ie.Text
@@ -326,13 +328,18 @@ func (l *login) pop3(ctx context.Context, conn net.Conn) {
 		l.setupFailed("POP3 CAPA", err)
 		return
 	}
-	mech := "USER"
-	if capaKnown && !hasCapability(caps, "USER") {
-		if !hasMechanism(mechs, sasl.Plain) {
-			l.noPasswordMechanism(mechs)
-			return
-		}
+	// AUTH PLAIN with an initial response (RFC 5034 §4) costs one round
+	// trip where USER and PASS cost two; without CAPA, USER/PASS is the
+	// one method every server has (RFC 1939 §7).
+	var mech string
+	switch {
+	case capaKnown && hasMechanism(mechs, sasl.Plain):
 		mech = sasl.Plain
+	case !capaKnown || hasCapability(caps, "USER"):
+		mech = "USER"
+	default:
+		l.noPasswordMechanism(mechs)
+		return
 	}
 	if !l.clearToSend() {
 		return
@@ -349,7 +356,7 @@ func (l *login) pop3(ctx context.Context, conn net.Conn) {
 	switch {
 	case err == nil:
 		l.res.Status = LoginOK
-		c.Quit()
+		c.Send("QUIT") // without waiting for the answer
 	case isNetError(err):
 		if l.res.PasswordSent {
 			l.broke(errCtx(ctx, err))
@@ -494,8 +501,9 @@ func (l *login) smtp(ctx context.Context, conn net.Conn) {
 	var se *smtp.SMTPError
 	switch {
 	case err == nil:
+		// No QUIT: go-smtp would wait a round trip for its answer, and
+		// closing the connection ends the session just as well.
 		l.res.Status = LoginOK
-		c.Quit()
 	case errors.As(err, &se):
 		kind, fix := classifySMTP(se.Code, se.EnhancedCode, se.Message)
 		text := fmt.Sprintf("%d %s", se.Code, se.Message)

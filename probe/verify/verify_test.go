@@ -47,8 +47,8 @@ var secureServers = []struct {
 }{
 	{autoconfig.IMAP, 993, autoconfig.SecurityTLS, []string{"IMAP4REV1", "AUTH=PLAIN"}, "PLAIN"},
 	{autoconfig.IMAP, 143, autoconfig.SecuritySTARTTLS, []string{"IMAP4REV1", "AUTH=PLAIN"}, "PLAIN"},
-	{autoconfig.POP3, 995, autoconfig.SecurityTLS, []string{"USER", "SASL PLAIN"}, "USER"},
-	{autoconfig.POP3, 110, autoconfig.SecuritySTARTTLS, []string{"USER", "SASL PLAIN"}, "USER"},
+	{autoconfig.POP3, 995, autoconfig.SecurityTLS, []string{"USER", "SASL PLAIN"}, "PLAIN"},
+	{autoconfig.POP3, 110, autoconfig.SecuritySTARTTLS, []string{"USER", "SASL PLAIN"}, "PLAIN"},
 	{autoconfig.SMTP, 465, autoconfig.SecurityTLS, []string{"AUTH PLAIN"}, "PLAIN"},
 	{autoconfig.SMTP, 587, autoconfig.SecuritySTARTTLS, []string{"AUTH PLAIN"}, "PLAIN"},
 }

@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -179,14 +180,14 @@ func (d *fakeDialer) dials() []string {
 }
 
 type world struct {
-	t     *testing.T
+	t     testing.TB
 	ca    *testCA
 	res   *fakeResolver
 	dial  *fakeDialer
 	hosts map[string]netip.Addr
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	return &world{
 		t:     t,
 		ca:    newTestCA(t, "mailsetup test CA"),
@@ -481,6 +482,38 @@ func servePOP3(c net.Conn, tlsConfig *tls.Config, script pop3Script, rec *record
 			case script.passErr != "":
 				fmt.Fprint(c, script.passErr+"\r\n")
 			case user == testUser && arg == testPassword:
+				fmt.Fprint(c, "+OK logged in\r\n")
+			default:
+				fmt.Fprint(c, "-ERR [AUTH] Authentication failed.\r\n")
+			}
+		case "AUTH":
+			// RFC 5034: AUTH PLAIN with an initial response, or a "+"
+			// continuation for it.
+			mech, ir, _ := strings.Cut(arg, " ")
+			if !strings.EqualFold(mech, "PLAIN") {
+				fmt.Fprint(c, "-ERR unsupported mechanism\r\n")
+				continue
+			}
+			if ir == "" {
+				fmt.Fprint(c, "+ \r\n")
+				line, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				ir = strings.TrimRight(line, "\r\n")
+			}
+			raw, err := base64.StdEncoding.DecodeString(ir)
+			parts := strings.Split(string(raw), "\x00")
+			if err != nil || len(parts) != 3 {
+				fmt.Fprint(c, "-ERR malformed AUTH PLAIN\r\n")
+				continue
+			}
+			user, pass := parts[1], parts[2]
+			rec.login(user, pass)
+			switch {
+			case script.passErr != "":
+				fmt.Fprint(c, script.passErr+"\r\n")
+			case user == testUser && pass == testPassword:
 				fmt.Fprint(c, "+OK logged in\r\n")
 			default:
 				fmt.Fprint(c, "-ERR [AUTH] Authentication failed.\r\n")
