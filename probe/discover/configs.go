@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -37,7 +38,8 @@ var errNotFound = errors.New("nothing published")
 
 // autoconfig fetches the domain's own config over https from both places
 // at once and, only when neither has one, over plain http without the
-// address.
+// address. A host that did not answer over https in time is not asked
+// again over http: a blackholed host costs one timeout, not two.
 func (r *run) autoconfig() {
 	d := r.addr.Domain
 	query, sent := "", sentDomainOnly
@@ -46,36 +48,50 @@ func (r *run) autoconfig() {
 		// servers that split the address need (discovery.md §5.2).
 		query, sent = "?emailaddress="+url.QueryEscape(r.addr.ASCII()), sentAddressInURL
 	}
+	places := []struct{ method, host, path string }{
+		{MethodAutoconfig, "autoconfig." + d, configPath},
+		{MethodWellKnown, d, wellKnownPath},
+	}
 	var (
-		wg    sync.WaitGroup
-		found [2]bool
+		wg      sync.WaitGroup
+		found   [2]bool
+		timeout [2]bool
 	)
-	for i, t := range []struct{ method, url string }{
-		{MethodAutoconfig, "https://autoconfig." + d + configPath + query},
-		{MethodWellKnown, "https://" + d + wellKnownPath + query},
-	} {
+	for i, pl := range places {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			found[i] = r.fetchConfig(t.method, t.url, sent, TrustDomainHTTPS)
+			var err error
+			found[i], err = r.fetchConfig(pl.method, "https://"+pl.host+pl.path+query, sent, TrustDomainHTTPS)
+			timeout[i] = isTimeout(err)
 		}()
 	}
 	wg.Wait()
 	if found[0] || found[1] {
 		return
 	}
-	if r.ctx.Err() != nil {
-		r.skip(MethodAutoconfigHTTP, "http://autoconfig."+d+configPath, "cancelled before the plain-http fallback")
-		return
-	}
-	for _, u := range []string{"http://autoconfig." + d + configPath, "http://" + d + wellKnownPath} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r.fetchConfig(MethodAutoconfigHTTP, u, sentDomainOnly, TrustPlainHTTP)
-		}()
+	for i, pl := range places {
+		u := "http://" + pl.host + pl.path
+		switch {
+		case r.ctx.Err() != nil:
+			r.note(MethodAutoconfigHTTP, u, StatusCancelled, "cancelled before the plain-http fallback")
+		case timeout[i]:
+			r.skip(MethodAutoconfigHTTP, u, "the host did not answer over https in time")
+		default:
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r.fetchConfig(MethodAutoconfigHTTP, u, sentDomainOnly, TrustPlainHTTP)
+			}()
+		}
 	}
 	wg.Wait()
+}
+
+// isTimeout reports whether err is a time-out rather than a refusal.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // ispdb asks the ISPDB about the domain.
@@ -172,8 +188,8 @@ func mxDomains(host, domain string) []string {
 }
 
 // fetchConfig GETs one config-v1.1 document, records the lookup and
-// proposes its servers. It reports whether it found settings.
-func (r *run) fetchConfig(method, u, sent string, trust Trust) bool {
+// proposes its servers. It reports whether it found settings, and why not.
+func (r *run) fetchConfig(method, u, sent string, trust Trust) (bool, error) {
 	end := r.begin(method, u, sent)
 	ctx, cancel := r.attemptCtx()
 	defer cancel()
@@ -181,14 +197,14 @@ func (r *run) fetchConfig(method, u, sent string, trust Trust) bool {
 	switch {
 	case errors.Is(err, errNotFound):
 		end(StatusNone, err)
-		return false
+		return false, err
 	case err != nil:
 		end("", err)
-		return false
+		return false, err
 	}
 	end(StatusFound, nil)
 	r.addProvider(p, Source{Method: method, Target: u, Trust: trust})
-	return true
+	return true, nil
 }
 
 func (r *run) getConfig(ctx context.Context, u string) (*autoconfig.Provider, error) {

@@ -414,9 +414,8 @@ func TestBlackholedAutoconfigCostsOneTimeout(t *testing.T) {
 	start := time.Now()
 	res := runWorld(t, w, opts, alice)
 	el := time.Since(start)
-	// https, then the plain-http fallback: two timeouts in sequence at most.
-	if el > 2*opts.PerAttemptTimeout+300*time.Millisecond {
-		t.Errorf("discovery took %v with a blackholed autoconfig host; want about %v", el, 2*opts.PerAttemptTimeout)
+	if el > opts.PerAttemptTimeout+250*time.Millisecond {
+		t.Errorf("discovery took %v with a blackholed autoconfig host; want about %v", el, opts.PerAttemptTimeout)
 	}
 	if len(res.Candidates) != 1 {
 		t.Errorf("candidates = %v", summary(res))
@@ -424,6 +423,11 @@ func TestBlackholedAutoconfigCostsOneTimeout(t *testing.T) {
 	l := lookupsOf(res, MethodAutoconfig)
 	if len(l) != 1 || l[0].Status != StatusError || l[0].Elapsed > opts.PerAttemptTimeout+200*time.Millisecond {
 		t.Errorf("autoconfig lookups = %+v; want one error after the per-attempt timeout", l)
+	}
+	if !slices.ContainsFunc(lookupsOf(res, MethodAutoconfigHTTP), func(l Lookup) bool {
+		return l.Target == "http://autoconfig.a.test/mail/config-v1.1.xml" && l.Status == StatusSkipped
+	}) {
+		t.Errorf("plain-http lookups = %+v; want the silent host skipped", lookupsOf(res, MethodAutoconfigHTTP))
 	}
 }
 
