@@ -611,3 +611,112 @@ func TestLoginRefusesLineBreaksInCredentials(t *testing.T) {
 		t.Fatalf("Login = %+v", lr)
 	}
 }
+
+func TestBlackholeBoundsEveryLogin(t *testing.T) {
+	for _, tc := range secureServers {
+		t.Run(fmt.Sprintf("%s-%d", tc.proto, tc.port), func(t *testing.T) {
+			w := newWorld(t)
+			host := "mail.example.test"
+			w.scripted(host, tc.port, func(c net.Conn, br *bufio.Reader) { io.Copy(io.Discard, br) })
+			opts := w.opts()
+			opts.Timeout = 150 * time.Millisecond
+			lr := Login(context.Background(), opts, server(tc.proto, host, tc.port, tc.sec), testUser, []byte(testPassword))
+			if lr.Status != LoginNotAttempted || lr.PasswordSent {
+				t.Fatalf("Login = %+v", lr)
+			}
+			if lr.Elapsed > 4*time.Second {
+				t.Errorf("Login took %v with a %v timeout", lr.Elapsed, opts.Timeout)
+			}
+		})
+	}
+}
+
+// imapLoginOnly plays an IMAP server without AUTH=PLAIN, so that Login
+// must use the LOGIN command.
+func imapLoginOnly(rec *recorder) func(c net.Conn, br *bufio.Reader) {
+	return func(c net.Conn, br *bufio.Reader) {
+		fmt.Fprint(c, "* OK [CAPABILITY IMAP4rev1] ready\r\n")
+		for {
+			line := readCommand(br)
+			tag, rest, _ := strings.Cut(line, " ")
+			cmd, args, _ := strings.Cut(rest, " ")
+			switch strings.ToUpper(cmd) {
+			case "":
+				return
+			case "CAPABILITY":
+				fmt.Fprintf(c, "* CAPABILITY IMAP4rev1\r\n%s OK done\r\n", tag)
+			case "LOGIN":
+				user, pass, _ := strings.Cut(args, " ")
+				user, pass = strings.Trim(user, `"`), strings.Trim(pass, `"`)
+				rec.login(user, pass)
+				if user == testUser && pass == testPassword {
+					fmt.Fprintf(c, "%s OK [CAPABILITY IMAP4rev1] Logged in\r\n", tag)
+				} else {
+					fmt.Fprintf(c, "%s NO [AUTHENTICATIONFAILED] Authentication failed.\r\n", tag)
+				}
+			case "LOGOUT":
+				fmt.Fprintf(c, "* BYE\r\n%s OK bye\r\n", tag)
+				return
+			default:
+				fmt.Fprintf(c, "%s BAD unknown\r\n", tag)
+			}
+		}
+	}
+}
+
+func TestIMAPLoginCommand(t *testing.T) {
+	w := newWorld(t)
+	host := "imap.example.test"
+	rec := &recorder{}
+	w.scripted(host, 143, imapLoginOnly(rec))
+	opts := w.opts()
+	opts.AllowPlaintext = true
+	s := server(autoconfig.IMAP, host, 143, autoconfig.SecurityPlain)
+	lr := Login(context.Background(), opts, s, testUser, []byte(testPassword))
+	if lr.Status != LoginOK || lr.Mechanism != "LOGIN" {
+		t.Fatalf("Login = %+v (err %v)", lr, lr.Err)
+	}
+	lr = Login(context.Background(), opts, s, testUser, []byte("wrong"))
+	if lr.Status != LoginRejected || lr.Kind != KindWrongPassword || lr.ServerText != "[AUTHENTICATIONFAILED] Authentication failed." {
+		t.Fatalf("Login = %+v (err %v)", lr, lr.Err)
+	}
+	if got := rec.attempts(); len(got) != 2 {
+		t.Errorf("server saw %q, want two attempts", got)
+	}
+}
+
+func TestBeforePasswordGate(t *testing.T) {
+	w := newWorld(t)
+	host := "mail.example.test"
+	rec := w.serve(autoconfig.SMTP, host, 587, autoconfig.SecuritySTARTTLS, w.good(host))
+	s := server(autoconfig.SMTP, host, 587, autoconfig.SecuritySTARTTLS)
+	opts := w.opts()
+	withdrawn := errors.New("another server ranks higher")
+	var calls []autoconfig.Server
+	opts.BeforePassword = func(ctx context.Context, got autoconfig.Server) error {
+		calls = append(calls, got)
+		if len(rec.attempts()) != 0 {
+			t.Error("BeforePassword ran after the password was sent")
+		}
+		return withdrawn
+	}
+	lr := Login(context.Background(), opts, s, testUser, []byte(testPassword))
+	if lr.Status != LoginNotAttempted || lr.PasswordSent || !errors.Is(lr.Err, withdrawn) || rec.sawPassword() {
+		t.Fatalf("Login = %+v (err %v)", lr, lr.Err)
+	}
+	if len(calls) != 1 || calls[0].Address() != s.Address() {
+		t.Errorf("BeforePassword calls = %+v", calls)
+	}
+
+	opts.BeforePassword = func(context.Context, autoconfig.Server) error { return nil }
+	if lr := Login(context.Background(), opts, s, testUser, []byte(testPassword)); lr.Status != LoginOK {
+		t.Fatalf("Login = %+v (err %v)", lr, lr.Err)
+	}
+
+	// Never called where the password is not safe to send.
+	opts.BeforePassword = func(context.Context, autoconfig.Server) error {
+		t.Error("BeforePassword called for a plaintext server")
+		return nil
+	}
+	Login(context.Background(), opts, server(autoconfig.SMTP, host, 25, autoconfig.SecurityPlain), testUser, []byte(testPassword))
+}
