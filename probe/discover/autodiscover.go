@@ -54,30 +54,30 @@ func (r *run) autodiscover() {
 // marked plain-http: anyone on the path could have chosen the target.
 func (r *run) autodiscoverHTTPRedirect() {
 	u := "http://autodiscover." + r.addr.Domain + autodiscoverPath
-	end := r.begin(MethodAutodiscover, u, sentNothing)
+	lk := r.begin(MethodAutodiscover, u, sentNothing)
 	ctx, cancel := r.attemptCtx()
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		end("", err)
+		lk.end("", err)
 		return
 	}
 	resp, err := r.webNoRedir.Do(req)
 	if err != nil {
 		if errors.Is(err, netx.ErrNoAddress) {
-			end(StatusNone, err)
+			lk.end(StatusNone, err)
 			return
 		}
-		end("", err)
+		lk.end("", err)
 		return
 	}
 	resp.Body.Close()
 	loc, err := resp.Location()
 	if !isRedirect(resp.StatusCode) || err != nil {
-		end(StatusNone, fmt.Errorf("HTTP %s, not a redirect", resp.Status))
+		lk.end(StatusNone, fmt.Errorf("HTTP %s, not a redirect", resp.Status))
 		return
 	}
-	end(StatusNone, fmt.Errorf("redirects to %s", loc.Redacted()))
+	lk.end(StatusNone, fmt.Errorf("redirects to %s", loc.Redacted()))
 	r.newChain(true).follow(loc.String(), r.addr.ASCII())
 }
 
@@ -85,24 +85,25 @@ func (r *run) autodiscoverHTTPRedirect() {
 // best target's https://TARGET[:PORT]/autodiscover/autodiscover.xml.
 func (r *run) autodiscoverSRV() {
 	name := "_autodiscover._tcp." + r.addr.Domain
-	end := r.begin(MethodAutodiscover, name, sentDomainOnly)
+	lk := r.begin(MethodAutodiscover, name, sentDomainOnly)
 	ctx, cancel := r.attemptCtx()
-	recs, _, err := r.opts.Env.Resolver.LookupSRV(ctx, name)
+	recs, meta, err := r.opts.Env.Resolver.LookupSRV(ctx, name)
 	cancel()
+	lk.dns(meta)
 	if err != nil {
-		end("", err)
+		lk.end("", err)
 		return
 	}
 	usable, notOffered := usableSRV(recs)
 	switch {
 	case notOffered:
-		end(StatusNone, errNotOffered)
+		lk.end(StatusNone, errNotOffered)
 		return
 	case len(usable) == 0:
-		end(StatusNone, nil)
+		lk.end(StatusNone, nil)
 		return
 	}
-	end(StatusFound, nil)
+	lk.end(StatusFound, nil)
 	best := r.orderSRV(usable)[0]
 	host := best.Target
 	if best.Port != 443 {
@@ -159,30 +160,30 @@ func (c *chain) follow(u, address string) bool {
 	if password != nil {
 		sent = sentPassword
 	}
-	end := r.begin(MethodAutodiscover, u, sent)
+	lk := r.begin(MethodAutodiscover, u, sent)
 	ctx, cancel := r.attemptCtx()
 	resp, location, err := r.postAutodiscover(ctx, u, address, password)
 	cancel()
 	switch {
 	case errors.Is(err, errNotFound):
-		end(StatusNone, err)
+		lk.end(StatusNone, err)
 		return false
 	case err != nil:
-		end("", err)
+		lk.end("", err)
 		return false
 	case location != "":
-		end(StatusNone, fmt.Errorf("HTTP redirect to %s", location))
+		lk.end(StatusNone, fmt.Errorf("HTTP redirect to %s", location))
 		return c.follow(location, address)
 	case resp.Error != nil:
-		end(StatusNone, resp.Error)
+		lk.end(StatusNone, resp.Error)
 		return false
 	}
 	switch resp.Action {
 	case autoconfig.ActionRedirectURL:
-		end(StatusNone, fmt.Errorf("redirectUrl to %s", resp.RedirectURL))
+		lk.end(StatusNone, fmt.Errorf("redirectUrl to %s", resp.RedirectURL))
 		return c.follow(resp.RedirectURL, address)
 	case autoconfig.ActionRedirectAddr:
-		end(StatusNone, fmt.Errorf("redirectAddr to %s", resp.RedirectAddr))
+		lk.end(StatusNone, fmt.Errorf("redirectAddr to %s", resp.RedirectAddr))
 		next, err := autoconfig.ParseAddress(resp.RedirectAddr)
 		if err != nil {
 			r.skip(MethodAutodiscover, resp.RedirectAddr, "redirectAddr is not an address: "+err.Error())
@@ -199,10 +200,10 @@ func (c *chain) follow(u, address string) bool {
 	}
 	p, err := resp.Provider(r.addr.Domain)
 	if err != nil {
-		end("", err)
+		lk.end("", err)
 		return false
 	}
-	end(StatusFound, nil)
+	lk.end(StatusFound, nil)
 	trust := TrustThirdParty
 	switch {
 	case c.viaHTTP:

@@ -121,20 +121,21 @@ func (r *run) mx() {
 		r.skip(MethodMXAutoconfig, d, "--private: MX-derived lookups go to third parties")
 		return
 	}
-	end := r.begin(MethodMX, d, sentDomainOnly)
+	lk := r.begin(MethodMX, d, sentDomainOnly)
 	ctx, cancel := r.attemptCtx()
-	mxs, _, err := r.opts.Env.Resolver.LookupMX(ctx, d)
+	mxs, meta, err := r.opts.Env.Resolver.LookupMX(ctx, d)
 	cancel()
+	lk.dns(meta)
 	if err != nil {
-		end("", err)
+		lk.end("", err)
 		return
 	}
 	best := bestMX(mxs)
 	if best == "" {
-		end(StatusNone, nil)
+		lk.end(StatusNone, nil)
 		return
 	}
-	end(StatusFound, nil)
+	lk.end(StatusFound, nil)
 	domains := mxDomains(best, d)
 	if len(domains) == 0 {
 		r.skip(MethodMXISPDB, best, "the MX host is in the domain itself")
@@ -190,19 +191,19 @@ func mxDomains(host, domain string) []string {
 // fetchConfig GETs one config-v1.1 document, records the lookup and
 // proposes its servers. It reports whether it found settings, and why not.
 func (r *run) fetchConfig(method, u, sent string, trust Trust) (bool, error) {
-	end := r.begin(method, u, sent)
+	lk := r.begin(method, u, sent)
 	ctx, cancel := r.attemptCtx()
 	defer cancel()
 	p, err := r.getConfig(ctx, u)
 	switch {
 	case errors.Is(err, errNotFound):
-		end(StatusNone, err)
+		lk.end(StatusNone, err)
 		return false, err
 	case err != nil:
-		end("", err)
+		lk.end("", err)
 		return false, err
 	}
-	end(StatusFound, nil)
+	lk.end(StatusFound, nil)
 	r.addProvider(p, Source{Method: method, Target: u, Trust: trust})
 	return true, nil
 }

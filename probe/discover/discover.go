@@ -130,6 +130,9 @@ type Lookup struct {
 	// Sent says what the request carried beyond the target's own name:
 	// "domain only", "address in URL", "address in body", ...
 	Sent string `json:"sent,omitempty"`
+	// Authenticated is set on DNS lookups whose answer carried the AD bit
+	// from a resolver on loopback (RFC 4035 §4.9.3; see netx.Meta).
+	Authenticated bool `json:"authenticated,omitempty"`
 }
 
 // Result is everything discovery learnt.
@@ -276,34 +279,48 @@ func Run(ctx context.Context, opts Options, addr autoconfig.Address, found func(
 	return r.result()
 }
 
-// begin records the start of a lookup and returns the function that
-// records its end. Status "" lets end decide from err: cancelled when ctx
-// is done, error otherwise, found when err is nil.
-func (r *run) begin(method, target, sent string) func(status string, err error) {
-	start := time.Now()
+// pending is a lookup under way.
+type pending struct {
+	r     *run
+	i     int
+	start time.Time
+}
+
+// begin records the start of a lookup.
+func (r *run) begin(method, target, sent string) pending {
 	r.mu.Lock()
-	i := len(r.lookups)
+	defer r.mu.Unlock()
 	r.lookups = append(r.lookups, Lookup{Method: method, Target: target, Sent: sent})
-	r.mu.Unlock()
-	return func(status string, err error) {
-		if status == "" {
-			switch {
-			case err == nil:
-				status = StatusFound
-			case r.ctx.Err() != nil:
-				status = StatusCancelled
-			default:
-				status = StatusError
-			}
-		}
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		l := &r.lookups[i]
-		l.Status, l.Elapsed = status, time.Since(start)
-		if err != nil {
-			l.Error = err.Error()
+	return pending{r: r, i: len(r.lookups) - 1, start: time.Now()}
+}
+
+// end records the outcome. Status "" lets end decide from err: cancelled
+// when the run's context is done, error otherwise, found when err is nil.
+func (p pending) end(status string, err error) {
+	if status == "" {
+		switch {
+		case err == nil:
+			status = StatusFound
+		case p.r.ctx.Err() != nil:
+			status = StatusCancelled
+		default:
+			status = StatusError
 		}
 	}
+	p.r.mu.Lock()
+	defer p.r.mu.Unlock()
+	l := &p.r.lookups[p.i]
+	l.Status, l.Elapsed = status, time.Since(p.start)
+	if err != nil {
+		l.Error = err.Error()
+	}
+}
+
+// dns records whether a DNS answer was authenticated.
+func (p pending) dns(meta netx.Meta) {
+	p.r.mu.Lock()
+	defer p.r.mu.Unlock()
+	p.r.lookups[p.i].Authenticated = meta.Authenticated
 }
 
 // skip records a lookup that was not made, and why.

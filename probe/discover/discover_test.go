@@ -58,6 +58,11 @@ func TestMethods(t *testing.T) {
 				if tr := res.Candidates[0].Sources[0].Trust; tr != TrustDNSSEC {
 					t.Errorf("authenticated SRV trust = %s; want dnssec", tr)
 				}
+				for _, l := range lookupsOf(res, MethodSRV) {
+					if l.Authenticated != (l.Target == "_imaps._tcp.a.test") {
+						t.Errorf("lookup %s authenticated = %v", l.Target, l.Authenticated)
+					}
+				}
 				if tr := res.Candidates[2].Sources[0].Trust; tr != TrustDomainDNS {
 					t.Errorf("unauthenticated SRV trust = %s; want domain-dns", tr)
 				}

@@ -118,20 +118,21 @@ func (r *run) guessHost(sem chan struct{}, host string, targets []guessTarget) {
 		r.note(MethodGuess, host, StatusCancelled, "cancelled while waiting for a turn")
 		return
 	}
-	end := r.begin(MethodGuess, host, sentDomainOnly)
+	lk := r.begin(MethodGuess, host, sentDomainOnly)
 	ctx, cancel := r.attemptCtx()
-	addrs, _, err := r.opts.Env.Resolver.LookupAddrs(ctx, host)
+	addrs, meta, err := r.opts.Env.Resolver.LookupAddrs(ctx, host)
 	cancel()
+	lk.dns(meta)
 	<-sem
 	switch {
 	case err != nil:
-		end("", err)
+		lk.end("", err)
 		return
 	case len(addrs) == 0:
-		end(StatusNone, fmt.Errorf("%w: %q", netx.ErrNoAddress, host))
+		lk.end(StatusNone, fmt.Errorf("%w: %q", netx.ErrNoAddress, host))
 		return
 	}
-	end(StatusFound, nil)
+	lk.end(StatusFound, nil)
 	var wg sync.WaitGroup
 	for _, t := range targets {
 		wg.Add(1)
@@ -152,21 +153,21 @@ func (r *run) guessPort(sem chan struct{}, host string, addrs []netip.Addr, t gu
 		return
 	}
 	defer func() { <-sem }()
-	end := r.begin(MethodGuess, target, sentConnectOnly)
+	lk := r.begin(MethodGuess, target, sentConnectOnly)
 	ctx, cancel := r.attemptCtx()
 	defer cancel()
 	conn, err := netx.DialAddrs(ctx, r.opts.Env.Dialer, "tcp", addrs, uint16(t.port))
 	if err != nil {
 		if r.ctx.Err() != nil {
-			end(StatusCancelled, err)
+			lk.end(StatusCancelled, err)
 		} else {
 			// A refused or silent port is the usual answer to a guess.
-			end(StatusNone, err)
+			lk.end(StatusNone, err)
 		}
 		return
 	}
 	conn.Close()
-	end(StatusFound, nil)
+	lk.end(StatusFound, nil)
 	r.add(autoconfig.Server{Protocol: t.svc.protocol, Hostname: host, Port: t.port, Security: t.svc.security},
 		Source{Method: MethodGuess, Target: target, Trust: TrustGuess}, t.order)
 }

@@ -46,12 +46,13 @@ func (r *run) srv() {
 
 func (r *run) srvService(index int, svc srvService) {
 	name := svc.name + "." + r.addr.Domain
-	end := r.begin(MethodSRV, name, sentDomainOnly)
+	lk := r.begin(MethodSRV, name, sentDomainOnly)
 	ctx, cancel := r.attemptCtx()
 	defer cancel()
 	recs, meta, err := r.opts.Env.Resolver.LookupSRV(ctx, name)
+	lk.dns(meta)
 	if err != nil {
-		end("", err)
+		lk.end("", err)
 		return
 	}
 	usable, notOffered := usableSRV(recs)
@@ -59,14 +60,14 @@ func (r *run) srvService(index int, svc srvService) {
 		r.mu.Lock()
 		r.notOffered[svc.name] = true
 		r.mu.Unlock()
-		end(StatusNone, errNotOffered)
+		lk.end(StatusNone, errNotOffered)
 		return
 	}
 	if len(usable) == 0 {
-		end(StatusNone, nil)
+		lk.end(StatusNone, nil)
 		return
 	}
-	end(StatusFound, nil)
+	lk.end(StatusFound, nil)
 	trust := TrustDomainDNS
 	if meta.Authenticated {
 		trust = TrustDNSSEC
