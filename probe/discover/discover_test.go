@@ -132,6 +132,9 @@ func TestMethods(t *testing.T) {
 				w.handle("https://a.test/.well-known/autoconfig/mail/config-v1.1.xml", configHandler(provider("a.test", "imap mail.a.test:993 tls")))
 				w.handle("https://ispdb.test/v1.1/a.test", configHandler(provider("a.test", "imap isp.a.test:993 tls")))
 				w.resolver.MX["a.test"] = []netx.MX{{Host: "mx.big.test", Pref: 10}}
+				w.handle("https://autodiscover.a.test/autodiscover/autodiscover.xml", autodiscoverHandler(func(string) *autoconfig.AutodiscoverResponse {
+					return autoconfig.NewAutodiscoverError(500, "unknown")
+				}))
 			},
 			opts: func(o *Options) { o.Private = true; o.AutodiscoverPassword = []byte("secret") },
 			want: []string{"imap mail.a.test:993 tls <- well-known"},
@@ -140,6 +143,9 @@ func TestMethods(t *testing.T) {
 					if strings.Contains(r.URL, "alice") || strings.Contains(r.URL, "ispdb") || strings.Contains(r.URL, "big.test") || r.Auth != "" {
 						t.Errorf("private run sent %+v", r)
 					}
+				}
+				if !slices.ContainsFunc(w.seen(), func(r seenRequest) bool { return strings.HasPrefix(r.URL, "https://autodiscover.a.test") }) {
+					t.Error("the domain's own Autodiscover was not asked")
 				}
 				for _, m := range []string{MethodISPDB, MethodMXISPDB, MethodMXAutoconfig} {
 					if l := lookupsOf(res, m); len(l) != 1 || l[0].Status != StatusSkipped {
