@@ -16,6 +16,21 @@
 // through its Resolver, connections through its Dialer, trust through its
 // RootCAs. Every read is bounded in size (line and session limits) and in
 // time (the context's deadline and Options.Timeout, set on the connection).
+//
+// A caller proves every candidate, then logs in where it is safe:
+//
+//	opts := verify.Options{Env: env, Timeout: 5 * time.Second}
+//	res := verify.Check(ctx, opts, server) // in parallel for every candidate
+//	if ok, why := res.PasswordSafe(opts); !ok {
+//		fmt.Println("no login:", why) // e.g. "... pass --trust-cert 3a7f..."
+//	}
+//	lr := verify.Login(ctx, opts, server, username, password) // re-verifies
+//	switch lr.Status {
+//	case verify.LoginRejected:
+//		fmt.Println(lr.ServerText, lr.Kind, lr.Fix)
+//	case verify.LoginNotAttempted:
+//		fmt.Println(lr.Reason)
+//	}
 package verify
 
 import (
@@ -152,8 +167,9 @@ const (
 	// FindingDANEMismatch: DNSSEC-signed TLSA records exist and none
 	// matches the certificate (RFC 7672 §2.2).
 	FindingDANEMismatch = "dane-mismatch"
-	// FindingLoginDisabled: the IMAP server advertises LOGINDISABLED after
-	// TLS (RFC 9051 §6.2.3): no plain LOGIN there.
+	// FindingLoginDisabled: the IMAP server advertises LOGINDISABLED in
+	// the capabilities Check keeps (after TLS; the only ones for a plaintext
+	// server): no LOGIN command there (RFC 9051 §6.2.3), only AUTHENTICATE.
 	FindingLoginDisabled = "login-disabled"
 )
 
