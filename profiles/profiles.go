@@ -72,9 +72,9 @@ func NewAccount(p *autoconfig.Provider, addr autoconfig.Address, displayName str
 		return Account{}, fmt.Errorf("%w: protocol %q: choose imap or pop3", ErrNoServer, protocol)
 	}
 	if !ok {
-		what := "an IMAP or POP3 server"
+		what := "IMAP or POP3 server"
 		if protocol != "" {
-			what = "a " + protocol.DisplayName() + " server"
+			what = protocol.DisplayName() + " server"
 		}
 		return Account{}, fmt.Errorf("%w: the settings for %s have no %s; choose the other protocol or give other settings",
 			ErrNoServer, addr.Domain, what)

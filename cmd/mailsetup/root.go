@@ -101,6 +101,7 @@ iPhone/Mac and Android import as they are.`,
 		newCmdDNSRecords(f, nil),
 		newCmdProbe(f, nil),
 		newCmdDemo(f, nil),
+		newCmdProfile(f, nil),
 	)
 	root.AddCommand(&cobra.Command{
 		Use:   "exit-codes",
