@@ -184,7 +184,7 @@ func (f Format) Clients() string {
 	case Thunderbird:
 		return "Thunderbird (desktop)"
 	case Outlook:
-		return "classic Outlook for Windows 2016-2024 / Microsoft 365 (not New Outlook, not Outlook for Mac)"
+		return "classic Outlook for Windows: .prf 2010-2024, .reg+xml 2016-2024, both Microsoft 365 (not New Outlook, not Outlook for Mac)"
 	case Apple:
 		return "iPhone, iPad, Mac (Apple Mail)"
 	case Android:
@@ -201,9 +201,9 @@ func (f Format) NextStep() string {
 	case Thunderbird:
 		return "new profile: copy thunderbird/user.js into it and start Thunderbird (read the comments first: it replaces the account list); or copy thunderbird/isp/*.xml into Thunderbird's isp/ folder"
 	case Outlook:
-		return "double-click outlook/outlook.prf's import (outlook.exe /importprf FILE), or put autodiscover.xml at the path in autodiscover.reg, double-click the .reg, then add the account in Outlook"
+		return "run outlook.exe /importprf \"FULL-PATH\\outlook.prf\"; or keep autodiscover.xml where autodiscover.reg says, double-click the .reg, then File > Add Account"
 	case Apple:
-		return "AirDrop or mail the .mobileconfig to the device, open it, then Settings > Profile Downloaded > Install (within 8 minutes)"
+		return "iPhone/iPad: AirDrop or mail the .mobileconfig, open it, then Settings > Profile Downloaded > Install (within 8 minutes); Mac: double-click it, then System Settings > Privacy & Security > Profiles"
 	case Android:
 		return "Thunderbird for Android: Import settings > Scan QR code, scan android/thunderbird-qr.png; other apps: type the settings in android/README.txt"
 	case Sheet:

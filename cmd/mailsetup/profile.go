@@ -452,7 +452,7 @@ func printProfileSummary(w io.Writer, dir string, acct profiles.Account, source 
 	for _, f := range files {
 		if !seen[f.Format] {
 			seen[f.Format] = true
-			fmt.Fprintf(w, "  %s\n    for %s\n    %s\n", strings.ToUpper(string(f.Format)), f.Format.Clients(), f.Format.NextStep())
+			fmt.Fprintf(w, "  %-12s %s\n  %-12s %s\n", f.Format, f.Format.Clients(), "", f.Format.NextStep())
 		}
 	}
 }

@@ -40,7 +40,7 @@ func TestProfileFromSettingsWritesEveryFormat(t *testing.T) {
 			t.Errorf("the summary does not list %s", p)
 		}
 	}
-	for _, want := range []string{"IMAP  imap.example.test:993", "Next steps:", "THUNDERBIRD", "not New Outlook, not Outlook for Mac"} {
+	for _, want := range []string{"IMAP  imap.example.test:993", "Next steps:", "thunderbird  Thunderbird (desktop)", "not New Outlook, not Outlook for Mac"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
