@@ -171,23 +171,16 @@ func runProfile(ctx context.Context, opts *profileOptions) error {
 	if popts.Apple.Signer, err = loadSigner(opts); err != nil {
 		return err
 	}
-	if opts.IncludePassword {
-		if !slices.Contains(formats, profiles.Apple) {
-			return usageError("--include-password only applies to the Apple profile: add apple to --format")
-		}
-		pw, err := opts.Password()
-		if err != nil {
-			return err
-		}
-		if pw == nil {
-			return usageError("--include-password needs the password: --password-stdin, --password-file FILE or MAILSETUP_PASSWORD")
-		}
-		popts.Apple.Password = string(pw)
+	if opts.IncludePassword && !slices.Contains(formats, profiles.Apple) {
+		return usageError("--include-password only applies to the Apple profile: add apple to --format")
 	}
 
-	settings, source, rep, err := profileSettings(ctx, opts)
+	settings, source, rep, password, err := profileSettings(ctx, opts)
 	if err != nil {
 		return err
+	}
+	if opts.IncludePassword {
+		popts.Apple.Password = string(password)
 	}
 	if protocol == "" && rep != nil {
 		// The probe's recommendation, not merely the first IMAP server.
@@ -236,45 +229,64 @@ func runProfile(ctx context.Context, opts *profileOptions) error {
 	return nil
 }
 
+// errNoPasswordToInclude is the usage error of --include-password alone.
+var errNoPasswordToInclude = usageError("--include-password needs the password: --password-stdin, --password-file FILE or MAILSETUP_PASSWORD")
+
 // profileSettings finds the settings: from --settings, from --from, or by
 // probing. It names where they came from and returns the probe report, if
-// the settings came from one (its recommendation is then not nil).
-func profileSettings(ctx context.Context, opts *profileOptions) (*autoconfig.Provider, string, *probe.Report, error) {
+// the settings came from one (its recommendation is then not nil). With
+// --include-password it returns the password too, read once: when probing,
+// the probe's network setup has read it (standard input cannot be read
+// twice), and the check that there is one comes before the probe.
+func profileSettings(ctx context.Context, opts *profileOptions) (p *autoconfig.Provider, source string, rep *probe.Report, password []byte, err error) {
+	if opts.SettingsFile != "" || opts.FromReport != "" {
+		if opts.IncludePassword {
+			if password, err = opts.Password(); err != nil {
+				return nil, "", nil, nil, err
+			}
+			if password == nil {
+				return nil, "", nil, nil, errNoPasswordToInclude
+			}
+		}
+	}
 	switch {
 	case opts.SettingsFile != "":
 		p, err := readSettingsFile(opts.SettingsFile, opts.Address)
-		return p, "settings file " + opts.SettingsFile, nil, err
+		return p, "settings file " + opts.SettingsFile, nil, password, err
 	case opts.FromReport != "":
 		rep, err := readReport(opts.FromReport)
 		if err != nil {
-			return nil, "", nil, err
+			return nil, "", nil, nil, err
 		}
 		if opts.Address == "" {
 			if rep.Email == "" {
-				return nil, "", nil, usageError("%s probed the domain %s, not an address: give the address too", opts.FromReport, rep.Domain)
+				return nil, "", nil, nil, usageError("%s probed the domain %s, not an address: give the address too", opts.FromReport, rep.Domain)
 			}
 			opts.Address = rep.Email
 		}
 		p, err := reportSettings(rep, opts.FromReport, opts.Address)
-		return p, "probe report " + opts.FromReport, rep, err
+		return p, "probe report " + opts.FromReport, rep, password, err
 	}
 	popts, release, err := opts.Network(ctx)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, "", nil, nil, err
 	}
 	defer release()
+	if opts.IncludePassword && popts.Password == nil {
+		return nil, "", nil, nil, errNoPasswordToInclude
+	}
 	if opts.IO.IsStderrTTY() {
 		popts.Progress = progressPrinter(opts.IO.ErrOut)
 	}
-	rep, err := probe.Run(ctx, popts, opts.Address)
+	rep, err = probe.Run(ctx, popts, opts.Address)
 	if err != nil {
 		if errors.Is(err, probe.ErrBadInput) {
-			return nil, "", nil, withExitCode(exitUsage, err)
+			return nil, "", nil, nil, withExitCode(exitUsage, err)
 		}
-		return nil, "", nil, err
+		return nil, "", nil, nil, err
 	}
-	p, err := reportSettings(rep, "the probe", opts.Address)
-	return p, "probe of " + opts.Address, rep, err
+	p, err = reportSettings(rep, "the probe", opts.Address)
+	return p, "probe of " + opts.Address, rep, popts.Password, err
 }
 
 // reportSettings turns a probe report into settings with the recommended

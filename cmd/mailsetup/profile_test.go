@@ -300,3 +300,31 @@ func TestProfileEverySandboxScenario(t *testing.T) {
 		})
 	}
 }
+
+// When probing, the password on standard input is read once and serves both
+// the login test and --include-password.
+func TestProfileProbeWithIncludedPassword(t *testing.T) {
+	var demo sandbox.Scenario
+	for _, sc := range sandbox.Catalogue() {
+		if sc.Name == "demo" {
+			demo = sc
+		}
+	}
+	if demo.Name == "" {
+		t.Fatal("the sandbox has no demo scenario")
+	}
+	out := t.TempDir()
+	code, stdout, stderr := runMainWithInput(t, demo.Password+"\n", "profile", "--sandbox", "demo", "--name", "Demo User",
+		"--out", out, "--format", "apple", "--include-password", "--password-stdin", "--timeout", "20s")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	addr, _ := autoconfig.ParseAddress(demo.Address)
+	data, err := os.ReadFile(filepath.Join(out, "apple", addr.ASCII()+".mobileconfig"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "<key>IncomingPassword</key>") || !strings.Contains(string(data), demo.Password) {
+		t.Error("the profile lacks the password")
+	}
+}
