@@ -302,13 +302,6 @@ func (c *recordingConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// loginErrors lets a test make the server reject a login its own way.
-type loginErrors struct {
-	imap *imap.Error
-	smtp *smtp.SMTPError
-	pop3 string // the -ERR line
-}
-
 // --- IMAP: go-imap's imapserver with imapmemserver ---
 
 type recordingIMAPSession struct {
