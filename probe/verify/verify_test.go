@@ -720,3 +720,55 @@ func TestBeforePasswordGate(t *testing.T) {
 	}
 	Login(context.Background(), opts, server(autoconfig.SMTP, host, 25, autoconfig.SecurityPlain), testUser, []byte(testPassword))
 }
+
+func TestConnectionLostAfterPasswordIsAnAttempt(t *testing.T) {
+	w := newWorld(t)
+	host := "smtp.example.test"
+	w.scripted(host, 25, func(c net.Conn, br *bufio.Reader) {
+		fmt.Fprint(c, "220 smtp.example.test ESMTP\r\n")
+		readCommand(br) // EHLO
+		fmt.Fprint(c, "250-smtp.example.test\r\n250 AUTH PLAIN\r\n")
+		readCommand(br) // AUTH PLAIN ...: hang up without a verdict
+	})
+	opts := w.opts()
+	opts.AllowPlaintext = true
+	lr := Login(context.Background(), opts, server(autoconfig.SMTP, host, 25, autoconfig.SecurityPlain), testUser, []byte(testPassword))
+	if lr.Status != LoginError || !lr.PasswordSent || lr.Err == nil {
+		t.Fatalf("Login = %+v, want an error after the password was sent", lr)
+	}
+}
+
+func TestSTARTTLSHandshakeFailureAndPreauth(t *testing.T) {
+	w := newWorld(t)
+	w.scripted("imap.example.test", 143, func(c net.Conn, br *bufio.Reader) {
+		fmt.Fprint(c, "* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n")
+		tag, _, _ := strings.Cut(readCommand(br), " ")
+		fmt.Fprintf(c, "%s OK begin TLS\r\n", tag)
+		readCommand(br) // the ClientHello, as far as a line goes
+		fmt.Fprint(c, "this is not TLS\r\n")
+	})
+	w.scripted("preauth.example.test", 143, func(c net.Conn, br *bufio.Reader) {
+		fmt.Fprint(c, "* PREAUTH [CAPABILITY IMAP4rev1 STARTTLS] welcome\r\n")
+		readCommand(br)
+	})
+	res := Check(context.Background(), w.opts(), server(autoconfig.IMAP, "imap.example.test", 143, autoconfig.SecuritySTARTTLS))
+	if !res.HasFinding(FindingSTARTTLSFailed) || !errors.Is(res.Err, ErrSTARTTLS) || res.TLS == nil || res.TLS.Reason != ReasonHandshake {
+		t.Fatalf("Check = %+v (err %v)", res, res.Err)
+	}
+	res = Check(context.Background(), w.opts(), server(autoconfig.IMAP, "preauth.example.test", 143, autoconfig.SecuritySTARTTLS))
+	if !res.HasFinding(FindingPreauthPlaintext) || !errors.Is(res.Err, ErrSTARTTLS) {
+		t.Fatalf("Check = %+v (err %v)", res, res.Err)
+	}
+	for _, s := range []autoconfig.Server{
+		{Protocol: autoconfig.IMAP, Port: 993, Security: autoconfig.SecurityTLS},
+		{Protocol: autoconfig.IMAP, Hostname: "x.test", Port: 70000, Security: autoconfig.SecurityTLS},
+		{Protocol: autoconfig.IMAP, Hostname: "x.test", Port: 993, Security: "ssl"},
+	} {
+		if res := Check(context.Background(), w.opts(), s); !errors.Is(res.Err, ErrBadServer) {
+			t.Errorf("Check(%+v) err = %v, want ErrBadServer", s, res.Err)
+		}
+		if lr := Login(context.Background(), w.opts(), s, testUser, []byte(testPassword)); lr.Status != LoginNotAttempted {
+			t.Errorf("Login(%+v) = %+v", s, lr)
+		}
+	}
+}
