@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,13 +22,20 @@ func (s *Server) serveAutodiscover(w http.ResponseWriter, r *http.Request, st *s
 		return outcome{status: writeAutodiscover(w, http.StatusOK,
 			autoconfig.NewAutodiscoverError(autoconfig.AutodiscoverErrInvalidRequest, "Invalid Request"))}
 	}
-	req, err := autoconfig.ReadAutodiscoverRequest(http.MaxBytesReader(w, r.Body, maxBodySize))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodySize))
 	if err != nil {
 		if _, tooBig := errors.AsType[*http.MaxBytesError](err); tooBig {
 			return outcome{status: plainText(w, http.StatusRequestEntityTooLarge, "request body larger than 64 KiB\n")}
 		}
-		return outcome{status: writeAutodiscover(w, http.StatusBadRequest,
-			autoconfig.NewAutodiscoverError(autoconfig.AutodiscoverErrInvalidRequest, "Invalid Request"))}
+		return outcome{status: plainText(w, http.StatusBadRequest, "the request body could not be read\n")}
+	}
+	req := &autoconfig.AutodiscoverRequest{}
+	var ok bool
+	if req.EMailAddress, req.AcceptableResponseSchema, ok = readAutodiscoverRequestFast(body); !ok {
+		if req, err = autoconfig.ReadAutodiscoverRequest(bytes.NewReader(body)); err != nil {
+			return outcome{status: writeAutodiscover(w, http.StatusBadRequest,
+				autoconfig.NewAutodiscoverError(autoconfig.AutodiscoverErrInvalidRequest, "Invalid Request"))}
+		}
 	}
 	out := outcome{addr: req.EMailAddress}
 	if sc := req.AcceptableResponseSchema; sc != "" && sc != autoconfig.AutodiscoverOutlookSchema {

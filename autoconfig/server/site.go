@@ -5,6 +5,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
 )
@@ -52,21 +54,23 @@ type splitTemplate [][]byte
 
 // writeTo writes the document with value, XML-escaped, in each place.
 func (t splitTemplate) writeTo(w io.Writer, value string) error {
-	var escaped bytes.Buffer
-	if err := xml.EscapeText(&escaped, []byte(value)); err != nil {
-		return fmt.Errorf("escaping %q: %w", value, err)
+	escaped := []byte(value)
+	if strings.ContainsAny(value, "&<>\"'\t\n\r") || !utf8.ValidString(value) {
+		var buf bytes.Buffer
+		if err := xml.EscapeText(&buf, escaped); err != nil {
+			return fmt.Errorf("escaping %q: %w", value, err)
+		}
+		escaped = buf.Bytes()
 	}
-	size := escaped.Len() * (len(t) - 1)
-	for _, part := range t {
-		size += len(part)
-	}
-	out := make([]byte, 0, size)
 	for i, part := range t {
 		if i > 0 {
-			out = append(out, escaped.Bytes()...)
+			if _, err := w.Write(escaped); err != nil {
+				return err
+			}
 		}
-		out = append(out, part...)
+		if _, err := w.Write(part); err != nil {
+			return err
+		}
 	}
-	_, err := w.Write(out)
-	return err
+	return nil
 }

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Benchmark of `mailsetup serve` against a bare net/http handler that writes
+# the same bytes (issue 7, "Speed"): wrk, 256 connections, GET autoconfig and
+# POST Autodiscover, rate limit off, alternating runs in one session, median
+# of RUNS runs, runs with any non-2xx answer discarded. Loopback only.
+#
+#   scripts/bench-serve.sh            # 5 runs of 5 s per case
+#   RUNS=7 DURATION=10s scripts/bench-serve.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-5}
+DURATION=${DURATION:-5s}
+CONNECTIONS=${CONNECTIONS:-256}
+THREADS=${THREADS:-2}
+OURS_ADDR=127.0.0.1:18480
+BARE_ADDR=127.0.0.1:18481
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -o "$work/mailsetup" ./cmd/mailsetup
+go build -o "$work/barehandler" ./autoconfig/server/internal/barehandler
+
+# The example configuration with the rate limit and request log off.
+cp examples/serve.yaml examples/example.test.xml "$work/"
+sed -i -e 's/^  per_minute: 60 .*/  per_minute: 0/' -e 's/^  requests: true .*/  requests: false/' "$work/serve.yaml"
+grep -q '^  per_minute: 0' "$work/serve.yaml" && grep -q '^  requests: false' "$work/serve.yaml"
+
+"$work/mailsetup" serve --config "$work/serve.yaml" --listen "$OURS_ADDR" 2>"$work/serve.log" &
+pids+=($!)
+ours_pid=$!
+
+email='alice@example.test'
+cat >"$work/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "text/xml"
+wrk.body = [[<?xml version="1.0" encoding="utf-8"?>
+<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006">
+  <Request>
+    <EMailAddress>$email</EMailAddress>
+    <AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema>
+  </Request>
+</Autodiscover>]]
+LUA
+
+for _ in $(seq 50); do curl -sf "http://$OURS_ADDR/healthz" >/dev/null && break; sleep 0.1; done
+get_path="/mail/config-v1.1.xml?emailaddress=$email"
+# The bare handler serves exactly what mailsetup answers.
+curl -sf -H 'Host: autoconfig.example.test' "http://$OURS_ADDR$get_path" >"$work/get.body"
+curl -sf -H 'Host: autodiscover.example.test' -H 'Content-Type: text/xml' \
+	--data-binary @<(sed -n '/^wrk.body = \[\[/,/\]\]$/p' "$work/post.lua" | sed -e 's/^wrk.body = \[\[//' -e 's/\]\]$//') \
+	"http://$OURS_ADDR/Autodiscover/Autodiscover.xml" >"$work/post.body"
+"$work/barehandler" -listen "$BARE_ADDR" -get "$work/get.body" -post "$work/post.body" &
+pids+=($!)
+bare_pid=$!
+for _ in $(seq 50); do curl -sf "http://$BARE_ADDR/" >/dev/null && break; sleep 0.1; done
+
+# run NAME ADDR HOST PATH [LUA]: one wrk run; appends "NAME rps p50 p99" to results.
+run() {
+	local name=$1 addr=$2 host=$3 path=$4 script=${5:-}
+	local out
+	out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "Host: $host" ${script:+-s "$script"} "http://$addr$path")
+	if grep -q 'Non-2xx or 3xx responses' <<<"$out" || grep -q 'Socket errors' <<<"$out"; then
+		echo "discarded $name run: $(grep -E 'Non-2xx|Socket errors' <<<"$out" | tr -s ' ')" >&2
+		return
+	fi
+	local rps p50 p99
+	rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+	p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+	p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+	echo "$name $rps $p50 $p99" >>"$work/results"
+	echo "$name: $rps req/s, p50 $p50, p99 $p99" >&2
+}
+
+# Warm up both servers once.
+wrk -t2 -c"$CONNECTIONS" -d1s -H 'Host: autoconfig.example.test' "http://$OURS_ADDR$get_path" >/dev/null
+wrk -t2 -c"$CONNECTIONS" -d1s "http://$BARE_ADDR$get_path" >/dev/null
+
+for i in $(seq "$RUNS"); do
+	# Alternate which server goes first, so drift in the machine's load is shared.
+	if ((i % 2)); then
+		run ours-get "$OURS_ADDR" autoconfig.example.test "$get_path"
+		run bare-get "$BARE_ADDR" autoconfig.example.test "$get_path"
+		run ours-post "$OURS_ADDR" autodiscover.example.test /Autodiscover/Autodiscover.xml "$work/post.lua"
+		run bare-post "$BARE_ADDR" autodiscover.example.test /Autodiscover/Autodiscover.xml "$work/post.lua"
+	else
+		run bare-get "$BARE_ADDR" autoconfig.example.test "$get_path"
+		run ours-get "$OURS_ADDR" autoconfig.example.test "$get_path"
+		run bare-post "$BARE_ADDR" autodiscover.example.test /Autodiscover/Autodiscover.xml "$work/post.lua"
+		run ours-post "$OURS_ADDR" autodiscover.example.test /Autodiscover/Autodiscover.xml "$work/post.lua"
+	fi
+done
+
+rss() { awk '/^VmHWM:/ {printf "%.1f MiB", $2/1024}' "/proc/$1/status"; }
+median() { awk -v n="$1" '$1 == n {print $2}' "$work/results" | sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+medianLatency() { awk -v n="$1" -v col="$2" '$1 == n {print $col}' "$work/results" | sed -E 's/us$/ 1/; s/ms$/ 1000/; s/([0-9.])s$/\1 1000000/' |
+	awk '{print $1*$2}' | sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else printf "%.0f us\n", (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+echo
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, median of runs kept (of $RUNS), $(nproc) cores"
+printf '%-10s %12s %12s %10s %10s %8s\n' case ours bare ratio "p50 ours" "p99 ours"
+for c in get post; do
+	o=$(median "ours-$c")
+	b=$(median "bare-$c")
+	printf '%-10s %12s %12s %10s %10s %8s\n' "$c" "$o" "$b" "$(awk -v o="$o" -v b="$b" 'BEGIN {printf "%.2fx", o/b}')" \
+		"$(medianLatency "ours-$c" 3)" "$(medianLatency "ours-$c" 4)"
+	printf '%-10s %12s %12s %10s %10s %8s\n' "" "" "" "" "$(medianLatency "bare-$c" 3) (bare)" "$(medianLatency "bare-$c" 4)"
+done
+echo "peak RSS: mailsetup serve $(rss "$ours_pid"), bare handler $(rss "$bare_pid")"
+echo "runs kept: $(awk '{print $1}' "$work/results" | sort | uniq -c | tr -s ' ' | paste -sd, -)"
