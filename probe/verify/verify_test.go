@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -770,5 +771,44 @@ func TestSTARTTLSHandshakeFailureAndPreauth(t *testing.T) {
 		if lr := Login(context.Background(), w.opts(), s, testUser, []byte(testPassword)); lr.Status != LoginNotAttempted {
 			t.Errorf("Login(%+v) = %+v", s, lr)
 		}
+	}
+}
+
+func TestSMTPAuthLoginAndIMAPOAuthOnly(t *testing.T) {
+	w := newWorld(t)
+	rec := &recorder{}
+	b64 := base64.StdEncoding
+	w.scripted("smtp.example.test", 25, func(c net.Conn, br *bufio.Reader) {
+		fmt.Fprint(c, "220 smtp.example.test ESMTP\r\n")
+		readCommand(br) // EHLO
+		fmt.Fprint(c, "250-smtp.example.test\r\n250 AUTH LOGIN\r\n")
+		_, ir, _ := strings.Cut(readCommand(br), "AUTH LOGIN ")
+		user, _ := b64.DecodeString(ir)
+		fmt.Fprint(c, "334 "+b64.EncodeToString([]byte("Password:"))+"\r\n")
+		pass, _ := b64.DecodeString(readCommand(br))
+		rec.login(string(user), string(pass))
+		fmt.Fprint(c, "235 2.7.0 Authentication successful\r\n")
+		readCommand(br)
+	})
+	w.scripted("imap.example.test", 143, func(c net.Conn, br *bufio.Reader) {
+		fmt.Fprint(c, "* OK [CAPABILITY IMAP4rev1 LOGINDISABLED AUTH=XOAUTH2 AUTH=OAUTHBEARER] ready\r\n")
+		for {
+			line := readCommand(br)
+			if line == "" {
+				return
+			}
+			tag, _, _ := strings.Cut(line, " ")
+			fmt.Fprintf(c, "%s BAD no\r\n", tag)
+		}
+	})
+	opts := w.opts()
+	opts.AllowPlaintext = true
+	lr := Login(context.Background(), opts, server(autoconfig.SMTP, "smtp.example.test", 25, autoconfig.SecurityPlain), testUser, []byte(testPassword))
+	if lr.Status != LoginOK || lr.Mechanism != "LOGIN" || !slices.Equal(rec.attempts(), []string{testUser + ":" + testPassword}) {
+		t.Fatalf("SMTP AUTH LOGIN: %+v (err %v), server saw %q", lr, lr.Err, rec.attempts())
+	}
+	lr = Login(context.Background(), opts, server(autoconfig.IMAP, "imap.example.test", 143, autoconfig.SecurityPlain), testUser, []byte(testPassword))
+	if lr.Status != LoginNotAttempted || lr.Kind != KindOAuthOnly || lr.PasswordSent || !strings.Contains(lr.Reason, "XOAUTH2") {
+		t.Fatalf("IMAP OAuth only: %+v", lr)
 	}
 }
