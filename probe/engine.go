@@ -81,9 +81,8 @@ type engine struct {
 	cancels     map[*candidate]context.CancelFunc
 	discovering bool
 	stopped     bool
-	// preparing is the login in flight per direction, with its cancel.
-	preparing   [2]*candidate
-	cancelLogin [2]context.CancelFunc
+	// preparing are the logins in flight, with their cancel functions.
+	preparing map[*candidate]context.CancelFunc
 	// sending holds the password slot; gates are logins waiting for it.
 	sending *candidate
 	gates   map[*candidate]chan error
@@ -140,6 +139,7 @@ func (e *engine) run(ctx context.Context, cached bool) {
 	e.byKey = map[serverKey]*candidate{}
 	e.cancels = map[*candidate]context.CancelFunc{}
 	e.gates = map[*candidate]chan error{}
+	e.preparing = map[*candidate]context.CancelFunc{}
 	for _, c := range e.cands {
 		e.byKey[keyOf(c.server)] = c
 	}
@@ -147,12 +147,7 @@ func (e *engine) run(ctx context.Context, cached bool) {
 	loopDone := make(chan struct{})
 	defer close(loopDone)
 	e.msgs, e.loopDone = msgs, loopDone
-	send := func(m any) {
-		select {
-		case msgs <- m:
-		case <-loopDone:
-		}
-	}
+	send := e.send
 	var workers sync.WaitGroup
 	defer func() {
 		// Cancelled workers return promptly; they are not waited for when
@@ -181,7 +176,7 @@ func (e *engine) run(ctx context.Context, cached bool) {
 	}
 	var grace <-chan time.Time
 	e.schedule(ctx, send, &workers)
-	for e.discovering || e.running > 0 || e.preparing[0] != nil || e.preparing[1] != nil {
+	for e.discovering || e.running > 0 || len(e.preparing) > 0 {
 		var m any
 		select {
 		case m = <-msgs:
@@ -221,10 +216,8 @@ func (e *engine) run(ctx context.Context, cached bool) {
 				reply <- errWithdrawn
 				delete(e.gates, c)
 			}
-			for _, cancel := range e.cancelLogin {
-				if cancel != nil {
-					cancel()
-				}
+			for _, cancel := range e.preparing {
+				cancel()
 			}
 			continue
 		}
@@ -262,14 +255,16 @@ func (e *engine) onFound(s autoconfig.Server, src source) {
 	k := keyOf(s)
 	c, ok := e.byKey[k]
 	if !ok {
-		c = &candidate{server: autoconfig.Server{Protocol: s.Protocol, Hostname: s.Hostname, Port: s.Port, Security: s.Security}}
+		c = &candidate{server: autoconfig.Server{Protocol: s.Protocol, Hostname: s.Hostname, Port: s.Port, Security: s.Security}, seq: len(e.cands)}
 		c.login.status = LoginSkipped
 		e.byKey[k] = c
 		e.cands = append(e.cands, c)
 		e.queue = append(e.queue, c)
 	}
 	src.username, src.auth = s.Username, s.Auth
-	c.addSource(src)
+	if !c.addSource(src) {
+		return
+	}
 	e.emit(EventFound, c.server, "found %s %s (%s) by %s", s.Protocol.DisplayName(), s.Address(), describeSecurity(s.Security), src.Method)
 }
 
@@ -291,55 +286,94 @@ func (e *engine) schedule(ctx context.Context, send func(any), workers *sync.Wai
 		}()
 	}
 	for dir := range 2 {
-		if e.preparing[dir] != nil || !e.moreLogins(dir) {
+		if !e.moreLogins(dir) {
 			continue
 		}
-		c := e.loginTarget(dir)
-		if c == nil {
-			continue
-		}
-		user := e.usernames(c)[c.login.tried]
-		loginCtx, cancel := context.WithCancel(ctx)
-		e.preparing[dir], e.cancelLogin[dir] = c, cancel
-		gate := func(ctx context.Context) error {
-			reply := make(chan error, 1)
-			select {
-			case e.msgs <- msgGate{c: c, reply: reply}:
-			case <-ctx.Done():
-				return fmt.Errorf("%w: %w", errWithdrawn, ctx.Err())
-			case <-e.loopDone:
-				return errWithdrawn
+		targets := e.loginTargets(dir)
+		inFlight := 0
+		for p, cancel := range e.preparing {
+			if direction(p) != dir {
+				continue
 			}
-			select {
-			case err := <-reply:
-				return err
-			case <-ctx.Done():
-				return fmt.Errorf("%w: %w", errWithdrawn, ctx.Err())
+			inFlight++
+			// A login still connecting gives way when its server dropped
+			// out of the leading few (found better ones, or failed).
+			if !slices.Contains(targets, p) && e.gates[p] == nil && e.sending != p {
+				cancel()
 			}
 		}
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			defer cancel()
-			send(msgLoggedIn{c: c, user: user, out: e.login(loginCtx, c.server, user, gate)})
-		}()
+		for _, c := range targets {
+			if inFlight >= maxPrepared {
+				break
+			}
+			if _, ok := e.preparing[c]; !ok {
+				e.prepareLogin(ctx, c, workers)
+				inFlight++
+			}
+		}
 	}
 }
 
-// openGates lets a waiting login send its password when it is the next in
-// ranking order, and withdraws those that no longer are.
+// prepareLogin starts a login on c that connects now and sends its
+// password only when openGates says so.
+func (e *engine) prepareLogin(ctx context.Context, c *candidate, workers *sync.WaitGroup) {
+	user := e.usernames(c)[c.login.tried]
+	loginCtx, cancel := context.WithCancel(ctx)
+	e.preparing[c] = cancel
+	gate := func(ctx context.Context) error {
+		reply := make(chan error, 1)
+		select {
+		case e.msgs <- msgGate{c: c, reply: reply}:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", errWithdrawn, ctx.Err())
+		case <-e.loopDone:
+			return errWithdrawn
+		}
+		select {
+		case err := <-reply:
+			return err
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", errWithdrawn, ctx.Err())
+		}
+	}
+	workers.Add(1)
+	go func() {
+		defer workers.Done()
+		defer cancel()
+		e.send(msgLoggedIn{c: c, user: user, out: e.login(loginCtx, c.server, user, gate)})
+	}()
+}
+
+// send hands a worker's message to the loop, or drops it once the loop
+// has returned.
+func (e *engine) send(m any) {
+	select {
+	case e.msgs <- m:
+	case <-e.loopDone:
+	}
+}
+
+// openGates lets the first waiting login in ranking order send its
+// password, once its server is proven and nothing pending could outrank it;
+// it withdraws those that can no longer be the one.
 func (e *engine) openGates() {
 	if len(e.gates) == 0 {
 		return
 	}
 	rank(e.cands)
+	var first [2]*candidate
+	for dir := range 2 {
+		if targets := e.loginTargets(dir); len(targets) > 0 {
+			first[dir] = targets[0]
+		}
+	}
 	for c, reply := range e.gates {
 		dir := direction(c)
 		switch {
-		case e.loginTarget(dir) != c || !e.moreLogins(dir) || c.check.status >= checkInsecure:
+		case !e.moreLogins(dir) || !slices.Contains(e.loginTargets(dir), c):
 			reply <- errWithdrawn
 			delete(e.gates, c)
-		case e.sending == nil && c.check.status != checkPending && e.settled(c):
+		case e.sending == nil && first[dir] == c && c.check.status != checkPending && e.settled(c):
 			e.sending = c
 			e.emit(EventLogin, c.server, "logging in to %s %s", c.server.Protocol.DisplayName(), c.server.Address())
 			reply <- nil
@@ -355,15 +389,17 @@ func (e *engine) onChecked(m msgChecked) {
 	defer func() {
 		// A login prepared on a server that turned out unusable ends now,
 		// not at its own timeout.
-		if dir := direction(c); e.preparing[dir] == c && c.check.status >= checkInsecure {
-			e.cancelLogin[dir]()
+		if cancel, ok := e.preparing[c]; ok && c.check.status >= checkInsecure {
+			cancel()
 		}
 	}()
 	c.check.status = m.out.status
 	c.check.report = m.out.report
 	c.check.safe = m.out.safe
-	if m.cut && m.out.status == checkFailed {
-		c.check.status = checkSkipped
+	if m.cut && m.out.status != checkPassed && m.out.status != checkWeak {
+		// What a cancelled check saw last (a handshake cut in half) says
+		// nothing about the server.
+		c.check = checkState{status: checkSkipped}
 		if e.stopped {
 			c.check.report.Error = "check stopped: a better server was already proven"
 		} else {
@@ -382,7 +418,7 @@ func (e *engine) onChecked(m msgChecked) {
 
 func (e *engine) onLoggedIn(m msgLoggedIn) {
 	c, dir := m.c, direction(m.c)
-	e.preparing[dir], e.cancelLogin[dir] = nil, nil
+	delete(e.preparing, c)
 	if e.sending == c {
 		e.sending = nil
 	}
@@ -446,22 +482,25 @@ func (e *engine) eligible(c *candidate) bool {
 		c.login.status != LoginOK && c.login.tried < len(e.usernames(c))
 }
 
-// loginTarget is the server a direction's next login goes to, in ranking
-// order: the best one not yet refused, whose check passed or is still
-// running (the login's own handshake runs alongside; its password waits for
-// the check and for the ranking to settle, see openGates).
-func (e *engine) loginTarget(dir int) *candidate {
+// maxPrepared is how many logins per direction connect ahead of their
+// turn: when the first server fails its check or refuses the certificate,
+// the next one is already at the gate instead of starting to connect.
+const maxPrepared = 3
+
+// loginTargets are the servers a direction's next logins go to, best
+// first: those not yet refused whose check passed or is still running (the
+// login's own handshake runs alongside; its password waits for the check
+// and for the ranking to settle, see openGates).
+func (e *engine) loginTargets(dir int) []*candidate {
 	rank(e.cands)
-	var best *candidate
+	var out []*candidate
 	for _, c := range e.cands {
-		if direction(c) != dir || !e.eligible(c) {
-			continue
-		}
-		if best == nil || compareKeys(c.potential(), best.potential()) < 0 {
-			best = c
+		if direction(c) == dir && e.eligible(c) {
+			out = append(out, c)
 		}
 	}
-	return best
+	slices.SortStableFunc(out, func(a, b *candidate) int { return compareKeys(a.potential(), b.potential()) })
+	return out[:min(len(out), maxPrepared)]
 }
 
 // settled reports whether nothing still pending could rank above c, logins
