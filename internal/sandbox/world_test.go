@@ -1,0 +1,201 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailsetup/mailsetup/autoconfig"
+)
+
+// startWorld starts a world for one test and closes it after.
+func startWorld(t testing.TB, opts Options) *World {
+	t.Helper()
+	w, err := Start(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// scenario returns the catalogue entry called name.
+func scenario(t testing.TB, name string) Scenario {
+	t.Helper()
+	for _, s := range Catalogue() {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("no scenario %q", name)
+	return Scenario{}
+}
+
+// dial connects to host:port inside w.
+func dial(t testing.TB, w *World, hostport string) net.Conn {
+	t.Helper()
+	c, err := w.Dialer().DialContext(testCtx(t), "tcp", hostport)
+	if err != nil {
+		t.Fatalf("dial %s: %v", hostport, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c
+}
+
+// dialTLS connects with implicit TLS, trusting only the world's CA.
+func dialTLS(t testing.TB, w *World, host string, port string) (*tls.Conn, error) {
+	t.Helper()
+	c := dial(t, w, net.JoinHostPort(host, port))
+	tc := tls.Client(c, &tls.Config{ServerName: host, RootCAs: w.RootCAs()})
+	return tc, tc.Handshake()
+}
+
+func TestCatalogueIsConsistent(t *testing.T) {
+	cat := Catalogue()
+	if len(cat) < 14 {
+		t.Errorf("catalogue has %d scenarios, want at least 14", len(cat))
+	}
+	w := startWorld(t, Options{})
+	seen := map[string]bool{}
+	for _, s := range cat {
+		if seen[s.Name] {
+			t.Errorf("scenario name %q twice", s.Name)
+		}
+		seen[s.Name] = true
+		if s.Description == "" || s.Password == "" || s.CriticalPath <= 0 || s.Expect.Notes == "" {
+			t.Errorf("%s: description, password, critical path and notes are all required", s.Name)
+		}
+		addr, err := autoconfig.ParseAddress(s.Address)
+		if err != nil {
+			t.Errorf("%s: %v", s.Name, err)
+			continue
+		}
+		if !strings.HasSuffix(addr.Domain, ".test") {
+			t.Errorf("%s: address %q is not in a .test domain", s.Name, s.Address)
+		}
+		for _, exp := range []*autoconfig.Server{s.Expect.Incoming, s.Expect.Outgoing} {
+			if exp == nil {
+				continue
+			}
+			if exp.Username != s.login() {
+				t.Errorf("%s: expected username %q, but the servers accept %q", s.Name, exp.Username, s.login())
+			}
+			// The expected server exists, with the expected security.
+			ip, ok := w.HostAddr(exp.Hostname)
+			if !ok {
+				t.Errorf("%s: expected host %q is not in the world", s.Name, exp.Hostname)
+				continue
+			}
+			ep := w.endpoints[netip.AddrPortFrom(ip, uint16(exp.Port))]
+			if ep == nil || ep.svc.Security != exp.Security || ep.svc.Fault != FaultNone || ep.svc.Cert != CertGood {
+				t.Errorf("%s: expected %s %s:%d is not a healthy %s service", s.Name, exp.Protocol, exp.Hostname, exp.Port, exp.Security)
+			}
+		}
+		if s.Name == "demo" && (s.Expect.Incoming == nil || s.Expect.Incoming.Protocol != autoconfig.IMAP) {
+			t.Errorf("demo must expect IMAP")
+		}
+	}
+	if !seen["demo"] {
+		t.Error("the catalogue has no demo scenario")
+	}
+}
+
+func TestStartSelectsScenarios(t *testing.T) {
+	w := startWorld(t, Options{Scenarios: []string{"srv-only"}})
+	if _, ok := w.HostAddr("mailstore.srv-only.test"); !ok {
+		t.Error("srv-only's host is missing")
+	}
+	if _, ok := w.HostAddr("imap.demo.test"); ok {
+		t.Error("demo's host is present though not chosen")
+	}
+	if _, err := Start(context.Background(), Options{Scenarios: []string{"no-such"}}); !errors.Is(err, ErrUnknownScenario) {
+		t.Errorf("unknown scenario: err = %v, want ErrUnknownScenario", err)
+	}
+	bad := Scenario{Name: "bad", Password: "x", Domains: []string{"bad.test"}, Hosts: []Host{{Name: "a.elsewhere.test"}}}
+	if _, err := Start(context.Background(), Options{Scenarios: []string{}, Extra: []Scenario{bad}}); !errors.Is(err, ErrBadScenario) {
+		t.Errorf("host outside the zones: err = %v, want ErrBadScenario", err)
+	}
+}
+
+func TestDialerStaysInsideTheSandbox(t *testing.T) {
+	w := startWorld(t, Options{Scenarios: []string{"demo"}})
+	d := w.Dialer()
+	ctx := testCtx(t)
+	for _, addr := range []string{"192.0.2.1:993", "[2001:db8::1]:993", "10.0.0.1:53"} {
+		if _, err := d.DialContext(ctx, "tcp", addr); !errors.Is(err, ErrOutsidePlan) {
+			t.Errorf("dial %s: err = %v, want ErrOutsidePlan", addr, err)
+		}
+	}
+	// A port the host does not serve is refused.
+	if _, err := d.DialContext(ctx, "tcp", "imap.demo.test:25"); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("dial a closed port: err = %v, want connection refused", err)
+	}
+	// An unknown name is not found.
+	var dnsErr *net.DNSError
+	if _, err := d.DialContext(ctx, "tcp", "nowhere.demo.test:993"); !errors.As(err, &dnsErr) || !dnsErr.IsNotFound {
+		t.Errorf("dial an unknown name: err = %v, want a not-found DNS error", err)
+	}
+	// Plan addresses and names both reach the host, which shows its plan address.
+	ip, _ := w.HostAddr("imap.demo.test")
+	c := dial(t, w, net.JoinHostPort(ip.String(), "143"))
+	if got := c.RemoteAddr().String(); got != ip.String()+":143" {
+		t.Errorf("RemoteAddr = %s, want the plan address %s:143", got, ip)
+	}
+	// Loopback outside the plan is dialed for real: here the DNS server.
+	u, err := d.DialContext(ctx, "udp", w.DNSServer())
+	if err != nil {
+		t.Fatalf("dial the DNS server through the dialer: %v", err)
+	}
+	u.Close()
+}
+
+func TestCloseEndsConnections(t *testing.T) {
+	w, err := Start(context.Background(), Options{Scenarios: []string{"blackholed-preferred"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := w.Dialer().DialContext(testCtx(t), "tcp", "imap1.blackhole.test:993")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Read(make([]byte, 1))
+		done <- err
+	}()
+	w.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("read on a closed world returned data")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close left a blackholed connection open")
+	}
+}
+
+// BenchmarkStart measures how long a world of every scenario takes to start
+// and stop (target: start under 200 ms).
+func BenchmarkStart(b *testing.B) {
+	for b.Loop() {
+		w, err := Start(context.Background(), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		w.Close()
+		b.StartTimer()
+	}
+}
