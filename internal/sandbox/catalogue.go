@@ -446,7 +446,7 @@ func Catalogue() []Scenario {
 		Name:        "nothing",
 		Description: "the domain has an address and nothing else: no records, no web, every mail port refused",
 		Address:     "alice@nothing.test", Password: pw + "none",
-		Expect:      Expectation{Notes: "nothing works: say what was tried (exit 3)"},
+		Expect: Expectation{Notes: "nothing works: say what was tried (exit 3)"},
 		// Published sources empty by 4 (the ISPDB's 404) → A of the guesses 5
 		// → every connect refused 6.
 		CriticalPath: 6,

@@ -296,4 +296,3 @@ func hugeSRV(name, apex string) []dns.RR {
 
 // ensure the server satisfies miekg/dns's Handler.
 var _ dns.Handler = (*dnsServer)(nil)
-

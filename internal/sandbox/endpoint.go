@@ -324,10 +324,10 @@ func (ep *endpoint) wrapTLS(c net.Conn) net.Conn {
 // connQueue is a net.Listener fed by hand, so a library server can serve
 // the connections the endpoint accepted.
 type connQueue struct {
-	ch     chan net.Conn
-	done   chan struct{}
-	once   sync.Once
-	addr   net.Addr
+	ch   chan net.Conn
+	done chan struct{}
+	once sync.Once
+	addr net.Addr
 }
 
 func newConnQueue(addr net.Addr) *connQueue {

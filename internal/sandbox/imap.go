@@ -60,4 +60,3 @@ func (s *imapSession) Login(username, password string) error {
 	}
 	return s.Session.Login(username, password)
 }
-

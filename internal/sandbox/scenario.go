@@ -101,11 +101,17 @@ func (s Service) WithFault(f Fault) Service { s.Fault = f; return s }
 func (s Service) WithCert(c CertFault) Service { s.Cert = c; return s }
 
 // The standard services on their standard ports.
-func IMAPS() Service        { return Service{Kind: KindIMAP, Port: 993, Security: autoconfig.SecurityTLS} }
-func IMAPStartTLS() Service { return Service{Kind: KindIMAP, Port: 143, Security: autoconfig.SecuritySTARTTLS} }
-func IMAPPlain() Service    { return Service{Kind: KindIMAP, Port: 143, Security: autoconfig.SecurityPlain} }
-func POP3S() Service        { return Service{Kind: KindPOP3, Port: 995, Security: autoconfig.SecurityTLS} }
-func POP3StartTLS() Service { return Service{Kind: KindPOP3, Port: 110, Security: autoconfig.SecuritySTARTTLS} }
+func IMAPS() Service { return Service{Kind: KindIMAP, Port: 993, Security: autoconfig.SecurityTLS} }
+func IMAPStartTLS() Service {
+	return Service{Kind: KindIMAP, Port: 143, Security: autoconfig.SecuritySTARTTLS}
+}
+func IMAPPlain() Service {
+	return Service{Kind: KindIMAP, Port: 143, Security: autoconfig.SecurityPlain}
+}
+func POP3S() Service { return Service{Kind: KindPOP3, Port: 995, Security: autoconfig.SecurityTLS} }
+func POP3StartTLS() Service {
+	return Service{Kind: KindPOP3, Port: 110, Security: autoconfig.SecuritySTARTTLS}
+}
 func Submissions() Service {
 	return Service{Kind: KindSubmission, Port: 465, Security: autoconfig.SecurityTLS}
 }

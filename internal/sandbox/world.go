@@ -59,8 +59,8 @@ type World struct {
 	opts      Options
 	scenarios []Scenario
 	ca        *authority
-	plan      map[netip.Addr]*host      // address plan: address → host
-	names     map[string]*host          // host name → host
+	plan      map[netip.Addr]*host // address plan: address → host
+	names     map[string]*host     // host name → host
 	endpoints map[netip.AddrPort]*endpoint
 	zones     *zones
 	ispdb     map[string]*autoconfig.Provider
