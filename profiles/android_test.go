@@ -13,8 +13,8 @@ import (
 // The payload follows the version-1 layout, carries the display name and no
 // password, and uses the format's numbers for protocol, security and auth.
 func TestAndroidQRPayload(t *testing.T) {
-	for _, tc := range testCases {
-		acct := tc.account(t)
+	for _, tc := range subjects(t) {
+		acct := tc.acct
 		payload, err := AndroidQRPayload(acct)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
@@ -60,8 +60,8 @@ func TestAndroidQRPayload(t *testing.T) {
 func TestAndroidQRDecodes(t *testing.T) {
 	zbarimg := needTool(t, "zbarimg")
 	dir := t.TempDir()
-	for _, tc := range testCases {
-		files := tc.render(t)
+	for _, tc := range subjects(t) {
+		files := tc.files
 		png := writeTemp(t, dir, tc.name+".png", fileData(t, files, "android/thunderbird-qr.png"))
 		text := bytes.TrimSuffix(fileData(t, files, "android/thunderbird-qr.txt"), []byte("\n"))
 		out, err := exec.Command(zbarimg, "--quiet", "--raw", "-Sbinary", png).Output()

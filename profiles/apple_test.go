@@ -34,10 +34,6 @@ var (
 		"OutgoingPasswordSameAsIncomingPassword"}
 )
 
-func applePath(t testing.TB, tc testCase) string {
-	return "apple/" + AppleFileName(tc.account(t).Address)
-}
-
 func parseProfile(t *testing.T, data []byte) (top, mail map[string]any) {
 	t.Helper()
 	if _, err := plist.Unmarshal(data, &top); err != nil {
@@ -75,9 +71,9 @@ func checkTypes(t *testing.T, name string, d map[string]any) {
 }
 
 func TestAppleProfile(t *testing.T) {
-	for _, tc := range testCases {
-		acct := tc.account(t)
-		data := fileData(t, tc.render(t), applePath(t, tc))
+	for _, tc := range subjects(t) {
+		acct := tc.acct
+		data := tc.file(t, tc.applePath())
 		top, mail := parseProfile(t, data)
 		for _, k := range appleTopRequired {
 			if _, ok := top[k]; !ok {
@@ -145,7 +141,7 @@ func TestAppleImplicitTLS(t *testing.T) {
 	}
 
 	starttls := testCases[3]
-	_, mail = parseProfile(t, fileData(t, starttls.render(t), applePath(t, starttls)))
+	_, mail = parseProfile(t, fileData(t, starttls.render(t), "apple/"+AppleFileName(starttls.account(t).Address)))
 	if mail["IncomingMailServerPortNumber"] != uint64(143) || mail["IncomingMailServerUseSSL"] != true {
 		t.Errorf("STARTTLS-only: %v ssl=%v", mail["IncomingMailServerPortNumber"], mail["IncomingMailServerUseSSL"])
 	}
@@ -173,8 +169,8 @@ func TestAppleProfilePlistlib(t *testing.T) {
 	py := needTool(t, "python3")
 	dir := t.TempDir()
 	var files []string
-	for _, tc := range testCases {
-		files = append(files, writeTemp(t, dir, tc.name+".mobileconfig", fileData(t, tc.render(t), applePath(t, tc))))
+	for _, tc := range subjects(t) {
+		files = append(files, writeTemp(t, dir, tc.name+".mobileconfig", tc.file(t, tc.applePath())))
 	}
 	script := `
 import plistlib, sys

@@ -78,9 +78,9 @@ func prfSections(text string) []string {
 }
 
 func TestOutlookPRF(t *testing.T) {
-	for _, tc := range testCases {
-		acct := tc.account(t)
-		data := fileData(t, tc.render(t), "outlook/outlook.prf")
+	for _, tc := range subjects(t) {
+		acct := tc.acct
+		data := tc.file(t, "outlook/outlook.prf")
 		text := string(data)
 		if !isASCII(text) {
 			text = decodeUTF16LE(t, data)

@@ -15,9 +15,9 @@ func TestSheetEscapesAndExplains(t *testing.T) {
 	if strings.Contains(html, "<Team>") || !strings.Contains(html, "Ops &lt;Team&gt; &amp; &#34;Co&#34;") {
 		t.Error("the display name is not escaped in the HTML sheet")
 	}
-	for _, tc := range testCases {
-		acct := tc.account(t)
-		files := tc.render(t)
+	for _, tc := range subjects(t) {
+		acct := tc.acct
+		files := tc.files
 		for _, p := range []string{"sheet/setup.html", "sheet/setup.txt", "android/README.txt"} {
 			text := string(fileData(t, files, p))
 			for _, s := range []autoconfig.Server{acct.In(), acct.Out()} {
