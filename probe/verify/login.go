@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -93,6 +94,10 @@ type login struct {
 	password []byte
 	gate     *gate
 	res      LoginResult
+	// parent is the caller's context; watch closes the connection when
+	// the current phase's deadline passes.
+	parent context.Context
+	watch  *watchdog
 }
 
 func (l *login) run(ctx context.Context) {
@@ -115,28 +120,37 @@ func (l *login) run(ctx context.Context) {
 		l.notAttempted(why, fmt.Errorf("%w: %s", ErrUnsafe, why))
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, l.opts.timeout())
+	// Three phases, each bounded: setting up (dial to the moment the
+	// password would be written) by Options.Timeout; the wait in
+	// BeforePassword by the caller's ctx alone; the server's verdict by
+	// verdictWindow. The caller's ctx bounds them all.
+	l.parent = ctx
+	setup, cancel := context.WithTimeout(ctx, l.opts.timeout())
 	defer cancel()
-	tlsa := lookupTLSA(ctx, l.opts.Env.Resolver, l.server)
-	conn, addr, err := dialHost(ctx, l.opts.Env, l.server.Hostname, l.server.Port)
+	tlsa := lookupTLSA(setup, l.opts.Env.Resolver, l.server)
+	conn, addr, err := dialHost(setup, l.opts.Env, l.server.Hostname, l.server.Port)
 	if err != nil {
 		l.notAttempted(fmt.Sprintf("could not connect: %v", err), err)
 		return
 	}
 	defer conn.Close()
-	defer bound(ctx, conn)()
+	defer context.AfterFunc(ctx, func() { conn.Close() })()
+	l.watch = watch(conn)
+	defer l.watch.stop()
+	d, _ := setup.Deadline()
+	l.watch.set(d)
 	l.res.Address = addr
 	// The mail libraries read lines of any length; cap what they may read
 	// in all, so a hostile server cannot fill memory before the deadline.
 	conn = &cappedConn{Conn: conn, left: maxLoginRead}
-	l.gate = &gate{ctx: ctx, opts: l.opts, server: l.server, tlsa: tlsa}
+	l.gate = &gate{ctx: setup, opts: l.opts, server: l.server, tlsa: tlsa}
 	switch l.server.Protocol {
 	case autoconfig.IMAP:
-		l.imap(ctx, conn)
+		l.imap(conn)
 	case autoconfig.POP3:
-		l.pop3(ctx, conn)
+		l.pop3(conn)
 	case autoconfig.SMTP:
-		l.smtp(ctx, conn)
+		l.smtp(setup, conn)
 	}
 }
 
@@ -161,12 +175,36 @@ func (l *login) clearToSend() bool {
 		return false
 	}
 	if l.opts.BeforePassword != nil {
-		if err := l.opts.BeforePassword(l.gate.ctx, l.server); err != nil {
+		l.watch.set(deadlineOf(l.parent))
+		if err := l.opts.BeforePassword(l.parent, l.server); err != nil {
 			l.notAttempted(err.Error(), err)
 			return false
 		}
 	}
+	l.watch.set(l.verdictDeadline())
 	return true
+}
+
+// verdictWindow is the least time a server gets to answer the password.
+// Servers slow down failures on purpose (Dovecot's auth_failure_delay is
+// 2 s by default), so a per-attempt Timeout sized for connecting would
+// turn a wrong password into "no answer".
+const verdictWindow = 5 * time.Second
+
+// verdictDeadline is when the server's verdict must have come: the larger
+// of Options.Timeout and verdictWindow from now, within the caller's
+// deadline.
+func (l *login) verdictDeadline() time.Time {
+	d := time.Now().Add(max(l.opts.timeout(), verdictWindow))
+	if pd := deadlineOf(l.parent); !pd.IsZero() && pd.Before(d) {
+		return pd
+	}
+	return d
+}
+
+func deadlineOf(ctx context.Context) time.Time {
+	d, _ := ctx.Deadline()
+	return d
 }
 
 func (l *login) rejected(text string, kind Kind, fix string) {
@@ -174,6 +212,11 @@ func (l *login) rejected(text string, kind Kind, fix string) {
 }
 
 func (l *login) broke(err error) {
+	if ctxErr := l.parent.Err(); ctxErr != nil {
+		err = fmt.Errorf("%w (%w)", ctxErr, err)
+	} else if l.watch.expired() {
+		err = fmt.Errorf("%w: the server gave no verdict in time (%w)", context.DeadlineExceeded, err)
+	}
 	l.res.Status, l.res.Reason, l.res.Err = LoginError, fmt.Sprintf("no answer to the login: %v", err), err
 }
 
@@ -239,7 +282,7 @@ func (g *gate) handshake(conn net.Conn) (*tls.Conn, error) {
 
 // imap logs in with go-imap's client on a connection we dialled and
 // secured: implicit TLS by us, STARTTLS by imapclient with our gate.
-func (l *login) imap(ctx context.Context, conn net.Conn) {
+func (l *login) imap(conn net.Conn) {
 	var client *imapclient.Client
 	switch l.server.Security {
 	case autoconfig.SecurityTLS:
@@ -304,14 +347,14 @@ func (l *login) imap(ctx context.Context, conn net.Conn) {
 		}
 		l.rejected(text, kind, fix)
 	default:
-		l.broke(errCtx(ctx, err))
+		l.broke(err)
 	}
 }
 
 // pop3 logs in with go-pop3. The library dials through our pop3Dialer,
 // which hands it a connection already secured: go-pop3 has no context, no
 // STLS and no custom roots.
-func (l *login) pop3(ctx context.Context, conn net.Conn) {
+func (l *login) pop3(conn net.Conn) {
 	d := &pop3Dialer{gate: l.gate, conn: conn}
 	client := pop3.New(pop3.Opt{Host: l.server.Hostname, Port: l.server.Port, Dialer: d})
 	c, err := client.NewConn()
@@ -359,7 +402,7 @@ func (l *login) pop3(ctx context.Context, conn net.Conn) {
 		c.Send("QUIT") // without waiting for the answer
 	case isNetError(err):
 		if l.res.PasswordSent {
-			l.broke(errCtx(ctx, err))
+			l.broke(err)
 		} else {
 			l.setupFailed("POP3 USER", err)
 		}
@@ -470,8 +513,8 @@ func (l *login) smtp(ctx context.Context, conn net.Conn) {
 	}
 	defer c.Close()
 	// go-smtp sets a deadline of CommandTimeout per command and clears it
-	// afterwards; keep it within ours (bound closes the connection at
-	// the end regardless).
+	// afterwards; keep it within ours (the watchdog closes the connection
+	// regardless).
 	if d, ok := ctx.Deadline(); ok {
 		c.CommandTimeout = time.Until(d)
 	}
@@ -496,6 +539,7 @@ func (l *login) smtp(ctx context.Context, conn net.Conn) {
 		l.res.Mechanism = ""
 		return
 	}
+	c.CommandTimeout = time.Until(l.verdictDeadline())
 	l.res.PasswordSent = true
 	err := c.Auth(client)
 	var se *smtp.SMTPError
@@ -512,7 +556,7 @@ func (l *login) smtp(ctx context.Context, conn net.Conn) {
 		}
 		l.rejected(text, kind, fix)
 	default:
-		l.broke(errCtx(ctx, err))
+		l.broke(err)
 	}
 }
 
@@ -557,4 +601,61 @@ func (c *cappedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.left -= n
 	return n, err
+}
+
+// watchdog closes a connection when its deadline passes. Login moves the
+// deadline from phase to phase; the mail libraries set and clear
+// connection deadlines of their own, so closing is the one bound they
+// cannot undo.
+type watchdog struct {
+	conn  net.Conn
+	mu    sync.Mutex
+	timer *time.Timer
+	gen   int
+	fired bool
+}
+
+func watch(conn net.Conn) *watchdog { return &watchdog{conn: conn} }
+
+// set moves the deadline to d; the zero time means none.
+func (w *watchdog) set(d time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.fired {
+		return
+	}
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	w.gen++
+	w.conn.SetDeadline(d)
+	if d.IsZero() {
+		return
+	}
+	gen := w.gen
+	w.timer = time.AfterFunc(time.Until(d), func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if gen != w.gen {
+			return // the deadline moved meanwhile
+		}
+		w.fired = true
+		w.conn.Close()
+	})
+}
+
+func (w *watchdog) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.gen++
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}
+
+// expired reports whether the watchdog closed the connection.
+func (w *watchdog) expired() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.fired
 }

@@ -84,9 +84,11 @@ type Options struct {
 	// colons and letter case are ignored). A pinned certificate is trusted
 	// for Login even when its chain, name or dates are invalid.
 	TrustCertSHA256 []string
-	// Timeout bounds one Check or one Login call from dial to the last
-	// reply (DefaultTimeout when zero). The context's deadline, when
-	// earlier, wins.
+	// Timeout bounds one attempt (DefaultTimeout when zero): a whole
+	// Check, and Login up to the moment the password would be written.
+	// After that a server gets at least 5 s for its verdict, since servers
+	// delay failures on purpose; a wait in BeforePassword is not counted.
+	// The context's deadline, when earlier, always wins.
 	Timeout time.Duration
 	// ClientName is the name sent in SMTP EHLO; "localhost" when empty.
 	ClientName string
