@@ -241,4 +241,3 @@ func TestKubernetes(t *testing.T) {
 		t.Errorf("service ports %+v, want 80 and 443", svc.Spec.Ports)
 	}
 }
-

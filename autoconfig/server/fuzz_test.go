@@ -108,14 +108,18 @@ func TestConcurrentRequestsAndReloads(t *testing.T) {
 	var ad bytes.Buffer
 	autoconfig.NewAutodiscoverRequest("Alice@Example.test").WriteTo(&ad)
 	requests := []func() *http.Request{
-		func() *http.Request { return httptest.NewRequest("GET", "http://autoconfig.example.test/mail/config-v1.1.xml", nil) },
+		func() *http.Request {
+			return httptest.NewRequest("GET", "http://autoconfig.example.test/mail/config-v1.1.xml", nil)
+		},
 		func() *http.Request {
 			return httptest.NewRequest("POST", "http://example.test/Autodiscover/Autodiscover.xml", bytes.NewReader(ad.Bytes()))
 		},
 		func() *http.Request {
 			return httptest.NewRequest("GET", "http://x/autodiscover/autodiscover.json?Email=a%40example.test&Protocol=AutodiscoverV1", nil)
 		},
-		func() *http.Request { return httptest.NewRequest("GET", "http://x/mail.mobileconfig?emailaddress=a%40example.test", nil) },
+		func() *http.Request {
+			return httptest.NewRequest("GET", "http://x/mail.mobileconfig?emailaddress=a%40example.test", nil)
+		},
 		func() *http.Request { return httptest.NewRequest("GET", "http://x/metrics", nil) },
 	}
 	var wg sync.WaitGroup
