@@ -85,24 +85,30 @@ func (z *testZone) ServeDNS(w dns.ResponseWriter, q *dns.Msg) {
 	}
 }
 
-// startDNS serves z on 127.0.0.1 over UDP and TCP on one port.
+// startDNS serves z on 127.0.0.1 over UDP and TCP on one port. The TCP
+// side of a free UDP port may be taken, so it tries a few ports.
 func startDNS(t *testing.T, z *testZone) string {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 20 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := pc.LocalAddr().String()
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			pc.Close()
+			continue
+		}
+		udp := &dns.Server{PacketConn: pc, Handler: z}
+		tcp := &dns.Server{Listener: l, Handler: z}
+		go udp.ActivateAndServe()
+		go tcp.ActivateAndServe()
+		t.Cleanup(func() { udp.Shutdown(); tcp.Shutdown() })
+		return addr
 	}
-	addr := pc.LocalAddr().String()
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	udp := &dns.Server{PacketConn: pc, Handler: z}
-	tcp := &dns.Server{Listener: l, Handler: z}
-	go udp.ActivateAndServe()
-	go tcp.ActivateAndServe()
-	t.Cleanup(func() { udp.Shutdown(); tcp.Shutdown() })
-	return addr
+	t.Fatal("no port free for both UDP and TCP")
+	return ""
 }
 
 // redirectDialer sends every connection to one address, whatever was asked:
