@@ -194,7 +194,7 @@ print("ok", len(sys.argv) - 1)
 }
 
 // testPKI makes a CA and a leaf signed by it, both ECDSA, as PEM.
-func testPKI(t *testing.T) (caPEM, leafPEM, keyPEM []byte) {
+func testPKI(t testing.TB) (caPEM, leafPEM, keyPEM []byte) {
 	t.Helper()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	ca := &x509.Certificate{
