@@ -20,8 +20,10 @@ const resolvConf = "/etc/resolv.conf"
 // names no server (Windows, some macOS setups) it falls back to the
 // operating system's resolver, which cannot report DNSSEC authentication
 // nor answer TLSA questions. Tests never use it: they inject a resolver.
-func SystemResolver(d Dialer) Resolver {
-	conf, err := dns.ClientConfigFromFile(resolvConf)
+func SystemResolver(d Dialer) Resolver { return resolverFromConf(resolvConf, d) }
+
+func resolverFromConf(path string, d Dialer) Resolver {
+	conf, err := dns.ClientConfigFromFile(path)
 	if err != nil || len(conf.Servers) == 0 {
 		return osResolver{r: net.DefaultResolver}
 	}
