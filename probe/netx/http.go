@@ -28,8 +28,8 @@ const defaultHTTPTimeout = 10 * time.Second
 var (
 	ErrBodyTooLarge    = fmt.Errorf("netx: response body larger than %d bytes", MaxBodySize)
 	ErrTooManyRedirect = fmt.Errorf("netx: more than %d redirects", MaxRedirects)
-	// ErrInsecureRedirect is a redirect from https to http, or to http when
-	// HTTPSOnly is set: following it would expose what the request carries.
+	// ErrInsecureRedirect is a redirect from https to http: following it
+	// would expose what the request carries.
 	ErrInsecureRedirect = errors.New("netx: refusing a redirect away from https")
 )
 
@@ -38,8 +38,6 @@ var (
 type HTTPOptions struct {
 	// Timeout bounds one request from dial to the last byte of the body.
 	Timeout time.Duration
-	// HTTPSOnly refuses redirects to plain http even from an http URL.
-	HTTPSOnly bool
 	// NoRedirects returns 3xx responses to the caller instead of following
 	// them, for callers that must re-send a body (Autodiscover's POST).
 	NoRedirects bool
@@ -80,7 +78,7 @@ func HTTPClient(env Env, o HTTPOptions) *http.Client {
 			if len(via) > MaxRedirects {
 				return ErrTooManyRedirect
 			}
-			if req.URL.Scheme != "https" && (o.HTTPSOnly || via[len(via)-1].URL.Scheme == "https") {
+			if req.URL.Scheme != "https" && via[len(via)-1].URL.Scheme == "https" {
 				return fmt.Errorf("%w: to %q", ErrInsecureRedirect, req.URL.Redacted())
 			}
 			return nil
