@@ -186,10 +186,13 @@ func (l *login) clearToSend() bool {
 }
 
 // verdictWindow is the least time a server gets to answer the password.
-// Servers slow down failures on purpose (Dovecot's auth_failure_delay is
-// 2 s by default), so a per-attempt Timeout sized for connecting would
-// turn a wrong password into "no answer".
-const verdictWindow = 5 * time.Second
+// Servers slow down failures on purpose, so a per-attempt Timeout sized for
+// connecting would turn a wrong password into "no answer": Dovecot waits
+// auth_failure_delay (2 s) and, for repeated failures from one address,
+// doubles that up to 15 s (its auth penalty, AUTH_PENALTY_MAX_SECS) — and
+// Postfix submission asks the same Dovecot. The caller's deadline still
+// bounds the wait.
+const verdictWindow = 16 * time.Second
 
 // verdictDeadline is when the server's verdict must have come: the larger
 // of Options.Timeout and verdictWindow from now, within the caller's

@@ -86,8 +86,9 @@ type Options struct {
 	TrustCertSHA256 []string
 	// Timeout bounds one attempt (DefaultTimeout when zero): a whole
 	// Check, and Login up to the moment the password would be written.
-	// After that a server gets at least 5 s for its verdict, since servers
-	// delay failures on purpose; a wait in BeforePassword is not counted.
+	// After that a server gets at least 16 s for its verdict, since servers
+	// delay failures on purpose (Dovecot up to 15 s); a wait in
+	// BeforePassword is not counted.
 	// The context's deadline, when earlier, always wins.
 	Timeout time.Duration
 	// ClientName is the name sent in SMTP EHLO; "localhost" when empty.
