@@ -48,6 +48,9 @@ func (ep *endpoint) servePOP3(c net.Conn) {
 		c.SetReadDeadline(time.Now().Add(pop3IdleTimeout))
 		line, err := readLine(s.br, pop3LineMax)
 		if err == errLineTooLong {
+			// Read the rest of the line (within reason) so the client
+			// gets the answer rather than a reset.
+			discardLine(s.br, 1<<20)
 			s.reply("-ERR line too long")
 			return
 		}
@@ -289,4 +292,15 @@ func dotStuff(body string) string {
 		}
 	}
 	return strings.Join(lines, "")
+}
+
+// discardLine skips input up to the end of the current line, at most max bytes.
+func discardLine(br *bufio.Reader, max int) {
+	for n := 0; n < max; {
+		frag, err := br.ReadSlice('\n')
+		n += len(frag)
+		if err != bufio.ErrBufferFull {
+			return
+		}
+	}
 }
