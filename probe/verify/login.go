@@ -189,7 +189,8 @@ func (l *login) clearToSend() bool {
 // Servers slow down failures on purpose, so a per-attempt Timeout sized for
 // connecting would turn a wrong password into "no answer": Dovecot waits
 // auth_failure_delay (2 s) and, for repeated failures from one address,
-// doubles that up to 15 s (its auth penalty, AUTH_PENALTY_MAX_SECS) — and
+// doubles that up to 15 s (its auth penalty: dovecot/core
+// src/auth/auth-penalty.h, AUTH_PENALTY_MAX_SECS) — and
 // Postfix submission asks the same Dovecot. The caller's deadline still
 // bounds the wait.
 const verdictWindow = 16 * time.Second
