@@ -452,6 +452,7 @@ func (e *engine) onLoggedIn(m msgLoggedIn) {
 		e.emit(EventLogin, c.server, "login to %s as %q refused: %s", c.server.Address(), m.user, d.Reason)
 	default:
 		c.login.notAttempted = true
+		c.login.kind = m.out.kind
 		e.emit(EventLogin, c.server, "no login on %s: %s", c.server.Address(), d.Reason)
 	}
 }
@@ -485,7 +486,7 @@ func (e *engine) eligible(c *candidate) bool {
 // maxPrepared is how many logins per direction connect ahead of their
 // turn: when the first server fails its check or refuses the certificate,
 // the next one is already at the gate instead of starting to connect.
-const maxPrepared = 3
+const maxPrepared = 5
 
 // loginTargets are the servers a direction's next logins go to, best
 // first: those not yet refused whose check passed or is still running (the

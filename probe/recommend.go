@@ -316,7 +316,7 @@ func requirement(domain string, in, smtp *candidate) *Requirement {
 		return &Requirement{
 			Provider: c.server.Hostname,
 			Kind:     kind,
-			Summary:  fmt.Sprintf("%s refused the password: %s", c.server.Hostname, c.login.detail.Reason),
+			Summary:  fmt.Sprintf("%s did not take the password: %s", c.server.Hostname, c.login.detail.Reason),
 			Fix:      c.login.detail.Fix,
 		}
 	}

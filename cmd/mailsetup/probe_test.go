@@ -154,6 +154,7 @@ func TestProbePasswordSources(t *testing.T) {
 				got = &popts
 				return nil
 			})
+			cmd.SilenceUsage, cmd.SilenceErrors = true, true
 			cmd.SetArgs(append([]string{"alice@example.test"}, tt.args...))
 			cmd.SetIn(in)
 			cmd.SetErr(errOut)
