@@ -90,9 +90,11 @@ local $MISMATCH_ADDR {
 # Passwords only after TLS, as at any provider that deserves the name.
 disable_plaintext_auth = yes
 auth_mechanisms = plain login
-# Log failed logins with the account name: the tests read the logs to prove
-# that no login reached a server it must not.
+# Log every password check with the account name, whichever service asked
+# (IMAP, POP3, or Postfix's SMTP AUTH): the tests read the log to prove that
+# no login reached a server it must not. Passwords are never logged.
 auth_verbose = yes
+auth_debug = yes
 passdb {
   driver = passwd-file
   args = scheme=PLAIN $d/dovecot/passwd
