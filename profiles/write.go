@@ -114,22 +114,8 @@ func WriteFiles(dir string, files []File, force bool) (err error) {
 			}
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("profiles: cannot create the output directory: %w", err)
-	}
-	tmp, err := os.MkdirTemp(dir, ".mailsetup-tmp-")
-	if err != nil {
-		return fmt.Errorf("profiles: cannot write into %q: %w", dir, err)
-	}
-	defer os.RemoveAll(tmp)
-
-	for i, f := range files {
-		if err := writeFileSynced(filepath.Join(tmp, fmt.Sprint(i)), f.Data, f.mode()); err != nil {
-			return fmt.Errorf("profiles: %w", err)
-		}
-	}
-
-	// Move into place, remembering how to undo every step.
+	// Every step below registers how to undo it; on failure they run in
+	// reverse, so the directory is left as it was found.
 	var undo []func()
 	defer func() {
 		if err != nil {
@@ -138,12 +124,29 @@ func WriteFiles(dir string, files []File, force bool) (err error) {
 			}
 		}
 	}()
-	var made []string
+	made, err := mkdirAllTracked(dir)
 	undo = append(undo, func() {
 		for i := len(made) - 1; i >= 0; i-- {
 			os.Remove(made[i]) // only succeeds while empty: never removes the user's files
 		}
 	})
+	if err != nil {
+		return fmt.Errorf("profiles: cannot create the output directory: %w", err)
+	}
+	tmp, err := os.MkdirTemp(dir, ".mailsetup-tmp-")
+	if err != nil {
+		return fmt.Errorf("profiles: cannot write into %q: %w", dir, err)
+	}
+	// On failure the temporary directory goes after the replaced files
+	// have come back out of it, and before the new directories are removed.
+	undo = append(undo, func() { os.RemoveAll(tmp) })
+
+	for i, f := range files {
+		if err := writeFileSynced(filepath.Join(tmp, fmt.Sprint(i)), f.Data, f.mode()); err != nil {
+			return fmt.Errorf("profiles: %w", err)
+		}
+	}
+
 	for i, f := range files {
 		target := filepath.Join(dir, filepath.FromSlash(f.Path))
 		newDirs, err := mkdirAllTracked(filepath.Dir(target))
@@ -174,7 +177,7 @@ func WriteFiles(dir string, files []File, force bool) (err error) {
 			}
 		})
 	}
-	return nil
+	return os.RemoveAll(tmp)
 }
 
 func (f File) mode() fs.FileMode {

@@ -108,3 +108,19 @@ func TestWriteFilesRejectsEscapingPaths(t *testing.T) {
 		}
 	}
 }
+
+// A failed first run into a directory that did not exist leaves no
+// directory behind either.
+func TestWriteFilesRemovesTheDirectoryItMade(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "new", "out")
+	// The second file's parent is the first file: it cannot be placed, so
+	// the run fails after the first file and the directories exist.
+	files := []File{{Path: "a.txt", Data: []byte("a")}, {Path: "a.txt/x", Data: []byte("x")}}
+	if err := WriteFiles(dir, files, false); err == nil {
+		t.Fatal("writing below a file succeeded")
+	}
+	if got := listTree(t, base); len(got) != 0 {
+		t.Errorf("a failed run left %v behind", got)
+	}
+}
