@@ -216,7 +216,7 @@ func (l *login) rejected(text string, kind Kind, fix string) {
 }
 
 func (l *login) broke(err error) {
-	if ctxErr := l.parent.Err(); ctxErr != nil {
+	if ctxErr := contextDone(l.parent); ctxErr != nil {
 		err = fmt.Errorf("%w (%w)", ctxErr, err)
 	} else if l.watch.expired() {
 		err = fmt.Errorf("%w: the server gave no verdict in time (%w)", context.DeadlineExceeded, err)
