@@ -58,8 +58,9 @@ type Account struct {
 
 // NewAccount picks the servers for addr from p: the provider's first server of
 // protocol (IMAP when protocol is "" and the provider has one, else POP3) and
-// its first SMTP server. A POP3 server without options gets "leave messages on
-// server", so that POP3 never deletes the only copy of someone's mail.
+// its first SMTP server. A POP3 account always leaves messages on the server,
+// whatever the provider's file says, so that POP3 never deletes the only copy
+// of someone's mail.
 func NewAccount(p *autoconfig.Provider, addr autoconfig.Address, displayName string, protocol autoconfig.Protocol) (Account, error) {
 	var in autoconfig.Server
 	var ok bool
@@ -103,8 +104,13 @@ func NewAccount(p *autoconfig.Provider, addr autoconfig.Address, displayName str
 	if out.Username == "" && out.PreferredAuth().UsesPassword() {
 		out.Username = in.Username
 	}
-	if in.Protocol == autoconfig.POP3 && in.POP3 == nil {
-		in.POP3 = &autoconfig.POP3Options{LeaveMessagesOnServer: true}
+	if in.Protocol == autoconfig.POP3 {
+		o := autoconfig.POP3Options{}
+		if in.POP3 != nil {
+			o = *in.POP3
+		}
+		o.LeaveMessagesOnServer = true
+		in.POP3 = &o
 	}
 	return Account{Address: addr, DisplayName: displayName, Provider: p, Incoming: in, Outgoing: out}, nil
 }

@@ -226,6 +226,15 @@ func TestNewAccountChoosesServers(t *testing.T) {
 	if a.Incoming.POP3 == nil || !a.Incoming.POP3.LeaveMessagesOnServer {
 		t.Error("a POP3 server without options must get leave-on-server")
 	}
+	keepNothing := popOnly.Clone()
+	keepNothing.Incoming[0].POP3 = &autoconfig.POP3Options{LeaveMessagesOnServer: false, DaysToLeave: 7}
+	a, err = NewAccount(keepNothing, addr, "Jane", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Incoming.POP3.LeaveMessagesOnServer || a.Incoming.POP3.DaysToLeave != 7 || keepNothing.Incoming[0].POP3.LeaveMessagesOnServer {
+		t.Errorf("POP3 options %+v (provider's %+v): leave-on-server must be forced on, in a copy", a.Incoming.POP3, keepNothing.Incoming[0].POP3)
+	}
 	if _, err := NewAccount(popOnly, addr, "Jane", autoconfig.IMAP); err == nil || !strings.Contains(err.Error(), "IMAP") {
 		t.Errorf("IMAP from a POP3-only provider: got %v", err)
 	}

@@ -55,10 +55,13 @@ func sheetFor(acct Account) sheetData {
 		},
 		WhyIMAP: whyIMAP,
 	}
-	if in.Protocol == autoconfig.POP3 {
-		d.POP3Advice = `This account uses POP3 because no working IMAP server was chosen: switch on "Leave a copy of messages on the server" (or "Leave messages on server") in the app, so the mail stays there for your other devices, and ask ` +
-			acct.providerName() + ` whether IMAP can be switched on.`
-	} else {
+	_, hasIMAP := acct.Provider.FirstIncoming(autoconfig.IMAP)
+	switch {
+	case in.Protocol == autoconfig.POP3 && hasIMAP:
+		d.POP3Advice = `This account is set up with POP3 although ` + acct.providerName() + ` offers IMAP too: switch on "Leave a copy of messages on the server" in the app, so the mail stays there for your other devices, or set the account up with IMAP instead.`
+	case in.Protocol == autoconfig.POP3:
+		d.POP3Advice = acct.providerName() + ` offers only POP3: switch on "Leave a copy of messages on the server" in the app, so the mail stays there for your other devices, and ask whether IMAP can be switched on.`
+	default:
 		d.POP3Advice = `If only POP3 works, switch on "Leave a copy of messages on the server" so the mail stays there for your other devices.`
 	}
 	if acct.Provider.Enable != nil {
