@@ -120,6 +120,7 @@ func sameACME(a, b *ACMEConfig) bool {
 // clients look the configured domains up at.
 func (s *Server) hostAllowed(host string) bool {
 	cfg := s.state.Load().cfg
+	host = hostDomain(host) // HTTP-01 asks with the Host header, port and all
 	if host == cfg.Hostname && host != "" {
 		return true
 	}
