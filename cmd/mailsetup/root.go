@@ -102,6 +102,7 @@ iPhone/Mac and Android import as they are.`,
 		newCmdProbe(f, nil),
 		newCmdDemo(f, nil),
 		newCmdProfile(f, nil),
+		newCmdSandbox(f, nil),
 	)
 	root.AddCommand(&cobra.Command{
 		Use:   "exit-codes",
