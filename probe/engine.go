@@ -505,7 +505,11 @@ func (e *engine) loginTargets(dir int) []*candidate {
 }
 
 // settled reports whether nothing still pending could rank above c, logins
-// aside.
+// aside: no candidate still being checked, and, while discovery runs, nothing
+// it could still find. Only a proven IMAP (or SMTP) server with implicit TLS
+// from the domain's own autoconfig file ranks first whatever comes; anything
+// else waits for discovery to end, so that a login never goes to a server
+// the ranking would have put second (issue 5: logins in ranking order).
 func (e *engine) settled(c *candidate) bool {
 	k := c.key()
 	k.loginOK = 0
@@ -517,7 +521,7 @@ func (e *engine) settled(c *candidate) bool {
 			return false
 		}
 	}
-	return !e.discovering || k.tier == tierProven && k.protocol == 0 && k.security == 0
+	return !e.discovering || k.tier == tierProven && k.protocol == 0 && k.security == 0 && k.source == 0
 }
 
 // done reports whether both directions are decided: the best candidate in
