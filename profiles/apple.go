@@ -3,6 +3,7 @@ package profiles
 import (
 	"bytes"
 	"crypto"
+	"errors"
 	"crypto/sha1"
 	"crypto/x509"
 	"encoding/pem"
@@ -133,7 +134,7 @@ func appleAuth(s autoconfig.Server) (string, error) {
 			return o.v, nil
 		}
 	}
-	return "", fmt.Errorf("%w: an Apple profile cannot log in with %v at %s (it knows passwords, CRAM-MD5 and NTLM); add the account in the device's settings instead",
+	return "", fmt.Errorf("%w: an Apple profile cannot log in with %v at %s (it knows passwords, CRAM-MD5 and NTLM): add the account in the device's settings instead",
 		ErrUnsupported, s.Auth, s.Address())
 }
 
@@ -261,25 +262,25 @@ type Signer struct {
 func NewSigner(certPEM, keyPEM, chainPEM []byte) (*Signer, error) {
 	certs, err := parseCerts(certPEM)
 	if err != nil || len(certs) == 0 {
-		return nil, fmt.Errorf("%w: --sign-cert holds no PEM certificate (%v)", ErrUnsupported, err)
+		return nil, fmt.Errorf("%w: --sign-cert holds no PEM certificate (%v)", ErrBadSigner, err)
 	}
 	chain, err := parseCerts(chainPEM)
 	if err != nil {
-		return nil, fmt.Errorf("%w: --sign-chain: %v", ErrUnsupported, err)
+		return nil, fmt.Errorf("%w: --sign-chain: %v", ErrBadSigner, err)
 	}
 	// A certificate file may carry its chain after the leaf.
 	chain = append(certs[1:], chain...)
 	key, err := parseKey(keyPEM)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: --sign-key: %v", ErrBadSigner, err)
 	}
 	pub, ok := key.(interface{ Public() crypto.PublicKey })
 	if !ok {
-		return nil, fmt.Errorf("%w: --sign-key is not a signing key", ErrUnsupported)
+		return nil, fmt.Errorf("%w: --sign-key is not a signing key", ErrBadSigner)
 	}
 	eq, ok := pub.Public().(interface{ Equal(crypto.PublicKey) bool })
 	if !ok || !eq.Equal(certs[0].PublicKey) {
-		return nil, fmt.Errorf("%w: --sign-key does not belong to the certificate in --sign-cert", ErrUnsupported)
+		return nil, fmt.Errorf("%w: --sign-key does not belong to the certificate in --sign-cert", ErrBadSigner)
 	}
 	return &Signer{cert: certs[0], key: key, chain: chain}, nil
 }
@@ -311,7 +312,7 @@ func parseCerts(data []byte) ([]*x509.Certificate, error) {
 		var b *pem.Block
 		b, rest = pem.Decode(rest)
 		if b == nil {
-			return nil, fmt.Errorf("not PEM")
+			return nil, errors.New("not PEM")
 		}
 		if b.Type != "CERTIFICATE" {
 			continue
@@ -330,7 +331,7 @@ func parseKey(data []byte) (crypto.PrivateKey, error) {
 		var b *pem.Block
 		b, rest = pem.Decode(rest)
 		if b == nil {
-			return nil, fmt.Errorf("%w: --sign-key holds no unencrypted PEM private key", ErrUnsupported)
+			return nil, errors.New("no unencrypted PEM private key in the file")
 		}
 		switch b.Type {
 		case "PRIVATE KEY":

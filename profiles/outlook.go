@@ -44,7 +44,7 @@ var windowsAbsPath = regexp.MustCompile(`^([A-Za-z]:\\|\\\\[^\\]+\\[^\\]+\\).+`)
 func CheckAutodiscoverPath(p string) error {
 	if !windowsAbsPath.MatchString(p) || strings.ContainsAny(p, "\r\n\"") {
 		return fmt.Errorf("%w: --autodiscover-path %q is not an absolute Windows path such as C:\\Users\\jane\\autodiscover.xml",
-			ErrUnsupported, p)
+			ErrBadPath, p)
 	}
 	return nil
 }

@@ -33,7 +33,11 @@ var (
 	// ErrNoServer: the settings have no usable server for the account.
 	ErrNoServer = errors.New("profiles: no usable server")
 	// ErrUnsupported: a client's format cannot express the settings.
-	ErrUnsupported = errors.New("profiles: the client cannot take these settings")
+	ErrUnsupported = errors.New("profiles: not possible in this client's format")
+	// ErrBadSigner: the signing certificate, key or chain cannot be used.
+	ErrBadSigner = errors.New("profiles: cannot sign")
+	// ErrBadPath: the Autodiscover path is not an absolute Windows path.
+	ErrBadPath = errors.New("profiles: bad path")
 	// ErrBadFormat: an unknown format name.
 	ErrBadFormat = errors.New("profiles: unknown format")
 	// ErrExists: a file is in the way and overwriting was not allowed.

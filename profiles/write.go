@@ -77,7 +77,7 @@ func Render(acct Account, formats []Format, opts Options) ([]File, error) {
 			err = fmt.Errorf("%w %q", ErrBadFormat, f)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
+			return nil, err
 		}
 	}
 	return files, nil

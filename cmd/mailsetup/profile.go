@@ -200,6 +200,9 @@ func runProfile(ctx context.Context, opts *profileOptions) error {
 		return err
 	}
 	files, err := profiles.Write(opts.Out, acct, formats, popts, opts.Force)
+	if errors.Is(err, profiles.ErrUnsupported) {
+		return fmt.Errorf("%w; nothing was written: leave that client out of --format to write the others", err)
+	}
 	if err != nil {
 		return err
 	}
