@@ -3,10 +3,10 @@ package profiles
 import (
 	"bytes"
 	"crypto"
-	"errors"
 	"crypto/sha1"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
