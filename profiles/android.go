@@ -124,10 +124,16 @@ func AndroidNote(w io.Writer, acct Account) error {
   does not take the code (it is known to be picky), type the settings below.
 
 Gmail, Samsung Email, Microsoft Outlook
-  None of them imports a file or a QR code. Add the account by hand: choose
-  "Other" (Gmail: "Add an e-mail address" > "Other"; Samsung Email: "Other";
-  Outlook: "Add account", then type the address and choose IMAP or POP3),
-  then "Manual setup", and type these settings.
+  None of them imports a file or a QR code, and none reads this provider's
+  published settings by itself. Add the account by hand and type the
+  settings below:
+  - Gmail: "Add another account" > "Other", type the address, choose
+    "Personal (IMAP)" or "Personal (POP3)", then the settings;
+  - Samsung Email: "Add account", type the address, "Manual setup", then
+    IMAP or POP3 and the settings;
+  - Outlook: "Add account", type the address, choose "IMAP" and the
+    advanced settings; Outlook for Android offers no POP3, so for a POP3
+    account use one of the apps above.
 
 `)
 	writeSettingsText(&b, acct)

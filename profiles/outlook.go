@@ -147,7 +147,8 @@ func OutlookPRF(w io.Writer, acct Account) error {
 	line("; Outlook profile written by mailsetup for " + acct.Address.String() + ".")
 	line("; Classic Outlook for Windows (2010-2024, Microsoft 365) only; New Outlook and")
 	line("; Outlook for Mac cannot import it. Run: outlook.exe /importprf \"FULL-PATH\\outlook.prf\"")
-	line("; Outlook asks for the password when it first connects.")
+	line("; It adds the account to the default profile, or creates the profile named below")
+	line("; when there is none. Outlook asks for the password when it first connects.")
 
 	section(1, "Profile Defaults")
 	line("[General]")
