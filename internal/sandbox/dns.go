@@ -214,6 +214,9 @@ func (s *dnsServer) ServeDNS(rw dns.ResponseWriter, req *dns.Msg) {
 	q := req.Question[0]
 	name := fqdn(q.Name)
 	delay := s.w.opts.Latency
+	if h, ok := s.w.names[strings.TrimSuffix(name, ".")]; ok {
+		delay += h.Latency
+	}
 	f, faulty := z.fault(name, q.Qtype)
 	if faulty {
 		switch f.Kind {

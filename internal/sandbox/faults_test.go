@@ -14,6 +14,7 @@ import (
 
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-smtp"
+	"github.com/miekg/dns"
 )
 
 func TestConnectionFaults(t *testing.T) {
@@ -181,7 +182,8 @@ func TestSTARTTLSFails(t *testing.T) {
 func TestLatencyModel(t *testing.T) {
 	const latency = 20 * time.Millisecond
 	slow := Scenario{Name: "slow", Password: "pw-slow", Address: "a@slow.test", Domains: []string{"slow.test"},
-		Hosts: []Host{{Name: "imap.slow.test", Latency: 3 * latency, Services: []Service{IMAPS()}}}}
+		Hosts:     []Host{{Name: "imap.slow.test", Latency: 3 * latency, Services: []Service{IMAPS()}}},
+		DNSFaults: []DNSFault{{Name: "lagging.slow.test", Kind: DNSSlow, Delay: 3 * latency}}}
 	w := startWorld(t, Options{Scenarios: []string{"demo"}, Extra: []Scenario{slow}, Latency: latency})
 	sc := scenario(t, "demo")
 	tc, err := dialTLS(t, w, "imap.demo.test", "993") // lookup 1, connect 1, TLS 1
@@ -208,5 +210,21 @@ func TestLatencyModel(t *testing.T) {
 	// The dialer's lookup (world latency) and the connect (world + host).
 	if d := time.Since(start); d < 5*latency {
 		t.Errorf("connecting to a slow host took %v, want at least %v", d, 5*latency)
+	}
+	// A DNS answer about the slow host costs its latency too, and a
+	// DNSSlow fault adds its delay to one name's answers.
+	for _, tc := range []struct {
+		name string
+		want time.Duration
+	}{{"imap.slow.test", 4 * latency}, {"lagging.slow.test", 4 * latency}} {
+		m := new(dns.Msg)
+		m.SetQuestion(tc.name+".", dns.TypeA)
+		start = time.Now()
+		if _, err := dns.Exchange(m, w.DNSServer()); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d < tc.want {
+			t.Errorf("A %s took %v, want at least %v", tc.name, d, tc.want)
+		}
 	}
 }

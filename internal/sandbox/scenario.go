@@ -65,8 +65,8 @@ type Host struct {
 	Name string
 	// Services are the ports it listens on; every other port refuses.
 	Services []Service
-	// Latency is added to every connect to this host and every reply it
-	// sends, on top of the world's Latency.
+	// Latency is added to every DNS answer about its name, every connect
+	// to it and every reply it sends, on top of the world's Latency.
 	Latency time.Duration
 }
 
