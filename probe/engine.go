@@ -175,16 +175,17 @@ func (e *engine) run(ctx context.Context, cached bool) {
 		}()
 	}
 	var grace <-chan time.Time
+	budget := ctx.Done()
 	e.schedule(ctx, send, &workers)
 	for e.discovering || e.running > 0 || len(e.preparing) > 0 {
 		var m any
 		select {
 		case m = <-msgs:
-		case <-ctx.Done():
-			if grace == nil {
-				e.budgetSpent = ctx.Err() == context.DeadlineExceeded
-				grace = time.After(drainGrace)
-			}
+		case <-budget:
+			// Everything running sees the same context and ends now; wait
+			// a little for their reports, not for ever.
+			e.budgetSpent = ctx.Err() == context.DeadlineExceeded
+			budget, grace = nil, time.After(drainGrace)
 			continue
 		case <-grace:
 			e.finish()
@@ -268,8 +269,8 @@ func (e *engine) onFound(s autoconfig.Server, src source) {
 	e.emit(EventFound, c.server, "found %s %s (%s) by %s", s.Protocol.DisplayName(), s.Address(), describeSecurity(s.Security), src.Method)
 }
 
-// schedule starts checks up to the bound, best potential first, and the
-// next login when none is running.
+// schedule starts checks up to the bound, best potential first, and
+// prepares the logins of each direction's leading servers.
 func (e *engine) schedule(ctx context.Context, send func(any), workers *sync.WaitGroup) {
 	slices.SortStableFunc(e.queue, func(a, b *candidate) int { return compareKeys(a.potential(), b.potential()) })
 	for e.running < maxChecks && len(e.queue) > 0 {
@@ -286,10 +287,10 @@ func (e *engine) schedule(ctx context.Context, send func(any), workers *sync.Wai
 		}()
 	}
 	for dir := range 2 {
-		if !e.moreLogins(dir) {
-			continue
+		var targets []*candidate
+		if e.moreLogins(dir) {
+			targets = e.loginTargets(dir)
 		}
-		targets := e.loginTargets(dir)
 		inFlight := 0
 		for p, cancel := range e.preparing {
 			if direction(p) != dir {

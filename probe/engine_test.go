@@ -281,3 +281,22 @@ func TestEngineProgress(t *testing.T) {
 		t.Errorf("events = %q", kinds)
 	}
 }
+
+func TestEngineEndsWithTheBudget(t *testing.T) {
+	w := &fakeWorld{
+		servers: []autoconfig.Server{srvr(imap, "imap.example.test", 993, tls)},
+		methods: []string{discover.MethodAutoconfig},
+		hang:    map[string]bool{"imap.example.test:993": true},
+	}
+	e := w.engine(true)
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	e.run(ctx, false)
+	if took := time.Since(start); took > 100*time.Millisecond+drainGrace/2 {
+		t.Errorf("the run took %v after a 100ms budget", took)
+	}
+	if !e.budgetSpent || e.cands[0].check.status != checkSkipped || !strings.Contains(e.cands[0].check.report.Error, "--timeout") {
+		t.Errorf("budget spent %v, check %+v", e.budgetSpent, e.cands[0].check)
+	}
+}
