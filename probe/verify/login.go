@@ -234,7 +234,11 @@ func (l *login) noPasswordMechanism(offered []string) {
 			return
 		}
 	}
-	l.notAttempted(fmt.Sprintf("the server offers no password login (mechanisms: %s)", strings.Join(offered, " ")), fmt.Errorf("%w: no password mechanism", ErrUnsafe))
+	why := "the server offers no login at all"
+	if len(offered) > 0 {
+		why = fmt.Sprintf("the server offers no password login (mechanisms: %s)", strings.Join(offered, " "))
+	}
+	l.notAttempted(why, fmt.Errorf("%w: no password mechanism", ErrUnsafe))
 }
 
 // gate judges the TLS connection Login is about to send a password over.
