@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailsetup/mailsetup/internal/iostreams"
+	"github.com/mailsetup/mailsetup/internal/sandbox"
 	"github.com/mailsetup/mailsetup/probe"
 )
 
@@ -239,5 +242,40 @@ func TestDemo(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestProbeWithDNSServerOnRealPorts runs the command as a user would
+// against servers on their real ports: the sandbox binds them on its 127.x
+// addresses, and only --dns-server and --ca-file point the probe there.
+func TestProbeWithDNSServerOnRealPorts(t *testing.T) {
+	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
+		t.Skip("skipped: binding the real ports on 127.x addresses needs root on Linux")
+	}
+	w, err := sandbox.Start(context.Background(), sandbox.Options{BindReal: true, Scenarios: []string{"srv-only"}})
+	if err != nil {
+		if strings.Contains(err.Error(), "address already in use") {
+			t.Skipf("skipped: another real-port sandbox is running: %v", err)
+		}
+		t.Fatal(err)
+	}
+	defer w.Close()
+	sc := w.Scenarios()[0]
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, w.CACertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(passwordEnv, sc.Password)
+	code, out, errOut := runCLI(t, "", "probe", sc.Address, "--json", "--dns-server", w.DNSServer(), "--ca-file", ca,
+		"--ispdb-url", w.ISPDBURL(), "--timeout", "10s")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s\n%s", code, errOut, out)
+	}
+	var rep probe.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rec := rep.Recommendation; rec == nil || rec.Incoming.Host != sc.Expect.Incoming.Hostname || rec.Confidence != probe.ConfidenceLogin {
+		t.Errorf("recommendation = %+v", rec)
 	}
 }
