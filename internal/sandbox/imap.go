@@ -42,6 +42,7 @@ func (ep *endpoint) startIMAP() {
 		}
 		srv := imapserver.New(opts)
 		ep.queue = newConnQueue(net.TCPAddrFromAddrPort(ep.addr))
+		ep.w.onClose(ep.queue)
 		ep.w.onClose(srv)
 		ep.w.goServe(func() { srv.Serve(ep.queue) })
 	})

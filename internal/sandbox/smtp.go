@@ -27,6 +27,7 @@ func (ep *endpoint) startSMTP() {
 			srv.TLSConfig = ep.tlsConfig()
 		}
 		ep.queue = newConnQueue(net.TCPAddrFromAddrPort(ep.addr))
+		ep.w.onClose(ep.queue)
 		ep.w.onClose(srv)
 		ep.w.goServe(func() { srv.Serve(ep.queue) })
 	})

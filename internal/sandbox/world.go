@@ -305,7 +305,11 @@ func (w *World) serveReal(ln net.Listener, ep *endpoint) {
 				w.track(c)
 				continue
 			}
-			go ep.accept(c)
+			w.wg.Add(1)
+			go func() {
+				defer w.wg.Done()
+				ep.accept(c)
+			}()
 		}
 	}()
 }
@@ -332,8 +336,17 @@ func (w *World) untrack(c net.Conn) {
 }
 
 // onClose registers something to close with the world.
+// Once the world is closed, c is closed at once: a server started by a
+// connection that raced Close must not outlive the world.
 func (w *World) onClose(c io.Closer) {
 	w.mu.Lock()
+	select {
+	case <-w.done:
+		w.mu.Unlock()
+		c.Close()
+		return
+	default:
+	}
 	w.closers = append(w.closers, c)
 	w.mu.Unlock()
 }
@@ -529,7 +542,11 @@ func (c *planConn) RemoteAddr() net.Addr { return c.remote }
 // resolve looks a name up in the world's zones, following CNAMEs, and
 // charges one round trip.
 func (w *World) resolve(ctx context.Context, name string) (netip.Addr, error) {
-	if err := w.sleep(ctx, w.opts.Latency); err != nil {
+	delay := w.opts.Latency
+	if h, ok := w.names[strings.ToLower(strings.TrimSuffix(name, "."))]; ok {
+		delay += h.Latency
+	}
+	if err := w.sleep(ctx, delay); err != nil {
 		return netip.Addr{}, err
 	}
 	if a, ok := w.zones.address(name); ok {
