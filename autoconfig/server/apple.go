@@ -74,13 +74,13 @@ func (s *Server) serveMobileconfig(w http.ResponseWriter, r *http.Request, st *s
 // accountFor reads ?emailaddress= and finds the account's settings; when it
 // cannot, it has answered the request and ok is false.
 func accountFor(w http.ResponseWriter, r *http.Request, st *state) (acct profiles.Account, out outcome, ok bool) {
-	email := r.URL.Query().Get("emailaddress")
+	email := queryValue(r.URL.RawQuery, "emailaddress")
 	out.addr = email
 	if email == "" {
 		out.status = plainText(w, http.StatusBadRequest, "give the address: ?emailaddress=name@example.com\n")
 		return acct, out, false
 	}
-	addr, err := parseAddress(email)
+	addr, err := st.cfg.parseAddress(email)
 	if err != nil {
 		out.status = plainText(w, http.StatusBadRequest, "emailaddress is not an e-mail address\n")
 		return acct, out, false

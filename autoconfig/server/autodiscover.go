@@ -44,7 +44,7 @@ func (s *Server) serveAutodiscover(w http.ResponseWriter, r *http.Request, st *s
 			autoconfig.NewAutodiscoverError(autoconfig.AutodiscoverErrNoSchema, "The requested schema is not available"))
 		return out
 	}
-	addr, err := parseAddress(req.EMailAddress)
+	addr, err := st.cfg.parseAddress(req.EMailAddress)
 	if err != nil {
 		out.status = writeAutodiscover(w, http.StatusBadRequest,
 			autoconfig.NewAutodiscoverError(autoconfig.AutodiscoverErrConfig, "The e-mail address is not valid"))
@@ -112,7 +112,7 @@ func (s *Server) serveAutodiscoverJSON(w http.ResponseWriter, r *http.Request, s
 		})
 		return out
 	}
-	addr, err := parseAddress(email)
+	addr, err := st.cfg.parseAddress(email)
 	if err != nil {
 		out.status = writeJSON(w, http.StatusBadRequest, map[string]string{
 			"ErrorCode":    "InvalidEmailAddress",

@@ -17,8 +17,8 @@ func (s *Server) serveAutoconfig(w http.ResponseWriter, r *http.Request, st *sta
 	}
 	var out outcome
 	var domain string
-	if email := r.URL.Query().Get("emailaddress"); email != "" {
-		addr, err := parseAddress(email)
+	if email := queryValue(r.URL.RawQuery, "emailaddress"); email != "" {
+		addr, err := st.cfg.parseAddress(email)
 		if err != nil {
 			return outcome{status: plainText(w, http.StatusBadRequest, "emailaddress is not an e-mail address\n")}
 		}
