@@ -62,7 +62,7 @@ pids+=($!)
 bare_pid=$!
 for _ in $(seq 50); do curl -sf "http://$BARE_ADDR/" >/dev/null && break; sleep 0.1; done
 
-# run NAME ADDR HOST PATH [LUA]: one wrk run; appends "NAME rps p50 p99" to results.
+# run NAME ADDR HOST PATH [LUA]: one wrk run; appends "NAME rps p50 p99 ITERATION" to results.
 run() {
 	local name=$1 addr=$2 host=$3 path=$4 script=${5:-}
 	local out
@@ -75,7 +75,7 @@ run() {
 	rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
 	p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
 	p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-	echo "$name $rps $p50 $p99" >>"$work/results"
+	echo "$name $rps $p50 $p99 $i" >>"$work/results"
 	echo "$name: $rps req/s, p50 $p50, p99 $p99" >&2
 }
 
@@ -104,14 +104,17 @@ medianLatency() { awk -v n="$1" -v col="$2" '$1 == n {print $col}' "$work/result
 	awk '{print $1*$2}' | sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else printf "%.0f us\n", (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo
-echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, median of runs kept (of $RUNS), $(nproc) cores"
-printf '%-10s %12s %12s %10s %10s %8s\n' case ours bare ratio "p50 ours" "p99 ours"
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, medians of the runs kept (of $RUNS each), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# pairRatio CASE: median over iterations of ours/bare from the same iteration.
+pairRatio() { awk -v c="$1" '$1 == "ours-"c {o[$5]=$2} $1 == "bare-"c {b[$5]=$2} END {for (i in o) if (i in b) print o[i]/b[i]}' "$work/results" |
+	sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else printf "%.2fx\n", (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+printf '%-5s %10s %10s %13s %13s %9s %9s %9s %9s\n' case "ours/s" "bare/s" "ratio(med)" "ratio(pairs)" "p50 ours" "p99 ours" "p50 bare" "p99 bare"
 for c in get post; do
 	o=$(median "ours-$c")
 	b=$(median "bare-$c")
-	printf '%-10s %12s %12s %10s %10s %8s\n' "$c" "$o" "$b" "$(awk -v o="$o" -v b="$b" 'BEGIN {printf "%.2fx", o/b}')" \
-		"$(medianLatency "ours-$c" 3)" "$(medianLatency "ours-$c" 4)"
-	printf '%-10s %12s %12s %10s %10s %8s\n' "" "" "" "" "$(medianLatency "bare-$c" 3) (bare)" "$(medianLatency "bare-$c" 4)"
+	printf '%-5s %10.0f %10.0f %13s %13s %9s %9s %9s %9s\n' "$c" "$o" "$b" "$(awk -v o="$o" -v b="$b" 'BEGIN {printf "%.2fx", o/b}')" \
+		"$(pairRatio "$c")" "$(medianLatency "ours-$c" 3)" "$(medianLatency "ours-$c" 4)" "$(medianLatency "bare-$c" 3)" "$(medianLatency "bare-$c" 4)"
 done
 echo "peak RSS: mailsetup serve $(rss "$ours_pid"), bare handler $(rss "$bare_pid")"
 echo "runs kept: $(awk '{print $1}' "$work/results" | sort | uniq -c | tr -s ' ' | paste -sd, -)"
