@@ -69,6 +69,18 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	} else {
 		b.WriteString(nothingWords[r.Status] + "\n")
+		if len(r.Lookups) > 0 {
+			b.WriteString("\nWhat was tried\n")
+			tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+			for _, l := range r.Lookups {
+				line := "  " + l.Method + "\t" + l.Target + "\t" + l.Status
+				if l.Error != "" {
+					line += "\t" + firstClause(l.Error)
+				}
+				fmt.Fprintln(tw, line)
+			}
+			tw.Flush()
+		}
 	}
 	writeList(b, "Disagreements", r.Disagreements)
 	writeList(b, "Warnings", r.Warnings)
@@ -86,7 +98,7 @@ var confidenceWords = map[string]string{
 }
 
 var nothingWords = map[Status]string{
-	StatusNothingFound:  "Nothing works: no server could be reached and proven. The lookups above say what was tried.",
+	StatusNothingFound:  "Nothing works: no server could be reached and proven.",
 	StatusInsecureOnly:  "Nothing secure works: only servers without a valid certificate or without encryption answered. See the warnings for the flag that would accept them, and think twice.",
 	StatusLoginRejected: "The login was refused.",
 }
