@@ -1,6 +1,8 @@
 package probe
 
 import (
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -159,6 +161,31 @@ func TestConcludeRecommendsIMAPWithOutgoing(t *testing.T) {
 	}
 	if !strings.Contains(r.Reason, "IMAP keeps your mail") || !strings.Contains(r.Reason, "password was accepted") {
 		t.Errorf("reason = %q", r.Reason)
+	}
+
+	rep := &Report{Domain: "example.test", Recommendation: r}
+	p := rep.Settings()
+	if len(p.Incoming) != 2 || p.Incoming[0].Port != 143 || p.Incoming[0].Username != autoconfig.PlaceholderAddress ||
+		p.Incoming[1].Protocol != pop3 || p.Incoming[1].POP3 == nil || !p.Incoming[1].POP3.LeaveMessagesOnServer {
+		t.Errorf("settings incoming = %+v", p.Incoming)
+	}
+	if len(p.Outgoing) != 2 || p.Outgoing[0].Port != 465 || p.Outgoing[0].Username != autoconfig.PlaceholderLocalPart ||
+		p.Outgoing[0].PreferredAuth() != autoconfig.AuthPasswordCleartext {
+		t.Errorf("settings outgoing = %+v", p.Outgoing)
+	}
+	data, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back.Settings(), p) {
+		t.Errorf("settings from the JSON report differ:\n%+v\n%+v", back.Settings(), p)
+	}
+	if (&Report{Domain: "example.test"}).Settings() != nil {
+		t.Errorf("settings without a recommendation")
 	}
 }
 

@@ -188,7 +188,7 @@ func readPassword(r io.Reader, from string) ([]byte, error) {
 	line = []byte(strings.TrimRight(string(line), "\r\n"))
 	switch {
 	case len(line) == 0:
-		return nil, usageError("no password on the first line of %s", from)
+		return nil, usageError("no password on the first line of %s; put it there, e.g. --password-stdin < password.txt", from)
 	case len(line) > maxPasswordLen:
 		return nil, usageError("the password in %s is longer than %d bytes", from, maxPasswordLen)
 	}
