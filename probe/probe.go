@@ -166,7 +166,9 @@ func Run(ctx context.Context, opts Options, input string) (*Report, error) {
 			}
 			e.cands, e.found = entry.snapshot()
 			e.run(ctx, true)
-			return e.report(addr, discoverAddr, opts, start), nil
+			r := e.report(addr, discoverAddr, opts, start)
+			r.Warnings = append(r.Warnings, fmt.Sprintf("The servers of %s and their checks were shared from an earlier probe in this run; the lookups listed are that probe's, and only the login was tried anew.", discoverAddr.Domain))
+			return r, nil
 		}
 		defer func() { entry.store(e.cands, e.found) }()
 	}

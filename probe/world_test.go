@@ -203,6 +203,9 @@ func TestCacheSharesDiscoveryAcrossAddresses(t *testing.T) {
 	if len(second.Lookups) != len(first.Lookups) {
 		t.Errorf("the cached probe reports %d lookups, the first %d", len(second.Lookups), len(first.Lookups))
 	}
+	if !slices.ContainsFunc(second.Warnings, func(w string) bool { return strings.Contains(w, "shared from an earlier probe") }) {
+		t.Errorf("the cached probe does not say its lookups are shared: %q", second.Warnings)
+	}
 	if second.Status != StatusLoginRejected {
 		t.Errorf("bob has no account at demo.test, yet status %s", second.Status)
 	}
