@@ -157,7 +157,10 @@ func listScenarios(opts *sandboxOptions) error {
 		for _, sc := range cat {
 			list = append(list, entry{sc.Name, sc.Description, sc.Address, sc.CriticalPath})
 		}
-		return writeJSON(opts.IO.Out, list)
+		return writeJSON(opts.IO.Out, struct {
+			SchemaVersion int     `json:"schema_version"`
+			Scenarios     []entry `json:"scenarios"`
+		}{jsonSchemaVersion, list})
 	}
 	for _, sc := range cat {
 		fmt.Fprintln(opts.IO.Out, sc.Name)

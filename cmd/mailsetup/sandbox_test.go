@@ -66,11 +66,15 @@ func TestSandboxList(t *testing.T) {
 	if code := Main(ios, []string{"sandbox", "--list", "--json"}); code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
-	var list []struct {
-		Name         string `json:"name"`
-		CriticalPath int    `json:"critical_path"`
+	var list struct {
+		SchemaVersion int `json:"schema_version"`
+		Scenarios     []struct {
+			Name         string `json:"name"`
+			CriticalPath int    `json:"critical_path"`
+		} `json:"scenarios"`
 	}
-	if err := json.Unmarshal(out.Bytes(), &list); err != nil || len(list) != len(cat) || list[0].CriticalPath == 0 {
+	if err := json.Unmarshal(out.Bytes(), &list); err != nil || list.SchemaVersion != 1 || len(list.Scenarios) != len(cat) ||
+		list.Scenarios[0].CriticalPath == 0 {
 		t.Errorf("--list --json: %v, %+v", err, list)
 	}
 }
