@@ -102,6 +102,8 @@ iPhone/Mac and Android import as they are.`,
 		newCmdProbe(f, nil),
 		newCmdDemo(f, nil),
 		newCmdProfile(f, nil),
+		newCmdWizard(f, nil),
+		newCmdBatch(f, nil),
 		newCmdSandbox(f, nil),
 	)
 	root.AddCommand(&cobra.Command{

@@ -1,0 +1,608 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/internal/iostreams"
+	"github.com/mailsetup/mailsetup/probe"
+	"github.com/mailsetup/mailsetup/probe/verify"
+	"github.com/mailsetup/mailsetup/profiles"
+)
+
+// Bounds on what batch reads: a users file and a password file.
+const (
+	maxUsersFile    = 16 << 20
+	maxUsers        = 100_000
+	maxPasswordFile = 4 << 10
+)
+
+// User outcomes in the summary.
+const (
+	batchOK            = "ok"
+	batchLoginRejected = "login-rejected"
+	batchNothingFound  = "nothing-found"
+	batchInsecureOnly  = "insecure-only"
+	batchError         = "error"
+	batchBadRow        = "bad-row"
+)
+
+type batchOptions struct {
+	IO      *iostreams.IOStreams
+	JSON    bool
+	Network networkSetup
+	// Probe is probe.Run; tests give the same findings to several runs.
+	Probe probeFunc
+
+	UsersFile   string
+	Out         string
+	Formats     string
+	Protocol    string
+	Concurrency int
+	Force       bool
+}
+
+func newCmdBatch(f *Factory, runF func(*batchOptions) error) *cobra.Command {
+	opts := &batchOptions{IO: f.IO, Probe: probe.Run}
+	var net *netFlags
+	cmd := &cobra.Command{
+		Use:   "batch USERS.csv --out DIR",
+		Short: "Probe and write profiles for many users at once",
+		Long: `Read users from a CSV file and write each one's client files into DIR/ADDRESS/,
+with a summary of what was found and written per user in DIR/summary.csv and
+DIR/summary.json (replaced on every run).
+
+The CSV has a header row naming its columns, in any order:
+  email          the address (required)
+  name           the display name recipients see (required; "display name" works too)
+  username       the login name, when it is not the address (optional)
+  password_file  a file holding the user's password, relative to the CSV's
+                 folder (optional); then the login is tested
+Lines starting with # are comments.
+
+Each domain is probed once, without a password, and shared by its users;
+only a user with a password file gets a login of their own, one attempt per
+server, so a batch never trips a provider's lockout. A bad row is reported
+with its line number and does not stop the others. The exit code is 0 when
+every user got working settings and files, 6 otherwise.`,
+		Example: `  mailsetup batch users.csv --out profiles/
+  mailsetup batch users.csv --out profiles/ --format thunderbird,outlook --concurrency 4`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if net.passwordStdin || net.passwordFile != "" {
+				return usageError("batch reads each user's password from the CSV's password_file column; drop --password-stdin and --password-file")
+			}
+			opts.UsersFile = args[0]
+			opts.JSON = f.JSON
+			opts.Network = net.setup
+			if runF != nil {
+				return runF(opts)
+			}
+			return runBatch(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Out, "out", "", "`DIR`ectory for the users' folders and the summary (required)")
+	fl.StringVar(&opts.Formats, "format", "all", "clients to write files for: thunderbird, outlook, apple, android, sheet or all, comma-separated")
+	fl.StringVar(&opts.Protocol, "protocol", "", "incoming protocol for everyone: imap or pop3 (default: each user's recommendation)")
+	fl.IntVar(&opts.Concurrency, "concurrency", 8, "users handled at once")
+	fl.BoolVar(&opts.Force, "force", false, "overwrite files that already exist in the users' folders")
+	net = addNetFlags(cmd)
+	return cmd
+}
+
+// batchUser is one data row of the users file.
+type batchUser struct {
+	Line         int
+	Email        string
+	Name         string
+	Username     string
+	PasswordFile string
+	addr         autoconfig.Address
+}
+
+// batchEndpoint is a server in the summary.
+type batchEndpoint struct {
+	Host     string              `json:"host"`
+	Port     int                 `json:"port"`
+	Security autoconfig.Security `json:"security"`
+	Username string              `json:"username"`
+}
+
+// batchResult is one user's line in the summary.
+type batchResult struct {
+	Line       int            `json:"line"`
+	Email      string         `json:"email"`
+	Name       string         `json:"name"`
+	Status     string         `json:"status"`
+	Protocol   string         `json:"protocol,omitempty"`
+	Incoming   *batchEndpoint `json:"incoming,omitempty"`
+	Outgoing   *batchEndpoint `json:"outgoing,omitempty"`
+	Confidence string         `json:"confidence,omitempty"`
+	// Login is ok, failed, or skipped (no password file).
+	Login  string   `json:"login,omitempty"`
+	Folder string   `json:"folder,omitempty"`
+	Files  []string `json:"files"`
+	Error  string   `json:"error,omitempty"`
+}
+
+// batchSummary is DIR/summary.json and `batch --json`.
+type batchSummary struct {
+	SchemaVersion int           `json:"schema_version"`
+	UsersFile     string        `json:"users_file"`
+	Out           string        `json:"out"`
+	Total         int           `json:"total"`
+	OK            int           `json:"ok"`
+	Failed        int           `json:"failed"`
+	Users         []batchResult `json:"users"`
+}
+
+func runBatch(ctx context.Context, opts *batchOptions) error {
+	if opts.Out == "" {
+		return usageError("--out is missing: pass --out DIR for the users' folders and the summary")
+	}
+	if opts.Concurrency < 1 {
+		return usageError("--concurrency %d: use 1 or more", opts.Concurrency)
+	}
+	if opts.Protocol != "" && opts.Protocol != string(autoconfig.IMAP) && opts.Protocol != string(autoconfig.POP3) {
+		return usageError("--protocol %q: use imap or pop3", opts.Protocol)
+	}
+	formats, err := profiles.ParseFormats(opts.Formats)
+	if err != nil {
+		return usageError("--format: %v", err)
+	}
+	users, bad, err := readUsers(opts.UsersFile)
+	if err != nil {
+		return err
+	}
+	popts, release, err := opts.Network(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	// Each user's password comes from their row; MAILSETUP_PASSWORD (or the
+	// sandbox scenario's password) is not everyone's.
+	popts.Password = nil
+	popts.Cache = probe.NewCache()
+
+	results := make([]batchResult, 0, len(users)+len(bad))
+	results = append(results, bad...)
+	progress := newBatchProgress(opts.IO, len(users)+len(bad))
+	for _, r := range bad {
+		progress.done(r)
+	}
+	b := &batcher{probe: opts.Probe, popts: popts, out: opts.Out, formats: formats, protocol: autoconfig.Protocol(opts.Protocol),
+		force: opts.Force, dir: filepath.Dir(opts.UsersFile)}
+	jobs := make(chan batchUser)
+	var mu sync.Mutex
+	var workers sync.WaitGroup
+	for range min(opts.Concurrency, max(len(users), 1)) {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for u := range jobs {
+				r := b.handle(ctx, u)
+				mu.Lock()
+				results = append(results, r)
+				progress.done(r)
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, u := range users {
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- u
+	}
+	close(jobs)
+	workers.Wait()
+	progress.finish()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("batch interrupted; the users finished so far are written, no summary was: %w", err)
+	}
+
+	slices.SortStableFunc(results, func(a, b batchResult) int { return a.Line - b.Line })
+	sum := batchSummary{SchemaVersion: jsonSchemaVersion, UsersFile: opts.UsersFile, Out: opts.Out, Total: len(results), Users: results}
+	for _, r := range results {
+		if r.Status == batchOK {
+			sum.OK++
+		}
+	}
+	sum.Failed = sum.Total - sum.OK
+	if err := writeSummary(opts.Out, sum); err != nil {
+		return err
+	}
+	if opts.JSON {
+		if err := writeJSON(opts.IO.Out, sum); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(opts.IO.Out, "%d of %d users got working settings and files in %s; summary: %s, %s\n",
+			sum.OK, sum.Total, opts.Out, filepath.Join(opts.Out, "summary.csv"), filepath.Join(opts.Out, "summary.json"))
+	}
+	if sum.Failed > 0 {
+		return withExitCode(exitBatchPartial, fmt.Errorf("%d of %d users got no working configuration; see %s", sum.Failed, sum.Total, filepath.Join(opts.Out, "summary.csv")))
+	}
+	return nil
+}
+
+// readUsers reads the users file. Rows that cannot be used come back as
+// bad-row results with their line numbers; the error is for a file that
+// cannot be used at all.
+func readUsers(name string) (users []batchUser, bad []batchResult, err error) {
+	data, err := readBounded(name, maxUsersFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("users file: %w", err)
+	}
+	cr := csv.NewReader(bytes.NewReader(data))
+	cr.FieldsPerRecord = -1
+	cr.Comment = '#'
+	cr.TrimLeadingSpace = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, nil, usageError("users file %q is empty: give a header row (email,name,username,password_file) and a row per user", name)
+	}
+	if err != nil {
+		return nil, nil, usageError("users file %q: %v", name, err)
+	}
+	cols, err := usersColumns(header)
+	if err != nil {
+		return nil, nil, usageError("users file %q, line 1: %v", name, err)
+	}
+	seen := map[string]int{}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				line = pe.Line
+			}
+			bad = append(bad, batchResult{Line: line, Status: batchBadRow, Files: []string{}, Error: fmt.Sprintf("line %d: %v", line, err)})
+			if pe == nil || pe.Err == csv.ErrQuote || pe.Err == csv.ErrBareQuote {
+				// A broken quote swallows the rest of the file.
+				break
+			}
+			continue
+		}
+		if len(users)+len(bad) >= maxUsers {
+			return nil, nil, usageError("users file %q has more than %d users: split it", name, maxUsers)
+		}
+		u, err := cols.user(rec, line)
+		if err == nil {
+			key := strings.ToLower(u.addr.ASCII())
+			if first, dup := seen[key]; dup {
+				err = fmt.Errorf("%s is already on line %d", u.Email, first)
+			}
+			seen[key] = line
+		}
+		if err != nil {
+			bad = append(bad, batchResult{Line: line, Email: u.Email, Name: u.Name, Status: batchBadRow, Files: []string{}, Error: fmt.Sprintf("line %d: %v", line, err)})
+			continue
+		}
+		users = append(users, u)
+	}
+	if len(users)+len(bad) == 0 {
+		return nil, nil, usageError("users file %q has a header but no users: add a row per user", name)
+	}
+	return users, bad, nil
+}
+
+// usersCols maps the header's column names to their positions.
+type usersCols struct{ email, name, username, passwordFile int }
+
+func usersColumns(header []string) (usersCols, error) {
+	c := usersCols{-1, -1, -1, -1}
+	for i, h := range header {
+		key := strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))))
+		var slot *int
+		switch key {
+		case "email", "email_address", "address":
+			slot = &c.email
+		case "name", "display_name":
+			slot = &c.name
+		case "username", "login":
+			slot = &c.username
+		case "password_file":
+			slot = &c.passwordFile
+		default:
+			return c, fmt.Errorf("unknown column %q: the columns are email, name, username, password_file", h)
+		}
+		if *slot >= 0 {
+			return c, fmt.Errorf("column %q appears twice", h)
+		}
+		*slot = i
+	}
+	if c.email < 0 || c.name < 0 {
+		return c, fmt.Errorf("the header row must name the columns email and name (and optionally username, password_file); got %q", strings.Join(header, ","))
+	}
+	return c, nil
+}
+
+func (c usersCols) user(rec []string, line int) (batchUser, error) {
+	field := func(i int) string {
+		if i < 0 || i >= len(rec) {
+			return ""
+		}
+		return strings.TrimSpace(rec[i])
+	}
+	u := batchUser{Line: line, Email: field(c.email), Name: field(c.name), Username: field(c.username), PasswordFile: field(c.passwordFile)}
+	if u.Email == "" {
+		return u, errors.New("the email column is empty")
+	}
+	addr, err := autoconfig.ParseAddress(u.Email)
+	if err != nil {
+		return u, fmt.Errorf("email %q: %v", u.Email, err)
+	}
+	u.addr = addr
+	if u.Name == "" {
+		return u, fmt.Errorf("the name column is empty for %s: fill in the display name", u.Email)
+	}
+	return u, nil
+}
+
+// batcher handles one user at a time for the workers.
+type batcher struct {
+	probe    probeFunc
+	popts    probe.Options
+	out      string
+	dir      string // the users file's folder: password files are relative to it
+	formats  []profiles.Format
+	protocol autoconfig.Protocol
+	force    bool
+}
+
+func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
+	r := batchResult{Line: u.Line, Email: u.Email, Name: u.Name, Files: []string{}, Login: string(probe.LoginSkipped)}
+	fail := func(status string, err error) batchResult {
+		r.Status, r.Error = status, fmt.Sprintf("line %d: %v", u.Line, err)
+		return r
+	}
+	popts := b.popts
+	var password []byte
+	if u.PasswordFile != "" {
+		pf := u.PasswordFile
+		if !filepath.IsAbs(pf) {
+			pf = filepath.Join(b.dir, pf)
+		}
+		data, err := readBounded(pf, maxPasswordFile)
+		if err != nil {
+			return fail(batchBadRow, fmt.Errorf("password file: %w", err))
+		}
+		password = bytes.TrimRight(data, "\r\n")
+		if len(password) == 0 {
+			return fail(batchBadRow, fmt.Errorf("password file %q is empty", u.PasswordFile))
+		}
+		if u.Username == "" {
+			// The probe logs in with the provider's username template, then
+			// the address, then the local part.
+			popts.Password = password
+		}
+	}
+	rep, err := b.probe(ctx, popts, u.addr.String())
+	if err != nil {
+		return fail(batchBadRow, err)
+	}
+	status := rep.Status
+	if rep.Recommendation != nil && password != nil && u.Username != "" {
+		status = b.loginAs(ctx, rep, u, password, &r)
+	} else if password != nil {
+		r.Login = string(recommendedLogin(rep))
+	}
+	switch status {
+	case probe.StatusNothingFound:
+		return fail(batchNothingFound, fmt.Errorf("no working mail server was found for %s", u.addr))
+	case probe.StatusInsecureOnly:
+		return fail(batchInsecureOnly, fmt.Errorf("only servers without valid encryption answer for %s", u.addr))
+	}
+	rec := rep.Recommendation
+	r.Confidence = rec.Confidence
+	files, protocol, err := b.render(rep, u)
+	if err != nil {
+		return fail(batchError, err)
+	}
+	r.Protocol = string(protocol)
+	folder := filepath.Join(b.out, folderName(u.addr))
+	if err := profiles.WriteFiles(folder, files, b.force); err != nil {
+		return fail(batchError, err)
+	}
+	r.Folder = folder
+	for _, f := range files {
+		r.Files = append(r.Files, f.Path)
+	}
+	r.Incoming, r.Outgoing = summaryEndpoints(files, rec, u, protocol)
+	if status == probe.StatusLoginRejected {
+		return fail(batchLoginRejected, fmt.Errorf("the files are written, but the server refused the login for %s: %s", u.addr, loginReason(rep)))
+	}
+	r.Status = batchOK
+	return r
+}
+
+// render writes the same files the wizard writes for the same answers; a
+// username from the users file replaces the provider's template.
+func (b *batcher) render(rep *probe.Report, u batchUser) ([]profiles.File, autoconfig.Protocol, error) {
+	protocol := b.protocol
+	if protocol == "" {
+		protocol = rep.Recommendation.Protocol
+	}
+	if u.Username == "" {
+		files, err := renderAccount(rep, u.addr, u.Name, protocol, b.formats)
+		return files, protocol, err
+	}
+	acct, err := profiles.NewAccount(rep.Settings(), u.addr, u.Name, protocol)
+	if err != nil {
+		return nil, protocol, err
+	}
+	acct.Incoming.Username = u.Username
+	if acct.Outgoing.PreferredAuth().UsesPassword() {
+		acct.Outgoing.Username = u.Username
+	}
+	files, err := profiles.Render(acct, b.formats, profiles.Options{})
+	return files, protocol, err
+}
+
+// loginAs logs in with the users file's username on the recommended servers,
+// one attempt each (a batch must not trip a lockout), and returns the
+// user's status.
+func (b *batcher) loginAs(ctx context.Context, rep *probe.Report, u batchUser, password []byte, r *batchResult) probe.Status {
+	vopts := verify.Options{Env: b.popts.Env, AllowPlaintext: b.popts.AllowPlaintext, TrustCertSHA256: b.popts.TrustCertSHA256, Timeout: b.popts.AttemptTimeout}
+	rec := rep.Recommendation
+	servers := []probe.Endpoint{rec.Incoming}
+	if rec.Outgoing != nil {
+		servers = append(servers, *rec.Outgoing)
+	}
+	r.Login = string(probe.LoginOK)
+	for _, e := range servers {
+		s := autoconfig.Server{Protocol: e.Protocol, Hostname: e.Host, Port: e.Port, Security: e.Security}
+		res := verify.Login(ctx, vopts, s, u.Username, password)
+		if res.Status != verify.LoginOK {
+			r.Login = string(probe.LoginFailed)
+			why := res.Reason
+			if why == "" && res.Err != nil {
+				why = res.Err.Error()
+			}
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s:%d refused %s: %s", e.Host, e.Port, u.Username, why))
+			return probe.StatusLoginRejected
+		}
+	}
+	return probe.StatusOK
+}
+
+// recommendedLogin is how the login went on the recommended incoming server.
+func recommendedLogin(rep *probe.Report) probe.LoginStatus {
+	rec := rep.Recommendation
+	if rec == nil {
+		return probe.LoginSkipped
+	}
+	for _, s := range rep.Servers {
+		if s.Protocol == rec.Incoming.Protocol && s.Host == rec.Incoming.Host && s.Port == rec.Incoming.Port && s.Security == rec.Incoming.Security {
+			return s.Login
+		}
+	}
+	return probe.LoginSkipped
+}
+
+func loginReason(rep *probe.Report) string {
+	for _, s := range rep.Servers {
+		if d := s.LoginDetail; s.Login == probe.LoginFailed && d != nil && d.Reason != "" {
+			if d.Fix != "" {
+				return d.Reason + "; " + d.Fix
+			}
+			return d.Reason
+		}
+	}
+	if n := len(rep.Warnings); n > 0 {
+		return rep.Warnings[n-1]
+	}
+	return "check the password"
+}
+
+// summaryEndpoints are the servers the user's files name, usernames expanded.
+func summaryEndpoints(files []profiles.File, rec *probe.Recommendation, u batchUser, protocol autoconfig.Protocol) (in, out *batchEndpoint) {
+	pick := func(e probe.Endpoint) *batchEndpoint {
+		name := e.Username
+		if u.Username != "" {
+			name = u.Username
+		}
+		return &batchEndpoint{Host: e.Host, Port: e.Port, Security: e.Security, Username: name}
+	}
+	in = pick(rec.Incoming)
+	if protocol != rec.Protocol {
+		in = nil
+		for _, e := range rec.Alternatives {
+			if e.Protocol == protocol {
+				in = pick(e)
+				break
+			}
+		}
+	}
+	if rec.Outgoing != nil {
+		out = pick(*rec.Outgoing)
+	}
+	return in, out
+}
+
+// writeSummary writes DIR/summary.csv and DIR/summary.json together,
+// replacing the previous run's.
+func writeSummary(dir string, sum batchSummary) error {
+	var csvBuf bytes.Buffer
+	cw := csv.NewWriter(&csvBuf)
+	cw.Write([]string{"line", "email", "name", "status", "protocol", "incoming", "outgoing", "confidence", "login", "folder", "files", "error"})
+	for _, r := range sum.Users {
+		cw.Write([]string{strconv.Itoa(r.Line), r.Email, r.Name, r.Status, r.Protocol, endpointText(r.Incoming), endpointText(r.Outgoing),
+			r.Confidence, r.Login, r.Folder, strings.Join(r.Files, " "), r.Error})
+	}
+	cw.Flush()
+	jsonBuf, err := json.MarshalIndent(sum, "", "  ")
+	if err != nil {
+		return err
+	}
+	return profiles.WriteFiles(dir, []profiles.File{
+		{Path: "summary.csv", Data: csvBuf.Bytes()},
+		{Path: "summary.json", Data: append(jsonBuf, '\n')},
+	}, true)
+}
+
+func endpointText(e *batchEndpoint) string {
+	if e == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s:%d %s %s", e.Host, e.Port, e.Security, e.Username)
+}
+
+// batchProgress draws a progress bar on a terminal's stderr and otherwise
+// logs only the users that failed.
+type batchProgress struct {
+	w        io.Writer
+	tty      bool
+	total    int
+	finished int
+	failed   int
+}
+
+func newBatchProgress(s *iostreams.IOStreams, total int) *batchProgress {
+	return &batchProgress{w: s.ErrOut, tty: s.IsStderrTTY(), total: total}
+}
+
+func (p *batchProgress) done(r batchResult) {
+	p.finished++
+	if r.Status != batchOK {
+		p.failed++
+		if p.tty {
+			fmt.Fprint(p.w, "\r\x1b[K")
+		}
+		who := r.Email
+		if who == "" {
+			who = "(no address)"
+		}
+		fmt.Fprintf(p.w, "batch: %s: %s: %s\n", who, r.Status, r.Error)
+	}
+	if p.tty {
+		const width = 30
+		filled := width * p.finished / max(p.total, 1)
+		fmt.Fprintf(p.w, "\r\x1b[K[%s%s] %d/%d users, %d failed", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), p.finished, p.total, p.failed)
+	}
+}
+
+func (p *batchProgress) finish() {
+	if p.tty {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+}

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mailsetup/mailsetup/internal/iostreams"
+	"github.com/mailsetup/mailsetup/internal/sandbox"
+	"github.com/mailsetup/mailsetup/probe"
+	"github.com/mailsetup/mailsetup/probe/netx"
+)
+
+// countingResolver counts the SRV questions for one name, to show that a
+// batch asks each domain once.
+type countingResolver struct {
+	netx.Resolver
+	name  string
+	count atomic.Int32
+}
+
+func (r *countingResolver) LookupSRV(ctx context.Context, name string) ([]netx.SRV, netx.Meta, error) {
+	if strings.TrimSuffix(name, ".") == r.name {
+		r.count.Add(1)
+	}
+	return r.Resolver.LookupSRV(ctx, name)
+}
+
+func writeFile(t *testing.T, name, content string) {
+	t.Helper()
+	if err := os.WriteFile(name, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func batchRun(t *testing.T, opts *batchOptions) (code int, stdout, stderr string) {
+	t.Helper()
+	ios, _, out, errOut := iostreams.Test()
+	opts.IO = ios
+	if opts.Probe == nil {
+		opts.Probe = probe.Run
+	}
+	if opts.Concurrency == 0 {
+		opts.Concurrency = 4
+	}
+	if opts.Formats == "" {
+		opts.Formats = "all"
+	}
+	err := runBatch(context.Background(), opts)
+	if err != nil {
+		errOut.WriteString("mailsetup: " + err.Error() + "\n")
+	}
+	return exitCodeOf(err), out.String(), errOut.String()
+}
+
+func TestBatchMixesGoodBadAndUnreachableUsers(t *testing.T) {
+	demo, pop, lp := catalogued(t, "demo"), catalogued(t, "pop3-only"), catalogued(t, "username-localpart")
+	w, err := sandbox.Start(context.Background(), sandbox.Options{Scenarios: []string{"demo", "pop3-only", "username-localpart"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	env := w.Env()
+	counter := &countingResolver{Resolver: env.Resolver, name: "_imaps._tcp.demo.test"}
+	env.Resolver = counter
+	network := func(ctx context.Context) (probe.Options, func(), error) {
+		return probe.Options{Env: env, ISPDBURL: w.ISPDBURL(), Timeout: 10 * time.Second}, func() {}, nil
+	}
+
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "demo.pw"), demo.Password+"\n")
+	writeFile(t, filepath.Join(dir, "pop.pw"), pop.Password)
+	writeFile(t, filepath.Join(dir, "lp.pw"), lp.Password+"\r\n")
+	writeFile(t, filepath.Join(dir, "wrong.pw"), "not-the-password\n")
+	users := filepath.Join(dir, "users.csv")
+	writeFile(t, users, `Email,Display Name,Username,Password File
+# line 2 is a comment
+alice@demo.test,Alice Liddell,,demo.pw
+bob@demo.test,Bob
+not-an-address,Nobody
+carol@demo.test,
+alice@pop3-only.test,Alice P,,pop.pw
+dave@unreachable.test,Dave
+ALICE@demo.test,Alice again
+eve@demo.test,Eve,,missing.pw
+mallory@demo.test,Mallory,,wrong.pw
+alice@localpart.test,Alice L,alice,lp.pw
+`)
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := batchRun(t, &batchOptions{Network: network, UsersFile: users, Out: out})
+	if code != exitBatchPartial {
+		t.Fatalf("exit %d, want 6\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "4 of 10 users got working settings") {
+		t.Errorf("stdout = %q", stdout)
+	}
+	if n := counter.count.Load(); n != 1 {
+		t.Errorf("demo.test's SRV records were asked for %d times; a batch probes each domain once", n)
+	}
+
+	want := map[int]struct{ email, status, protocol, errPart string }{
+		3:  {"alice@demo.test", batchOK, "imap", ""},
+		4:  {"bob@demo.test", batchOK, "imap", ""},
+		5:  {"not-an-address", batchBadRow, "", "line 5: email \"not-an-address\""},
+		6:  {"carol@demo.test", batchBadRow, "", "line 6: the name column is empty"},
+		7:  {"alice@pop3-only.test", batchOK, "pop3", ""},
+		8:  {"dave@unreachable.test", batchNothingFound, "", "line 8: no working mail server"},
+		9:  {"ALICE@demo.test", batchBadRow, "", "already on line 3"},
+		10: {"eve@demo.test", batchBadRow, "", "line 10: password file"},
+		11: {"mallory@demo.test", batchLoginRejected, "imap", "refused the login"},
+		12: {"alice@localpart.test", batchOK, "imap", ""},
+	}
+	var sum batchSummary
+	data, err := os.ReadFile(filepath.Join(out, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Total != len(want) || sum.OK != 4 || len(sum.Users) != len(want) {
+		t.Fatalf("summary: total %d ok %d users %d, want %d, 4", sum.Total, sum.OK, len(sum.Users), len(want))
+	}
+	for i, u := range sum.Users {
+		wu, ok := want[u.Line]
+		if !ok {
+			t.Errorf("user %d has line %d", i, u.Line)
+			continue
+		}
+		if u.Email != wu.email || u.Status != wu.status || u.Protocol != wu.protocol || !strings.Contains(u.Error, wu.errPart) {
+			t.Errorf("line %d: %s %s %s %q; want %s %s %s %q", u.Line, u.Email, u.Status, u.Protocol, u.Error, wu.email, wu.status, wu.protocol, wu.errPart)
+		}
+		if wu.errPart != "" && !strings.Contains(stderr, wu.errPart) {
+			t.Errorf("line %d's problem is not in the log:\n%s", u.Line, stderr)
+		}
+		if u.Status == batchOK || u.Status == batchLoginRejected {
+			if _, err := os.Stat(filepath.Join(u.Folder, "thunderbird", "user.js")); err != nil {
+				t.Errorf("line %d: no files in %q: %v", u.Line, u.Folder, err)
+			}
+		}
+	}
+	if got := sum.Users[0]; got.Login != "ok" || got.Confidence != probe.ConfidenceLogin {
+		t.Errorf("alice@demo.test with a password file: login %q confidence %q", got.Login, got.Confidence)
+	}
+	if got := sum.Users[1]; got.Login != "skipped" || got.Confidence != probe.ConfidenceTLS {
+		t.Errorf("bob@demo.test without a password file: login %q confidence %q", got.Login, got.Confidence)
+	}
+	if got := sum.Users[len(sum.Users)-1]; got.Login != "ok" || got.Incoming == nil || got.Incoming.Username != "alice" {
+		t.Errorf("alice@localpart.test with username alice: %+v", got)
+	}
+	ud, err := os.ReadFile(filepath.Join(out, "alice@localpart.test", "thunderbird", "user.js"))
+	if err != nil || !strings.Contains(string(ud), `"alice"`) {
+		t.Errorf("the username column did not reach user.js: %v", err)
+	}
+
+	f, err := os.Open(filepath.Join(out, "summary.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(want)+1 || rows[0][0] != "line" || rows[1][1] != "alice@demo.test" || rows[1][3] != batchOK {
+		t.Errorf("summary.csv:\n%v", rows)
+	}
+
+	// A second run without --force keeps the files and says so per user.
+	code, _, stderr = batchRun(t, &batchOptions{Network: network, UsersFile: users, Out: out})
+	if code != exitBatchPartial || !strings.Contains(stderr, "--force") {
+		t.Errorf("second run: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestBatchWizardAndProfileWriteTheSameFiles(t *testing.T) {
+	demo := catalogued(t, "demo")
+	findings := sameFindings()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "pw"), demo.Password)
+	users := filepath.Join(dir, "users.csv")
+	writeFile(t, users, "email,name,password_file\n"+demo.Address+",Alice Liddell,pw\n")
+	out := filepath.Join(dir, "batch")
+	code, _, stderr := batchRun(t, &batchOptions{Network: sandboxNetwork(t, nil, "demo"), Probe: findings, UsersFile: users, Out: out})
+	if code != exitOK {
+		t.Fatalf("batch: exit %d\n%s", code, stderr)
+	}
+	wiz := filepath.Join(dir, "wizard")
+	code, _, stderr = wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, []byte(demo.Password), "demo"), Probe: findings,
+		Address: demo.Address, Name: "Alice Liddell", Protocol: "imap", Formats: "all", Out: wiz}, nil)
+	if code != exitOK {
+		t.Fatalf("wizard: exit %d\n%s", code, stderr)
+	}
+	batchFiles := readTree(t, filepath.Join(out, demo.Address))
+	sameTrees(t, readTree(t, wiz), batchFiles, "wizard vs. batch")
+
+	// `mailsetup profile --from` a saved report of the same findings.
+	rep, err := findings(context.Background(), probe.Options{}, demo.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := filepath.Join(dir, "report.json")
+	data, _ := json.Marshal(rep)
+	writeFile(t, saved, string(data))
+	prof := filepath.Join(dir, "profile")
+	ios, _, _, errOut := iostreams.Test()
+	if code := Main(ios, []string{"profile", "--from", saved, "--name", "Alice Liddell", "--format", "all", "--out", prof}); code != exitOK {
+		t.Fatalf("profile --from: exit %d\n%s", code, errOut)
+	}
+	sameTrees(t, readTree(t, prof), batchFiles, "profile --from vs. batch")
+}
+
+func TestBatchRejectsUnusableFiles(t *testing.T) {
+	dir := t.TempDir()
+	network := func(ctx context.Context) (probe.Options, func(), error) {
+		t.Error("the network was set up for a file that cannot be used")
+		return probe.Options{}, func() {}, nil
+	}
+	for _, tc := range []struct{ content, want string }{
+		{"", "is empty"},
+		{"email,name\n", "has a header but no users"},
+		{"mail,name\na@b.test,A\n", `unknown column "mail"`},
+		{"name,username\nA,a\n", "must name the columns email and name"},
+		{"email,email,name\n", `column "email" appears twice`},
+	} {
+		users := filepath.Join(dir, "users.csv")
+		writeFile(t, users, tc.content)
+		code, _, stderr := batchRun(t, &batchOptions{Network: network, UsersFile: users, Out: filepath.Join(dir, "out")})
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tc.content, code, stderr, tc.want)
+		}
+	}
+	code, _, stderr := batchRun(t, &batchOptions{Network: network, UsersFile: filepath.Join(dir, "users.csv")})
+	if code != exitUsage || !strings.Contains(stderr, "--out") {
+		t.Errorf("no --out: exit %d, %q", code, stderr)
+	}
+	code, _, stderr = batchRun(t, &batchOptions{Network: network, UsersFile: filepath.Join(dir, "none.csv"), Out: dir})
+	if code != exitFailure || !strings.Contains(stderr, "none.csv") {
+		t.Errorf("missing users file: exit %d, %q", code, stderr)
+	}
+}
+
+func TestBatchProgressBarOnlyOnATerminal(t *testing.T) {
+	var r batchResult
+	ios, _, _, errOut := iostreams.Test()
+	p := newBatchProgress(ios, 2)
+	r.Status = batchOK
+	p.done(r)
+	p.done(batchResult{Email: "x@y.test", Status: batchBadRow, Error: "line 3: bad"})
+	p.finish()
+	if got := errOut.String(); got != "batch: x@y.test: bad-row: line 3: bad\n" {
+		t.Errorf("piped log = %q", got)
+	}
+	ios, _, _, errOut = iostreams.Test()
+	ios.SetTTY(false, false, true)
+	p = newBatchProgress(ios, 2)
+	p.done(r)
+	if !strings.Contains(errOut.String(), "[===============               ] 1/2 users, 0 failed") {
+		t.Errorf("terminal bar = %q", errOut.String())
+	}
+}

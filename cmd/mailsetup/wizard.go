@@ -1,0 +1,661 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/internal/iostreams"
+	"github.com/mailsetup/mailsetup/internal/prompt"
+	"github.com/mailsetup/mailsetup/probe"
+	"github.com/mailsetup/mailsetup/profiles"
+)
+
+// whatPOP3Costs is said before the protocol is chosen; why IMAP is the
+// recommendation's own reason.
+const whatPOP3Costs = "POP3 downloads the mail to one device: read marks and folders stay on that device, and without \"leave messages on server\" the other devices never see the mail. mailsetup switches \"leave messages on server\" on."
+
+type wizardOptions struct {
+	IO   *iostreams.IOStreams
+	JSON bool
+	// Prompter is nil when the person cannot be asked (no terminal, or
+	// MAILSETUP_NO_PROMPT): every answer must then come from a flag.
+	Prompter prompt.Prompter
+	Network  networkSetup
+	// Probe is probe.Run; tests give the same findings to several runs.
+	Probe probeFunc
+
+	Address  string
+	Name     string
+	Protocol string
+	Formats  string
+	Out      string
+	// Yes takes the wizard's preselected answers for every question left
+	// open (the recommended protocol, every client, the default folder)
+	// and confirms POP3.
+	Yes   bool
+	Force bool
+}
+
+func newCmdWizard(f *Factory, runF func(*wizardOptions) error) *cobra.Command {
+	opts := &wizardOptions{IO: f.IO, Probe: probe.Run}
+	var net *netFlags
+	cmd := &cobra.Command{
+		Use:   "wizard",
+		Short: "Set up a mail account step by step, or from flags in a script",
+		Long: `Ask for the address, the name and (optionally) the password, probe the
+provider with a live display of what is looked up and found, explain the
+recommendation (IMAP whenever it works), then write the files for the chosen
+mail clients and say how to import each one.
+
+Every answer is also a flag. Questions are asked only when standard input and
+output are terminals and MAILSETUP_NO_PROMPT is unset; otherwise a missing
+answer is an error (exit 2) that names the flag to pass. --yes takes the
+preselected answers (the recommended protocol, every client, the folder
+mailsetup-ADDRESS) and confirms POP3 where it is chosen or is all that works.
+Passwords come from --password-stdin, --password-file or MAILSETUP_PASSWORD,
+never from a flag value. Ctrl-C at any question exits 2 and writes nothing.`,
+		Example: `  mailsetup wizard
+  mailsetup wizard --sandbox demo
+  mailsetup wizard --address alice@example.com --name "Alice Liddell" \
+      --protocol imap --format thunderbird,apple --out profiles/ --password-stdin < pw.txt`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.JSON = f.JSON
+			opts.Network = net.setup
+			if f.IO.CanPrompt() {
+				opts.Prompter = newSurveyPrompter(f.IO)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runWizard(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Address, "address", "", "the e-mail `ADDRESS` to set up")
+	fl.StringVar(&opts.Name, "name", "", "the display `NAME` recipients see")
+	fl.StringVar(&opts.Protocol, "protocol", "", "incoming protocol: imap or pop3 (default: the recommendation)")
+	fl.StringVar(&opts.Formats, "format", "", "clients to write files for: thunderbird, outlook, apple, android, sheet or all, comma-separated")
+	fl.StringVar(&opts.Out, "out", "", "`DIR`ectory to write the files into (default with --yes: mailsetup-ADDRESS)")
+	fl.BoolVarP(&opts.Yes, "yes", "y", false, "take the preselected answers and confirm POP3 without asking")
+	fl.BoolVar(&opts.Force, "force", false, "overwrite files that already exist")
+	net = addNetFlags(cmd)
+	return cmd
+}
+
+// probeFunc is the signature of probe.Run.
+type probeFunc func(ctx context.Context, opts probe.Options, input string) (*probe.Report, error)
+
+// newSurveyPrompter asks on the command's terminal.
+func newSurveyPrompter(s *iostreams.IOStreams) prompt.Prompter {
+	in, okIn := s.In.(*os.File)
+	out, okOut := s.Out.(*os.File)
+	errOut, okErr := s.ErrOut.(*os.File)
+	if !okIn || !okOut || !okErr {
+		return nil
+	}
+	return prompt.NewSurvey(in, out, errOut)
+}
+
+// wizardResult is `wizard --json`.
+type wizardResult struct {
+	SchemaVersion int             `json:"schema_version"`
+	Email         string          `json:"email"`
+	Status        probe.Status    `json:"status"`
+	Protocol      string          `json:"protocol,omitempty"`
+	Out           string          `json:"out,omitempty"`
+	Files         []profiles.File `json:"files"`
+	Report        *probe.Report   `json:"report"`
+}
+
+// wizard is one run: the options, the answers gathered so far, and where
+// to say things.
+type wizard struct {
+	opts  *wizardOptions
+	ask   prompt.Prompter
+	out   io.Writer
+	err   io.Writer
+	addr  autoconfig.Address
+	forms []profiles.Format
+}
+
+func runWizard(ctx context.Context, opts *wizardOptions) error {
+	w := &wizard{opts: opts, ask: opts.Prompter, out: opts.IO.Out, err: opts.IO.ErrOut}
+	if opts.JSON {
+		// Human text goes to stderr so stdout carries only the JSON.
+		w.out = opts.IO.ErrOut
+	}
+	err := w.run(ctx)
+	if errors.Is(err, prompt.ErrCancelled) {
+		return withExitCode(exitUsage, errors.New("cancelled; nothing was written"))
+	}
+	return err
+}
+
+func (w *wizard) run(ctx context.Context) error {
+	if err := w.checkFlags(); err != nil {
+		return err
+	}
+	if err := w.askAddress(); err != nil {
+		return err
+	}
+	if err := w.askName(); err != nil {
+		return err
+	}
+	popts, release, err := w.opts.Network(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if popts.Password == nil && w.asking() {
+		pw, err := w.ask.Password("Password (optional: Enter skips the login test; it is sent only over verified TLS)")
+		if err != nil {
+			return err
+		}
+		if len(pw) > 0 {
+			popts.Password = pw
+		}
+	}
+
+	rep, err := w.probe(ctx, popts)
+	if err != nil {
+		return err
+	}
+	w.showFindings(rep)
+	if rep.Recommendation == nil {
+		return w.nothingWorks(rep)
+	}
+	protocol, err := w.chooseProtocol(rep)
+	if err != nil {
+		return err
+	}
+	if rep.Status == probe.StatusLoginRejected && w.asking() {
+		ok, err := w.ask.Confirm("The settings are proven, but your password was refused. Write the files anyway (they hold no password)?", true)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return withExitCode(exitLoginRejected, errors.New("the login was refused; nothing was written"))
+		}
+	}
+	if err := w.askFormats(); err != nil {
+		return err
+	}
+	dir, err := w.askOut()
+	if err != nil {
+		return err
+	}
+	files, err := w.write(dir, func() ([]profiles.File, error) {
+		return renderAccount(rep, w.addr, w.opts.Name, protocol, w.forms)
+	})
+	if err != nil {
+		return err
+	}
+	w.summary(dir, files)
+	if w.opts.JSON {
+		if err := writeJSON(w.opts.IO.Out, wizardResult{SchemaVersion: jsonSchemaVersion, Email: w.addr.String(), Status: rep.Status,
+			Protocol: string(protocol), Out: dir, Files: files, Report: rep}); err != nil {
+			return err
+		}
+	}
+	if rep.Status == probe.StatusLoginRejected {
+		return withExitCode(exitLoginRejected, errors.New("the files are written, but the server refused the login: check the password (see the fix above)"))
+	}
+	return nil
+}
+
+// checkFlags rejects bad flag values and, when nobody can be asked, names
+// every flag still missing, before anything touches the network.
+func (w *wizard) checkFlags() error {
+	o := w.opts
+	if o.Protocol != "" && o.Protocol != string(autoconfig.IMAP) && o.Protocol != string(autoconfig.POP3) {
+		return usageError("--protocol %q: use imap or pop3", o.Protocol)
+	}
+	if o.Formats != "" {
+		forms, err := profiles.ParseFormats(o.Formats)
+		if err != nil {
+			return usageError("--format: %v", err)
+		}
+		w.forms = forms
+	}
+	if w.ask != nil {
+		return nil
+	}
+	var missing []string
+	if o.Address == "" {
+		missing = append(missing, "--address")
+	}
+	if o.Name == "" {
+		missing = append(missing, "--name")
+	}
+	if !o.Yes {
+		if o.Protocol == "" {
+			missing = append(missing, "--protocol")
+		}
+		if o.Formats == "" {
+			missing = append(missing, "--format")
+		}
+		if o.Out == "" {
+			missing = append(missing, "--out")
+		}
+	}
+	if len(missing) > 0 {
+		return usageError("no terminal to ask on (or MAILSETUP_NO_PROMPT is set): pass %s%s", strings.Join(missing, ", "), yesHint(o, missing))
+	}
+	return nil
+}
+
+func yesHint(o *wizardOptions, missing []string) string {
+	if o.Yes {
+		return ""
+	}
+	for _, m := range missing {
+		if m != "--address" && m != "--name" {
+			return " (or --yes to take the recommended protocol, every client and the folder mailsetup-ADDRESS)"
+		}
+	}
+	return ""
+}
+
+func (w *wizard) askAddress() error {
+	value := w.opts.Address
+	for {
+		if value == "" && w.ask != nil {
+			v, err := w.ask.Input("E-mail address", "")
+			if err != nil {
+				return err
+			}
+			value = strings.TrimSpace(v)
+		}
+		addr, err := autoconfig.ParseAddress(value)
+		if err == nil {
+			w.addr, w.opts.Address = addr, value
+			return nil
+		}
+		if w.ask == nil || w.opts.Address != "" {
+			return usageError("--address %q: %v; give an address such as name@example.com", value, err)
+		}
+		fmt.Fprintf(w.err, "%q is not an e-mail address (%v); try again\n", value, err)
+		value = ""
+	}
+}
+
+func (w *wizard) askName() error {
+	for w.opts.Name == "" {
+		v, err := w.ask.Input("Your name, as recipients will see it", "")
+		if err != nil {
+			return err
+		}
+		w.opts.Name = strings.TrimSpace(v)
+		if w.opts.Name == "" {
+			fmt.Fprintln(w.err, "a name is needed: mail clients put it beside your address")
+		}
+	}
+	return nil
+}
+
+// asking reports whether a question with a preselected answer is asked:
+// not without a terminal, and not under --yes, which takes that answer.
+func (w *wizard) asking() bool { return w.ask != nil && !w.opts.Yes }
+
+// probe runs the probe and shows its progress, live, on a terminal's stderr.
+func (w *wizard) probe(ctx context.Context, popts probe.Options) (*probe.Report, error) {
+	live := w.opts.IO.IsStderrTTY()
+	if live {
+		fmt.Fprintf(w.err, "Looking up the settings for %s ...\n", w.addr)
+		popts.Progress = progressPrinter(w.err)
+	}
+	rep, err := w.opts.Probe(ctx, popts, w.addr.String())
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("the probe was interrupted: %w", ctx.Err())
+	}
+	if live {
+		fmt.Fprintf(w.err, "Done in %.1f s.\n\n", float64(rep.ElapsedMS)/1000)
+	}
+	return rep, nil
+}
+
+// showFindings says in plain words what was found and what is recommended.
+func (w *wizard) showFindings(rep *probe.Report) {
+	fmt.Fprintf(w.out, "What was found for %s:\n", w.addr)
+	shown := 0
+	for _, s := range rep.Servers {
+		if !s.Reachable && len(s.Sources) > 0 && s.Sources[0].Method == "guess" {
+			continue // a guess that did not answer is noise
+		}
+		shown++
+		fmt.Fprintf(w.out, "  %-4s %-30s %-9s %s\n", s.Protocol.DisplayName(), fmt.Sprintf("%s:%d", s.Host, s.Port), s.Security.Description(), serverVerdict(s))
+	}
+	if shown == 0 {
+		fmt.Fprintln(w.out, "  no mail server")
+	}
+	rec := rep.Recommendation
+	if rec != nil {
+		fmt.Fprintf(w.out, "\nRecommended: %s\n", describeEndpoint(rec.Incoming))
+		if rec.Outgoing != nil {
+			fmt.Fprintf(w.out, "        and: %s\n", describeEndpoint(*rec.Outgoing))
+		}
+		fmt.Fprintf(w.out, "Why: %s\n", rec.Reason)
+		if rec.Protocol == autoconfig.IMAP {
+			fmt.Fprintf(w.out, "What POP3 would cost: %s\n", whatPOP3Costs)
+		} else if rec.WithoutIMAP != "" {
+			fmt.Fprintf(w.out, "Without IMAP: %s\n", rec.WithoutIMAP)
+		}
+		if r := rec.Requirement; r != nil {
+			fmt.Fprintf(w.out, "Note: %s %s\n", r.Summary, r.Fix)
+		}
+	}
+	for _, s := range rep.Servers {
+		if d := s.LoginDetail; s.Login == probe.LoginFailed && d != nil {
+			fmt.Fprintf(w.out, "Login refused by %s:%d: %s", s.Host, s.Port, d.Reason)
+			if d.Fix != "" {
+				fmt.Fprintf(w.out, " Fix: %s", d.Fix)
+			}
+			fmt.Fprintln(w.out)
+		}
+	}
+	for _, warn := range rep.Warnings {
+		fmt.Fprintf(w.out, "Warning: %s\n", warn)
+	}
+	fmt.Fprintln(w.out)
+}
+
+func serverVerdict(s probe.ServerReport) string {
+	var from []string
+	for _, src := range s.Sources {
+		from = append(from, src.Method)
+	}
+	found := "found by " + strings.Join(from, ", ")
+	switch {
+	case s.Login == probe.LoginOK:
+		return "works, password accepted (" + found + ")"
+	case s.Login == probe.LoginFailed:
+		return "answers, password refused (" + found + ")"
+	case s.Error != "" && (strings.HasPrefix(s.Error, "not checked") || strings.HasPrefix(s.Error, "check stopped")):
+		return s.Error + " (" + found + ")"
+	case s.Error != "":
+		return "does not work: " + s.Error + " (" + found + ")"
+	case s.TLS != nil && !s.TLS.Valid:
+		return "certificate not valid: " + s.TLS.Error + " (" + found + ")"
+	case s.Reachable:
+		return "answers (" + found + ")"
+	}
+	return "not checked (" + found + ")"
+}
+
+func describeEndpoint(e probe.Endpoint) string {
+	return fmt.Sprintf("%s %s:%d, %s, username %s", e.Protocol.DisplayName(), e.Host, e.Port, e.Security.Description(), e.Username)
+}
+
+// chooseProtocol settles IMAP or POP3: IMAP preselected, POP3 only after a
+// confirmation that says what it costs.
+func (w *wizard) chooseProtocol(rep *probe.Report) (autoconfig.Protocol, error) {
+	rec := rep.Recommendation
+	_, hasPOP3 := rep.Settings().FirstIncoming(autoconfig.POP3)
+	_, hasIMAP := rep.Settings().FirstIncoming(autoconfig.IMAP)
+	want := autoconfig.Protocol(w.opts.Protocol)
+	switch {
+	case want == autoconfig.IMAP && !hasIMAP:
+		return "", withExitCode(exitNothingFound, fmt.Errorf("no working IMAP server was found for %s; only POP3 works: pass --protocol pop3 --yes", w.addr))
+	case want == autoconfig.POP3 && !hasPOP3:
+		return "", withExitCode(exitNothingFound, fmt.Errorf("no working POP3 server was found for %s; use --protocol imap", w.addr))
+	}
+	if want == "" && w.asking() && hasIMAP && hasPOP3 {
+		i, err := w.ask.Select("Incoming mail protocol", []string{
+			"IMAP (recommended): mail stays on the server, the same on every device",
+			"POP3: mail is downloaded to this device",
+		}, 0)
+		if err != nil {
+			return "", err
+		}
+		want = [...]autoconfig.Protocol{autoconfig.IMAP, autoconfig.POP3}[i]
+	}
+	if want == "" {
+		want = rec.Protocol
+	}
+	if want != autoconfig.POP3 {
+		return want, nil
+	}
+	onlyPOP3 := rec.Protocol == autoconfig.POP3
+	switch {
+	case w.opts.Yes:
+		fmt.Fprintf(w.out, "Using POP3 with \"leave messages on server\" on (confirmed by --yes).\n\n")
+		return autoconfig.POP3, nil
+	case w.ask == nil:
+		return "", usageError("POP3 needs a confirmation: %s Pass --yes to confirm it%s", whatPOP3Costs, imapHint(hasIMAP))
+	}
+	if onlyPOP3 {
+		fmt.Fprintf(w.out, "Only POP3 works for this address. %s\n", whatPOP3Costs)
+	} else {
+		fmt.Fprintf(w.out, "POP3 keeps your mail on one device. %s\n", whatPOP3Costs)
+	}
+	ok, err := w.ask.Confirm("Use POP3, with \"leave messages on server\" on?", onlyPOP3)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case ok:
+		return autoconfig.POP3, nil
+	case hasIMAP:
+		fmt.Fprintln(w.out, "Using IMAP.")
+		return autoconfig.IMAP, nil
+	}
+	return "", fmt.Errorf("%w: POP3 declined and IMAP does not work", prompt.ErrCancelled)
+}
+
+func imapHint(hasIMAP bool) string {
+	if hasIMAP {
+		return ", or --protocol imap"
+	}
+	return ""
+}
+
+func (w *wizard) askFormats() error {
+	if w.forms != nil {
+		return nil
+	}
+	if !w.asking() {
+		w.forms = profiles.AllFormats
+		return nil
+	}
+	var labels []string
+	var all []int
+	for i, f := range profiles.AllFormats {
+		labels = append(labels, fmt.Sprintf("%s: %s", f, f.Clients()))
+		all = append(all, i)
+	}
+	for len(w.forms) == 0 {
+		picked, err := w.ask.MultiSelect("Which mail clients should get files? (space ticks, Enter confirms)", labels, all)
+		if err != nil {
+			return err
+		}
+		for _, i := range picked {
+			w.forms = append(w.forms, profiles.AllFormats[i])
+		}
+		if len(w.forms) == 0 {
+			fmt.Fprintln(w.err, "tick at least one client")
+		}
+	}
+	return nil
+}
+
+func (w *wizard) defaultOut() string { return "mailsetup-" + folderName(w.addr) }
+
+func (w *wizard) askOut() (string, error) {
+	switch {
+	case w.opts.Out != "":
+		return w.opts.Out, nil
+	case !w.asking():
+		return w.defaultOut(), nil
+	}
+	for {
+		v, err := w.ask.Input("Folder to write the files into", w.defaultOut())
+		if err != nil {
+			return "", err
+		}
+		if v = strings.TrimSpace(v); v != "" {
+			return v, nil
+		}
+	}
+}
+
+// write renders and writes the files; an existing file is replaced only
+// with --force or, on a terminal, after asking.
+func (w *wizard) write(dir string, render func() ([]profiles.File, error)) ([]profiles.File, error) {
+	files, err := render()
+	if err != nil {
+		return nil, err
+	}
+	err = profiles.WriteFiles(dir, files, w.opts.Force)
+	if errors.Is(err, profiles.ErrExists) && w.asking() {
+		ok, aerr := w.ask.Confirm(fmt.Sprintf("Files from an earlier run are in %s. Replace them?", dir), false)
+		if aerr != nil {
+			return nil, aerr
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: kept the files in %s", prompt.ErrCancelled, dir)
+		}
+		err = profiles.WriteFiles(dir, files, true)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// summary lists what was written and, per client, the next step.
+func (w *wizard) summary(dir string, files []profiles.File) {
+	fmt.Fprintf(w.out, "Wrote %d files to %s:\n", len(files), dir)
+	for _, f := range files {
+		mode := ""
+		if f.Secret {
+			mode = " (0600: holds the password)"
+		}
+		fmt.Fprintf(w.out, "  %-45s %s%s\n", filepath.Join(dir, filepath.FromSlash(f.Path)), f.About, mode)
+	}
+	fmt.Fprintln(w.out, "\nNext steps:")
+	seen := map[profiles.Format]bool{}
+	for _, f := range files {
+		if !seen[f.Format] {
+			seen[f.Format] = true
+			fmt.Fprintf(w.out, "  %s:\n      %s\n", f.Format.Clients(), f.Format.NextStep())
+		}
+	}
+}
+
+// nothingWorks says what was tried and offers the setup sheet with what
+// was found, for the person to complete with the provider's help.
+func (w *wizard) nothingWorks(rep *probe.Report) error {
+	fmt.Fprintf(w.out, "No working settings were found for %s. What was tried:\n", w.addr)
+	for _, l := range rep.Lookups {
+		line := fmt.Sprintf("  %-14s %-60s %s", l.Method, l.Target, l.Status)
+		if l.Error != "" {
+			line += ": " + l.Error
+		}
+		fmt.Fprintln(w.out, line)
+	}
+	code, why := exitNothingFound, "no working mail server was found"
+	if rep.Status == probe.StatusInsecureOnly {
+		code, why = exitInsecureOnly, "only servers without valid encryption answer; --allow-plaintext or --trust-cert SHA256 accept them at your own risk"
+	}
+	sheet := unprovenSettings(rep)
+	if sheet == nil {
+		fmt.Fprintln(w.out, "\nNothing at all was found to put on a setup sheet: ask the provider for the incoming (IMAP) and outgoing (SMTP) server names, ports and security.")
+		return withExitCode(code, fmt.Errorf("%s for %s", why, w.addr))
+	}
+	write := false
+	switch {
+	case w.opts.Yes:
+		write = true
+	case w.ask != nil:
+		ok, err := w.ask.Confirm("Write a setup sheet with the servers that were found (unproven), to complete with your provider's help?", true)
+		if err != nil {
+			return err
+		}
+		write = ok
+	default:
+		for _, f := range w.forms {
+			write = write || f == profiles.Sheet
+		}
+	}
+	if write {
+		w.forms = []profiles.Format{profiles.Sheet}
+		dir, err := w.askOut()
+		if err != nil {
+			return err
+		}
+		files, err := w.write(dir, func() ([]profiles.File, error) {
+			acct, err := profiles.NewAccount(sheet, w.addr, w.opts.Name, "")
+			if err != nil {
+				return nil, err
+			}
+			return profiles.Render(acct, w.forms, profiles.Options{})
+		})
+		if err != nil {
+			return err
+		}
+		w.summary(dir, files)
+		fmt.Fprintln(w.out, "These settings are NOT proven: ask your provider to confirm them.")
+	}
+	return withExitCode(code, fmt.Errorf("%s for %s", why, w.addr))
+}
+
+// unprovenSettings gathers the servers discovery named (none of them
+// proven) into settings for a setup sheet; nil when no incoming and outgoing
+// server at all was named by the provider or a directory.
+func unprovenSettings(rep *probe.Report) *autoconfig.Provider {
+	p := &autoconfig.Provider{ID: rep.Domain, Domains: []string{rep.Domain}}
+	for _, s := range rep.Servers {
+		named := s.Reachable
+		for _, src := range s.Sources {
+			named = named || src.Method != "guess"
+		}
+		if !named {
+			continue
+		}
+		srv := autoconfig.Server{Protocol: s.Protocol, Hostname: s.Host, Port: s.Port, Security: s.Security,
+			Auth: []autoconfig.AuthMethod{autoconfig.AuthPasswordCleartext}, Username: autoconfig.PlaceholderAddress}
+		if s.Protocol == autoconfig.SMTP {
+			p.Outgoing = append(p.Outgoing, srv)
+		} else {
+			p.Incoming = append(p.Incoming, srv)
+		}
+	}
+	if len(p.Incoming) == 0 || len(p.Outgoing) == 0 {
+		return nil
+	}
+	return p
+}
+
+// renderAccount is the one way the wizard, its flags and batch turn a
+// probe's recommendation into files, so the same answers give the same bytes.
+func renderAccount(rep *probe.Report, addr autoconfig.Address, name string, protocol autoconfig.Protocol, formats []profiles.Format) ([]profiles.File, error) {
+	acct, err := profiles.NewAccount(rep.Settings(), addr, name, protocol)
+	if err != nil {
+		return nil, err
+	}
+	return profiles.Render(acct, formats, profiles.Options{})
+}
+
+// folderName is an address as a directory name: the ASCII form, with every
+// character that some file system refuses replaced by "_".
+func folderName(addr autoconfig.Address) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("@.-_+", r):
+			return r
+		}
+		return '_'
+	}, addr.ASCII())
+}

@@ -1,0 +1,207 @@
+//go:build !windows
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	expect "github.com/Netflix/go-expect"
+	"github.com/creack/pty"
+	"github.com/hinshun/vt10x"
+
+	"github.com/mailsetup/mailsetup/internal/iostreams"
+)
+
+// Keys as a terminal sends them in raw mode.
+const (
+	keyEnter = "\r"
+	keyCtrlC = "\x03"
+)
+
+// onPTY runs `mailsetup wizard args...` in this process with all three
+// streams on a pseudo-terminal, while keyboard plays the person (survey's own
+// go-expect and vt10x approach; vt10x answers survey's cursor queries). The
+// network is the injected sandbox's. It returns the exit code and everything
+// the terminal received.
+func onPTY(t *testing.T, network networkSetup, args []string, keyboard func(c *expect.Console)) (code int, screen string) {
+	t.Helper()
+	if v, ok := os.LookupEnv("MAILSETUP_NO_PROMPT"); ok {
+		os.Unsetenv("MAILSETUP_NO_PROMPT")
+		t.Cleanup(func() { os.Setenv("MAILSETUP_NO_PROMPT", v) })
+	}
+	ptm, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal on this machine: %v", err)
+	}
+	var raw lockedBuffer
+	term := vt10x.New(vt10x.WithWriter(tty))
+	c, err := expect.NewConsole(expect.WithStdin(ptm), expect.WithStdout(term, &raw), expect.WithCloser(ptm, tty),
+		expect.WithDefaultTimeout(20*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		keyboard(c)
+	}()
+
+	ios := &iostreams.IOStreams{In: c.Tty(), Out: c.Tty(), ErrOut: c.Tty(), NoColor: true}
+	ios.SetTTY(true, true, true)
+	cmd := newCmdWizard(&Factory{IO: ios}, func(o *wizardOptions) error {
+		o.Network = network
+		return runWizard(context.Background(), o)
+	})
+	cmd.SetArgs(args)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	cmd.SetIn(ios.In)
+	cmd.SetOut(ios.Out)
+	cmd.SetErr(ios.ErrOut)
+	err = cmd.Execute()
+	if err != nil {
+		c.Tty().WriteString("mailsetup: " + err.Error() + "\n")
+	}
+	c.Tty().Close()
+	<-done
+	return exitCodeOf(err), raw.String()
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func waitFor(t *testing.T, c *expect.Console, s string) {
+	t.Helper()
+	if _, err := c.ExpectString(s); err != nil {
+		t.Errorf("the terminal never showed %q: %v", s, err)
+	}
+}
+
+func TestWizardOnTerminalHappyPath(t *testing.T) {
+	demo := catalogued(t, "demo")
+	dir := filepath.Join(t.TempDir(), "profiles")
+	code, screen := onPTY(t, sandboxNetwork(t, nil, "demo"), nil, func(c *expect.Console) {
+		waitFor(t, c, "E-mail address")
+		c.Send(demo.Address + keyEnter)
+		waitFor(t, c, "Your name")
+		c.Send("Alice Liddell" + keyEnter)
+		waitFor(t, c, "Password")
+		c.Send(demo.Password + keyEnter)
+		waitFor(t, c, "Looking up the settings")
+		waitFor(t, c, "Incoming mail protocol")
+		c.Send(keyEnter) // IMAP, preselected
+		waitFor(t, c, "Which mail clients")
+		c.Send(keyEnter) // every client, preselected
+		waitFor(t, c, "Folder")
+		c.Send(dir + keyEnter)
+		waitFor(t, c, "Next steps")
+		c.ExpectEOF()
+	})
+	if code != exitOK {
+		t.Fatalf("exit %d; the terminal showed:\n%s", code, screen)
+	}
+	for _, want := range []string{"found IMAP imap.demo.test:993", "works, password accepted", "Recommended: IMAP imap.demo.test:993", "What POP3 would cost"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the terminal never showed %q:\n%s", want, screen)
+		}
+	}
+	if strings.Contains(screen, demo.Password) {
+		t.Errorf("the password was echoed on the terminal")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "thunderbird", "user.js")); err != nil {
+		t.Errorf("no Thunderbird file: %v", err)
+	}
+}
+
+func TestWizardOnTerminalPOP3Only(t *testing.T) {
+	pop := catalogued(t, "pop3-only")
+	dir := filepath.Join(t.TempDir(), "profiles")
+	code, screen := onPTY(t, sandboxNetwork(t, nil, "pop3-only"), []string{"--address", pop.Address, "--name", "Alice", "--out", dir}, func(c *expect.Console) {
+		waitFor(t, c, "Password")
+		c.Send(keyEnter) // no login test
+		waitFor(t, c, "Only POP3 works")
+		waitFor(t, c, "Use POP3")
+		c.Send("y" + keyEnter)
+		waitFor(t, c, "Which mail clients")
+		c.Send(keyEnter)
+		waitFor(t, c, "Next steps")
+		c.ExpectEOF()
+	})
+	if code != exitOK {
+		t.Fatalf("exit %d; the terminal showed:\n%s", code, screen)
+	}
+	for _, want := range []string{"Without IMAP:", "leave messages on server", "Recommended: POP3 pop.pop3-only.test:995"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the terminal never showed %q:\n%s", want, screen)
+		}
+	}
+	sheet, err := os.ReadFile(filepath.Join(dir, "sheet", "setup.txt"))
+	if err != nil || !bytes.Contains(sheet, []byte("POP3")) {
+		t.Errorf("the setup sheet does not describe POP3: %v\n%s", err, sheet)
+	}
+}
+
+func TestWizardOnTerminalCtrlC(t *testing.T) {
+	demo := catalogued(t, "demo")
+	dir := filepath.Join(t.TempDir(), "profiles")
+	code, screen := onPTY(t, sandboxNetwork(t, nil, "demo"), []string{"--address", demo.Address, "--out", dir}, func(c *expect.Console) {
+		waitFor(t, c, "Your name")
+		c.Send(keyCtrlC)
+		c.ExpectEOF()
+	})
+	if code != exitUsage || !strings.Contains(screen, "cancelled; nothing was written") {
+		t.Errorf("Ctrl-C: exit %d, want 2; the terminal showed:\n%s", code, screen)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Ctrl-C left %s behind", dir)
+	}
+}
+
+func TestWizardOnTerminalNothingFound(t *testing.T) {
+	none := catalogued(t, "nothing")
+	dir := filepath.Join(t.TempDir(), "profiles")
+	code, screen := onPTY(t, sandboxNetwork(t, nil, "nothing"), []string{"--out", dir}, func(c *expect.Console) {
+		waitFor(t, c, "E-mail address")
+		c.Send(none.Address + keyEnter)
+		waitFor(t, c, "Your name")
+		c.Send("Alice" + keyEnter)
+		waitFor(t, c, "Password")
+		c.Send(keyEnter)
+		waitFor(t, c, "What was tried")
+		c.ExpectEOF()
+	})
+	if code != exitNothingFound {
+		t.Errorf("exit %d, want 3; the terminal showed:\n%s", code, screen)
+	}
+	for _, want := range []string{"No working settings were found for alice@nothing.test", "_imaps._tcp.nothing.test", "ask the provider"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the terminal never showed %q:\n%s", want, screen)
+		}
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("nothing was found, yet %s was written", dir)
+	}
+}

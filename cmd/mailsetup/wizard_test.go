@@ -1,0 +1,298 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mailsetup/mailsetup/internal/iostreams"
+	"github.com/mailsetup/mailsetup/internal/prompt"
+	"github.com/mailsetup/mailsetup/internal/sandbox"
+	"github.com/mailsetup/mailsetup/probe"
+)
+
+// catalogued returns a scenario of the sandbox's catalogue by name.
+func catalogued(t *testing.T, name string) sandbox.Scenario {
+	t.Helper()
+	for _, s := range sandbox.Catalogue() {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("the sandbox has no scenario %q", name)
+	return sandbox.Scenario{}
+}
+
+// sandboxNetwork starts a world with the scenarios for the test and hands
+// out its network, as --sandbox does. password, when not nil, plays
+// --password-stdin.
+func sandboxNetwork(t *testing.T, password []byte, scenarios ...string) networkSetup {
+	t.Helper()
+	w, err := sandbox.Start(context.Background(), sandbox.Options{Scenarios: scenarios})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return func(ctx context.Context) (probe.Options, func(), error) {
+		return probe.Options{Env: w.Env(), ISPDBURL: w.ISPDBURL(), Timeout: 10 * time.Second, Password: password}, func() {}, nil
+	}
+}
+
+// wizardRun runs the wizard with a script (nil: no terminal) and returns the
+// exit code and what it printed.
+func wizardRun(t *testing.T, opts *wizardOptions, script *prompt.Script) (code int, stdout, stderr string) {
+	t.Helper()
+	ios, _, out, errOut := iostreams.Test()
+	opts.IO = ios
+	if script != nil {
+		opts.Prompter = script
+	}
+	if opts.Probe == nil {
+		opts.Probe = probe.Run
+	}
+	err := runWizard(context.Background(), opts)
+	if errors.Is(err, prompt.ErrScript) {
+		t.Fatalf("the wizard asked something unexpected: %v\nasked so far: %q\nstdout:\n%s", err, script.Asked, out)
+	}
+	if err != nil {
+		errOut.WriteString("mailsetup: " + err.Error() + "\n")
+	}
+	if script != nil && code == 0 {
+		if derr := script.Done(); derr != nil && err == nil {
+			t.Errorf("%v (asked: %q)", derr, script.Asked)
+		}
+	}
+	return exitCodeOf(err), out.String(), errOut.String()
+}
+
+// sameFindings is probe.Run that probes each input once and then hands
+// every caller a copy of that report. A probe stops as soon as nothing could
+// outrank what it has, so which alternatives got checked in time varies from
+// run to run; tests that compare files give every run the same findings.
+func sameFindings() probeFunc {
+	var mu sync.Mutex
+	seen := map[string][]byte{}
+	return func(ctx context.Context, opts probe.Options, input string) (*probe.Report, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, ok := seen[input]; !ok {
+			rep, err := probe.Run(ctx, opts, input)
+			if err != nil {
+				return nil, err
+			}
+			seen[input], _ = json.Marshal(rep)
+		}
+		var rep probe.Report
+		err := json.Unmarshal(seen[input], &rep)
+		return &rep, err
+	}
+}
+
+// readTree reads every file under dir, by slash path.
+func readTree(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		files[filepath.ToSlash(rel)] = data
+		return err
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func sameTrees(t *testing.T, a, b map[string][]byte, what string) {
+	t.Helper()
+	if len(a) == 0 {
+		t.Fatalf("%s: no files at all", what)
+	}
+	for name, data := range a {
+		if other, ok := b[name]; !ok {
+			t.Errorf("%s: %s is missing", what, name)
+		} else if !bytes.Equal(data, other) {
+			t.Errorf("%s: %s differs:\n%s\n----\n%s", what, name, data, other)
+		}
+	}
+	for name := range b {
+		if _, ok := a[name]; !ok {
+			t.Errorf("%s: %s is extra", what, name)
+		}
+	}
+}
+
+func TestWizardHappyPathAndFlagsWriteTheSameFiles(t *testing.T) {
+	demo := catalogued(t, "demo")
+	dir := t.TempDir()
+	asked := filepath.Join(dir, "asked")
+	script := prompt.NewScript(
+		prompt.Reply("E-mail address", "not an address"),
+		prompt.Reply("E-mail address", demo.Address),
+		prompt.Reply("Your name", "Alice Liddell"),
+		prompt.Reply("Password", demo.Password),
+		prompt.Reply("Incoming mail protocol", nil), // IMAP is preselected
+		prompt.Reply("Which mail clients", nil),     // every client is preselected
+		prompt.Reply("Folder", asked),
+	)
+	findings := sameFindings()
+	code, out, errOut := wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, nil, "demo"), Probe: findings}, script)
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if !strings.Contains(script.Asked[4], "IMAP (recommended)") {
+		t.Errorf("the protocol question did not offer IMAP first as recommended: %q", script.Asked[4])
+	}
+	for _, want := range []string{"Recommended: IMAP imap.demo.test:993", "Why: IMAP keeps", "What POP3 would cost:",
+		"works, password accepted", "Next steps:", "thunderbird/user.js", "Thunderbird for Android"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut, "not an e-mail address") {
+		t.Errorf("a bad address was not explained: %q", errOut)
+	}
+	interactive := readTree(t, asked)
+	for _, client := range []string{"thunderbird/", "outlook/", "apple/", "android/", "sheet/"} {
+		found := false
+		for name := range interactive {
+			found = found || strings.HasPrefix(name, client)
+		}
+		if !found {
+			t.Errorf("no %s files among %v", client, keys(interactive))
+		}
+	}
+
+	// The same answers as flags, with the password on "stdin".
+	flagged := filepath.Join(dir, "flags")
+	code, out, errOut = wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, []byte(demo.Password), "demo"), Probe: findings,
+		Address: demo.Address, Name: "Alice Liddell", Protocol: "imap", Formats: "all", Out: flagged}, nil)
+	if code != exitOK {
+		t.Fatalf("flags: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	sameTrees(t, interactive, readTree(t, flagged), "wizard by flags vs. by questions")
+}
+
+func keys(m map[string][]byte) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func TestWizardWithoutTerminalNamesTheMissingFlags(t *testing.T) {
+	for _, tc := range []struct {
+		opts wizardOptions
+		want string
+	}{
+		{wizardOptions{}, "pass --address, --name, --protocol, --format, --out (or --yes"},
+		{wizardOptions{Address: "a@demo.test", Name: "A", Yes: true}, ""},
+		{wizardOptions{Address: "a@demo.test", Yes: true}, "pass --name"},
+		{wizardOptions{Address: "a@demo.test", Name: "A", Protocol: "imap", Formats: "all"}, "pass --out (or --yes"},
+		{wizardOptions{Address: "a@demo.test", Name: "A", Protocol: "smtp", Yes: true}, `--protocol "smtp": use imap or pop3`},
+		{wizardOptions{Address: "a@demo.test", Name: "A", Formats: "thunderbird,palm", Yes: true}, `"palm"`},
+		{wizardOptions{Address: "not-an-address", Name: "A", Yes: true}, `--address "not-an-address"`},
+	} {
+		network := func(ctx context.Context) (probe.Options, func(), error) {
+			return probe.Options{}, nil, errors.New("network reached")
+		}
+		opts := tc.opts
+		opts.Network = network
+		code, _, errOut := wizardRun(t, &opts, nil)
+		if tc.want == "" {
+			if !strings.Contains(errOut, "network reached") {
+				t.Errorf("%+v: stopped before the probe: %s", tc.opts, errOut)
+			}
+			continue
+		}
+		if code != exitUsage || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%+v: exit %d, stderr %q; want exit 2 and %q", tc.opts, code, errOut, tc.want)
+		}
+	}
+}
+
+func TestWizardPOP3OnlyWarnsAndAsks(t *testing.T) {
+	pop := catalogued(t, "pop3-only")
+	dir := filepath.Join(t.TempDir(), "out")
+	script := prompt.NewScript(
+		prompt.Reply("Use POP3", true),
+		prompt.Reply("Which mail clients", []string{"thunderbird"}),
+	)
+	code, out, errOut := wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, []byte(pop.Password), "pop3-only"),
+		Address: pop.Address, Name: "Alice", Out: dir}, script)
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "Without IMAP:") || !strings.Contains(out, "Only POP3 works for this address") || !strings.Contains(script.Asked[0], "leave messages on server") {
+		t.Errorf("the POP3 risk was not explained:\n%s\nasked: %q", out, script.Asked)
+	}
+	userJS, err := os.ReadFile(filepath.Join(dir, "thunderbird", "user.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(userJS, []byte(`"pop3"`)) || !bytes.Contains(userJS, []byte("leave_on_server\", true")) {
+		t.Errorf("user.js does not set up POP3 with leave-on-server:\n%s", userJS)
+	}
+
+	// Declining POP3 when it is all that works writes nothing and exits 2.
+	dir2 := filepath.Join(t.TempDir(), "declined")
+	code, _, _ = wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, nil, "pop3-only"),
+		Address: pop.Address, Name: "Alice", Out: dir2}, prompt.NewScript(prompt.Reply("Password", ""), prompt.Reply("Use POP3", false)))
+	if code != exitUsage {
+		t.Errorf("declining POP3: exit %d, want 2", code)
+	}
+	if _, err := os.Stat(dir2); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("declining POP3 left %s behind", dir2)
+	}
+
+	// Without a terminal, POP3 needs --yes.
+	code, _, errOut = wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, nil, "pop3-only"),
+		Address: pop.Address, Name: "Alice", Protocol: "pop3", Formats: "sheet", Out: dir2}, nil)
+	if code != exitUsage || !strings.Contains(errOut, "--yes") {
+		t.Errorf("POP3 without --yes: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestWizardCtrlCWritesNothing(t *testing.T) {
+	demo := catalogued(t, "demo")
+	dir := filepath.Join(t.TempDir(), "out")
+	code, _, errOut := wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, nil, "demo"), Address: demo.Address, Name: "A", Out: dir},
+		prompt.NewScript(prompt.Reply("Password", ""), prompt.Reply("protocol", nil), prompt.Cancel("Which mail clients")))
+	if code != exitUsage || !strings.Contains(errOut, "cancelled; nothing was written") {
+		t.Errorf("Ctrl-C: exit %d, stderr %q", code, errOut)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Ctrl-C left %s behind", dir)
+	}
+}
+
+func TestWizardNothingFoundSaysWhatWasTried(t *testing.T) {
+	none := catalogued(t, "nothing")
+	dir := filepath.Join(t.TempDir(), "out")
+	code, out, errOut := wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, nil, "nothing"),
+		Address: none.Address, Name: "A", Yes: true, Out: dir}, nil)
+	if code != exitNothingFound {
+		t.Fatalf("exit %d, want 3\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"What was tried:", "srv", "_imaps._tcp.nothing.test", "ask the provider"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("nothing found, yet %s was written", dir)
+	}
+}
