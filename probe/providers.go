@@ -104,8 +104,10 @@ var knownProviders = []knownProvider{
 		},
 	},
 	{
-		// https://hilfe.gmx.net/pop-imap/einschalten.html: POP3/IMAP access is
-		// off until switched on in the web mail settings.
+		// https://hilfe.gmx.net/pop-imap/einschalten.html and
+		// https://www.gmx.net/mail/tipps/posts/pop3-imap/36/ ("standardmäßig
+		// deaktiviert"): POP3/IMAP access is off until switched on in the
+		// web mail settings.
 		domains: []string{"gmx.de", "gmx.net", "gmx.at", "gmx.ch", "gmx.com"},
 		hosts:   []string{".gmx.net", ".gmx.com"},
 		Requirement: Requirement{

@@ -75,8 +75,11 @@ type ServerReport struct {
 	Port     int                 `json:"port"`
 	Security autoconfig.Security `json:"security"`
 	Sources  []Source            `json:"sources"`
-	// Verified is "pending" when the probe ended before the check did.
-	Reachable      bool       `json:"reachable"`
+	// Reachable is true once a TCP connection was made.
+	Reachable bool `json:"reachable"`
+	// Error says why the check failed, why the server was not used, or
+	// that it was never checked (a better one was proven first, or the
+	// time ran out).
 	Error          string     `json:"error,omitempty"`
 	TLS            *TLSReport `json:"tls"`
 	Capabilities   []string   `json:"capabilities"`
