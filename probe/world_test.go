@@ -210,3 +210,53 @@ func TestCacheSharesDiscoveryAcrossAddresses(t *testing.T) {
 		t.Errorf("bob has no account at demo.test, yet status %s", second.Status)
 	}
 }
+
+// TestTrustCertPinsTheFingerprintTheReportShowed follows what a user does
+// with a self-signed server: the first probe refuses it and shows the
+// fingerprint; a second one with that fingerprint pinned logs in, says how
+// weak the proof is, and warns loudly.
+func TestTrustCertPinsTheFingerprintTheReportShowed(t *testing.T) {
+	d := "selfsigned.test"
+	in := autoconfig.Server{Protocol: autoconfig.IMAP, Hostname: "mail." + d, Port: 993, Security: autoconfig.SecurityTLS,
+		Auth: []autoconfig.AuthMethod{autoconfig.AuthPasswordCleartext}, Username: autoconfig.PlaceholderAddress}
+	out := in
+	out.Protocol, out.Port = autoconfig.SMTP, 465
+	p := &autoconfig.Provider{ID: d, Domains: []string{d}, Incoming: []autoconfig.Server{in}, Outgoing: []autoconfig.Server{out}}
+	sc := sandbox.Scenario{
+		Name: "self-signed", Address: "alice@" + d, Password: "self-signed-pw", Domains: []string{d},
+		Hosts: []sandbox.Host{
+			{Name: "autoconfig." + d, Services: []sandbox.Service{sandbox.HTTPS(&sandbox.Site{Autoconfig: p})}},
+			{Name: "mail." + d, Services: []sandbox.Service{sandbox.IMAPS().WithCert(sandbox.CertSelfSigned), sandbox.Submissions().WithCert(sandbox.CertSelfSigned)}},
+		},
+	}
+	w, err := sandbox.Start(t.Context(), sandbox.Options{Scenarios: []string{}, Extra: []sandbox.Scenario{sc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	opts := worldOptions(w, sc)
+	first, err := Run(t.Context(), opts, sc.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Status != StatusInsecureOnly || len(w.PasswordSightings()) != 0 {
+		t.Fatalf("unpinned: status %s, password seen at %q", first.Status, w.PasswordSightings())
+	}
+	for _, s := range first.Servers {
+		if s.TLS == nil || s.TLS.SHA256 == "" {
+			t.Fatalf("no fingerprint shown for %s:%d", s.Host, s.Port)
+		}
+		opts.TrustCertSHA256 = append(opts.TrustCertSHA256, s.TLS.SHA256)
+	}
+	second, err := Run(t.Context(), opts, sc.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := second.Recommendation
+	if second.Status != StatusOK || rec == nil || rec.Confidence != ConfidencePinned || rec.Outgoing == nil {
+		t.Fatalf("pinned: status %s, recommendation %+v", second.Status, rec)
+	}
+	if !slices.ContainsFunc(second.Warnings, func(s string) bool { return strings.HasPrefix(s, "WARNING") && strings.Contains(s, "--trust-cert") }) {
+		t.Errorf("no loud warning about the pinned certificate: %q", second.Warnings)
+	}
+}
