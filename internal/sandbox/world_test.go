@@ -6,9 +6,14 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/miekg/dns"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
 )
@@ -197,5 +202,47 @@ func BenchmarkStart(b *testing.B) {
 		b.StopTimer()
 		w.Close()
 		b.StartTimer()
+	}
+}
+
+// TestBindReal runs a world on real ports, as `mailsetup sandbox
+// --bind-real` does, and reaches it without the world's dialer.
+func TestBindReal(t *testing.T) {
+	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
+		t.Skip("skipped: BindReal binds ports below 1024 on 127.x addresses, which needs root on Linux")
+	}
+	w, err := Start(context.Background(), Options{Scenarios: []string{"demo"}, BindReal: true})
+	if errors.Is(err, syscall.EADDRINUSE) {
+		t.Skipf("skipped: another BindReal world holds the addresses: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if w.DNSServer() != "127.53.0.1:53" {
+		t.Errorf("DNS server %s, want 127.53.0.1:53", w.DNSServer())
+	}
+	m := new(dns.Msg)
+	m.SetQuestion("imap.demo.test.", dns.TypeA)
+	r, err := dns.Exchange(m, w.DNSServer())
+	if err != nil || len(r.Answer) != 1 {
+		t.Fatalf("A imap.demo.test: %v, %v", r, err)
+	}
+	ip := r.Answer[0].(*dns.A).A.String()
+	var d net.Dialer
+	c, err := d.DialContext(testCtx(t), "tcp", net.JoinHostPort(ip, "993"))
+	if err != nil {
+		t.Fatalf("a plain dial to the plan address: %v", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	tc := tls.Client(c, &tls.Config{ServerName: "imap.demo.test", RootCAs: w.RootCAs()})
+	line := make([]byte, 64)
+	if n, err := tc.Read(line); err != nil || !strings.HasPrefix(string(line[:n]), "* OK") {
+		t.Errorf("greeting over a real port: %q, %v", line[:n], err)
+	}
+	// The world's own dialer reaches the same ports.
+	if _, err := dialTLS(t, w, "smtp.demo.test", "465"); err != nil {
+		t.Errorf("the world's dialer under BindReal: %v", err)
 	}
 }
