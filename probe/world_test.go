@@ -260,3 +260,30 @@ func TestTrustCertPinsTheFingerprintTheReportShowed(t *testing.T) {
 		t.Errorf("no loud warning about the pinned certificate: %q", second.Warnings)
 	}
 }
+
+func TestPrivateKeepsTheAddressAtTheDomain(t *testing.T) {
+	w := startWorld(t, 0, "mx-big-provider")
+	sc := w.Scenarios()[0]
+	opts := worldOptions(w, sc)
+	opts.Private = true
+	opts.AutodiscoverAuth = true
+	rep, err := Run(t.Context(), opts, sc.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range rep.Lookups {
+		// Issue 4: no address in any URL; in a body only to the domain's
+		// own endpoints over https (Autodiscover needs it).
+		inBody := strings.Contains(l.Sent, "address in body")
+		ownHTTPS := strings.HasPrefix(l.Target, "https://hosted-at-bigmail.test/") || strings.HasPrefix(l.Target, "https://autodiscover.hosted-at-bigmail.test/")
+		if strings.Contains(l.Target, "alice") || strings.Contains(l.Sent, "address in URL") || inBody && !ownHTTPS {
+			t.Errorf("--private sent the address: %+v", l)
+		}
+		if (l.Method == "ispdb" || l.Method == "mx-ispdb" || l.Method == "mx-autoconfig") && l.Status != "skipped" {
+			t.Errorf("--private asked a third party: %+v", l)
+		}
+	}
+	if rep.Recommendation != nil {
+		t.Errorf("a domain known only to the ISPDB was found under --private: %+v", rep.Recommendation.Incoming)
+	}
+}
