@@ -40,12 +40,15 @@ var dnsRealAddr = netip.MustParseAddrPort("127.53.0.1:53")
 
 // Options choose what a world holds.
 type Options struct {
-	// Scenarios are names from the catalogue; nil means all of them.
+	// Scenarios are names from the catalogue; nil means all of them, an
+	// empty non-nil list none (for a world of Extra scenarios only).
 	Scenarios []string
 	// Extra are scenarios that are not in the catalogue (a test's own).
 	Extra []Scenario
 	// Latency is added to every DNS answer, every connect and every server
 	// reply, so each round trip costs one Latency (the model in doc.go).
+	// Under BindReal a program that dials for itself connects at once: the
+	// kernel completes the handshake before the world sees it.
 	Latency time.Duration
 	// BindReal binds every service on its real port at its plan address
 	// and the DNS server on 127.53.0.1:53, so an unmodified program can use
