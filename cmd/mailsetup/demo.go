@@ -6,30 +6,39 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/internal/iostreams"
 	"github.com/mailsetup/mailsetup/internal/sandbox"
 	"github.com/mailsetup/mailsetup/probe"
+	"github.com/mailsetup/mailsetup/profiles"
 )
 
 // demoScenario is the sandbox scenario the demo probes: a provider with
 // SRV records, autoconfig, IMAP, POP3 and SMTP on every standard port.
 const demoScenario = "demo"
 
+// demoName is the display name in the demo's profiles.
+const demoName = "Alice (mailsetup demo)"
+
 type demoOptions struct {
 	IO   *iostreams.IOStreams
 	JSON bool
+	// Out is where every profile is written; each run replaces the files
+	// of the previous one there.
+	Out string
 }
 
 func newCmdDemo(f *Factory, runF func(*demoOptions) error) *cobra.Command {
 	opts := &demoOptions{IO: f.IO}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "See mailsetup work in a simulated mail world (no network, a few seconds)",
 		Long: `Start a small simulated mail internet inside this process (DNS, autoconfig,
 IMAP, POP3 and SMTP servers on loopback, with a private certificate
-authority), probe its demo address with its password, and print what was
-found, what works and why IMAP is recommended. Nothing leaves this machine
-and nothing needs privileges.`,
+authority), probe its demo address with its password, print what was found,
+what works and why IMAP is recommended, and write the files for every mail
+client into ./mailsetup-demo/ (or --out DIR; a later run replaces them).
+Nothing leaves this machine and nothing needs privileges.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.JSON = f.JSON
@@ -39,6 +48,8 @@ and nothing needs privileges.`,
 			return runDemo(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().StringVar(&opts.Out, "out", "mailsetup-demo", "`DIR`ectory to write every profile into (its files are replaced on each run)")
+	return cmd
 }
 
 // demoRun is what a demo probe produced, for the steps that follow it.
@@ -87,8 +98,25 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	if err := printReport(opts.IO, opts.JSON, run.Report); err != nil {
 		return err
 	}
+	if run.Report.Recommendation != nil {
+		addr, err := autoconfig.ParseAddress(run.Scenario.Address)
+		if err != nil {
+			return err
+		}
+		files, err := renderAccount(run.Report, addr, demoName, "", profiles.AllFormats)
+		if err != nil {
+			return err
+		}
+		if err := profiles.WriteFiles(opts.Out, files, true); err != nil {
+			return err
+		}
+		if !opts.JSON {
+			fmt.Fprintln(opts.IO.Out)
+			printWritten(opts.IO.Out, opts.Out, files)
+		}
+	}
 	if !opts.JSON {
-		fmt.Fprintf(opts.IO.Out, "\nTry it on a real address: mailsetup probe you@your-provider.example --password-stdin\n")
+		fmt.Fprintf(opts.IO.Out, "\nSet up your own account: mailsetup wizard (or: mailsetup probe you@your-provider.example --password-stdin)\n")
 	}
 	return probeExit(run.Report)
 }

@@ -234,7 +234,7 @@ func TestProbeProgressOnlyOnATerminal(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
-	code, out, errOut := runCLI(t, "", "demo")
+	code, out, errOut := runCLI(t, "", "demo", "--out", t.TempDir())
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -535,21 +536,27 @@ func (w *wizard) write(dir string, render func() ([]profiles.File, error)) ([]pr
 }
 
 // summary lists what was written and, per client, the next step.
-func (w *wizard) summary(dir string, files []profiles.File) {
-	fmt.Fprintf(w.out, "Wrote %d files to %s:\n", len(files), dir)
+func (w *wizard) summary(dir string, files []profiles.File) { printWritten(w.out, dir, files) }
+
+// printWritten lists files written under dir and, per client, the next step
+// to import them: the end of the wizard and of the demo.
+func printWritten(out io.Writer, dir string, files []profiles.File) {
+	fmt.Fprintf(out, "Wrote %d files to %s:\n", len(files), dir)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	for _, f := range files {
 		mode := ""
 		if f.Secret {
 			mode = " (0600: holds the password)"
 		}
-		fmt.Fprintf(w.out, "  %-45s %s%s\n", filepath.Join(dir, filepath.FromSlash(f.Path)), f.About, mode)
+		fmt.Fprintf(tw, "  %s\t%s%s\n", filepath.Join(dir, filepath.FromSlash(f.Path)), f.About, mode)
 	}
-	fmt.Fprintln(w.out, "\nNext steps:")
+	tw.Flush()
+	fmt.Fprintln(out, "\nNext steps:")
 	seen := map[profiles.Format]bool{}
 	for _, f := range files {
 		if !seen[f.Format] {
 			seen[f.Format] = true
-			fmt.Fprintf(w.out, "  %s:\n      %s\n", f.Format.Clients(), f.Format.NextStep())
+			fmt.Fprintf(out, "  %s:\n      %s\n", f.Format.Clients(), f.Format.NextStep())
 		}
 	}
 }

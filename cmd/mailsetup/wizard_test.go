@@ -296,3 +296,28 @@ func TestWizardNothingFoundSaysWhatWasTried(t *testing.T) {
 		t.Errorf("nothing found, yet %s was written", dir)
 	}
 }
+
+func TestDemoWritesEveryProfile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	for run := range 2 { // the second run replaces the first one's files
+		ios, _, out, errOut := iostreams.Test()
+		if code := Main(ios, []string{"demo", "--out", dir}); code != exitOK {
+			t.Fatalf("run %d: exit %d\n%s", run, code, errOut)
+		}
+		for _, want := range []string{"Recommended: IMAP", "Why: IMAP keeps", "Wrote 11 files to " + dir, "Next steps:", "mailsetup wizard"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("run %d: the demo did not say %q:\n%s", run, want, out)
+			}
+		}
+	}
+	files := readTree(t, dir)
+	for _, name := range []string{"thunderbird/isp/demo.test.xml", "thunderbird/user.js", "outlook/autodiscover.xml", "outlook/autodiscover.reg",
+		"outlook/outlook.prf", "apple/alice@demo.test.mobileconfig", "android/thunderbird-qr.png", "sheet/setup.html"} {
+		if len(files[name]) == 0 {
+			t.Errorf("the demo did not write %s (wrote %v)", name, keys(files))
+		}
+	}
+	if !bytes.Contains(files["thunderbird/user.js"], []byte(demoName)) {
+		t.Errorf("user.js lacks the demo's display name")
+	}
+}
