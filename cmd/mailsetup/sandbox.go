@@ -119,12 +119,8 @@ func runSandbox(ctx context.Context, opts *sandboxOptions) error {
 		DNSServer:     w.DNSServer(), CAFile: caFile, ISPDBURL: w.ISPDBURL(), BindReal: opts.BindReal,
 	}
 	for _, sc := range w.Scenarios() {
-		user := sc.Username
-		if user == "" {
-			user = sc.Address
-		}
 		info.Accounts = append(info.Accounts, sandboxAccount{
-			Scenario: sc.Name, Description: sc.Description, Address: sc.Address, Username: user, Password: sc.Password,
+			Scenario: sc.Name, Description: sc.Description, Address: sc.Address, Username: sc.Login(), Password: sc.Password,
 		})
 	}
 	if opts.JSON {

@@ -5,7 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"fmt"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
@@ -87,7 +87,7 @@ func (ep *endpoint) checkLogin(username, password string) bool {
 		ep.sawPassword()
 	}
 	sc := ep.host.scenario
-	return sc != nil && username == sc.login() && password == sc.Password
+	return sc != nil && username == sc.Login() && password == sc.Password
 }
 
 // accept serves one connection to this endpoint.
@@ -271,7 +271,7 @@ func (ep *endpoint) liarAnswer(line string) []string {
 }
 
 // errLineTooLong ends a connection whose peer sends an over-long line.
-var errLineTooLong = fmt.Errorf("sandbox: line too long")
+var errLineTooLong = errors.New("sandbox: line too long")
 
 // readLine reads one CRLF- or LF-terminated line of at most max bytes,
 // without its terminator.

@@ -23,7 +23,7 @@ func (ep *endpoint) startIMAP() {
 	ep.once.Do(func() {
 		mem := imapmemserver.New()
 		if sc := ep.host.scenario; sc != nil {
-			u := imapmemserver.NewUser(sc.login(), sc.Password)
+			u := imapmemserver.NewUser(sc.Login(), sc.Password)
 			u.Create("INBOX", nil)
 			mem.AddUser(u)
 		}

@@ -52,8 +52,9 @@ type Expectation struct {
 	Notes string
 }
 
-// login is the name the scenario's servers accept.
-func (s *Scenario) login() string {
+// Login is the name the scenario's servers accept: Username, or the
+// address when Username is empty.
+func (s Scenario) Login() string {
 	if s.Username != "" {
 		return s.Username
 	}

@@ -94,8 +94,8 @@ func TestCatalogueIsConsistent(t *testing.T) {
 			if exp == nil {
 				continue
 			}
-			if exp.Username != s.login() {
-				t.Errorf("%s: expected username %q, but the servers accept %q", s.Name, exp.Username, s.login())
+			if exp.Username != s.Login() {
+				t.Errorf("%s: expected username %q, but the servers accept %q", s.Name, exp.Username, s.Login())
 			}
 			// The expected server exists, with the expected security.
 			ip, ok := w.HostAddr(exp.Hostname)
