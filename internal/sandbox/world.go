@@ -174,6 +174,11 @@ func (w *World) build() error {
 		w.passwords[sc.Password] = true
 		signed := sc.Signed
 		for _, d := range sc.Domains {
+			// Reserved names only (RFC 2606): a world must never look
+			// like a real domain, and its CA vouches for .test alone.
+			if d = strings.ToLower(strings.TrimSuffix(d, ".")); !strings.HasSuffix(d, ".test") {
+				return fmt.Errorf("%w: scenario %q: domain %q is not under .test; use a name like example.test", ErrBadScenario, sc.Name, d)
+			}
 			w.zones.addZone(d, signed)
 		}
 		for _, h := range sc.Hosts {

@@ -128,9 +128,16 @@ func TestStartSelectsScenarios(t *testing.T) {
 	if _, err := Start(context.Background(), Options{Scenarios: []string{"no-such"}}); !errors.Is(err, ErrUnknownScenario) {
 		t.Errorf("unknown scenario: err = %v, want ErrUnknownScenario", err)
 	}
-	bad := Scenario{Name: "bad", Password: "x", Domains: []string{"bad.test"}, Hosts: []Host{{Name: "a.elsewhere.test"}}}
-	if _, err := Start(context.Background(), Options{Scenarios: []string{}, Extra: []Scenario{bad}}); !errors.Is(err, ErrBadScenario) {
-		t.Errorf("host outside the zones: err = %v, want ErrBadScenario", err)
+	for _, bad := range []Scenario{
+		{Name: "host outside the zones", Domains: []string{"bad.test"}, Hosts: []Host{{Name: "a.elsewhere.test"}}},
+		{Name: "real domain", Domains: []string{"example.com"}},
+		{Name: "record outside the zones", Domains: []string{"bad.test"}, Records: []string{"x.other.test. A 127.0.0.1"}},
+		{Name: "unparsable record", Domains: []string{"bad.test"}, Records: []string{"bad.test. SRV nonsense"}},
+		{Name: "port twice", Domains: []string{"bad.test"}, Hosts: []Host{{Name: "a.bad.test", Services: []Service{IMAPS(), IMAPS()}}}},
+	} {
+		if _, err := Start(context.Background(), Options{Scenarios: []string{}, Extra: []Scenario{bad}}); !errors.Is(err, ErrBadScenario) {
+			t.Errorf("%s: err = %v, want ErrBadScenario", bad.Name, err)
+		}
 	}
 }
 
