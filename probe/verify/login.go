@@ -142,15 +142,15 @@ func (l *login) run(ctx context.Context) {
 	l.res.Address = addr
 	// The mail libraries read lines of any length; cap what they may read
 	// in all, so a hostile server cannot fill memory before the deadline.
-	conn = &cappedConn{Conn: conn, left: maxLoginRead}
+	capped := &cappedConn{Conn: conn, left: maxLoginRead}
 	l.gate = &gate{ctx: setup, opts: l.opts, server: l.server, tlsa: tlsa}
 	switch l.server.Protocol {
 	case autoconfig.IMAP:
-		l.imap(conn)
+		l.imap(capped)
 	case autoconfig.POP3:
-		l.pop3(conn)
+		l.pop3(capped)
 	case autoconfig.SMTP:
-		l.smtp(setup, conn)
+		l.smtp(setup, capped)
 	}
 }
 

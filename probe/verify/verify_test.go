@@ -818,32 +818,36 @@ func TestSMTPAuthLoginAndIMAPOAuthOnly(t *testing.T) {
 // neither may run into Options.Timeout.
 func TestSlowVerdictAndGateOutliveTheSetupTimeout(t *testing.T) {
 	w := newWorld(t)
-	host := "smtp.example.test"
-	w.scripted(host, 25, func(c net.Conn, br *bufio.Reader) {
-		fmt.Fprint(c, "220 smtp.example.test ESMTP\r\n")
-		readCommand(br) // EHLO
-		fmt.Fprint(c, "250-smtp.example.test\r\n250 AUTH PLAIN\r\n")
-		readCommand(br) // AUTH PLAIN ...
-		time.Sleep(300 * time.Millisecond)
-		fmt.Fprint(c, "535 5.7.8 Authentication credentials invalid\r\n")
-		readCommand(br)
-	})
+	slowSMTP := func(delay time.Duration) func(c net.Conn, br *bufio.Reader) {
+		return func(c net.Conn, br *bufio.Reader) {
+			fmt.Fprint(c, "220 smtp.example.test ESMTP\r\n")
+			readCommand(br) // EHLO
+			fmt.Fprint(c, "250-smtp.example.test\r\n250 AUTH PLAIN\r\n")
+			readCommand(br) // AUTH PLAIN ...
+			time.Sleep(delay)
+			fmt.Fprint(c, "535 5.7.8 Authentication credentials invalid\r\n")
+			readCommand(br)
+		}
+	}
+	w.scripted("slow.example.test", 25, slowSMTP(500*time.Millisecond))
+	w.scripted("slower.example.test", 25, slowSMTP(3*time.Second))
 	opts := w.opts()
 	opts.AllowPlaintext = true
-	opts.Timeout = 100 * time.Millisecond
-	opts.BeforePassword = func(ctx context.Context, _ autoconfig.Server) error {
-		time.Sleep(200 * time.Millisecond)
+	opts.Timeout = 300 * time.Millisecond
+	gated := opts
+	gated.BeforePassword = func(ctx context.Context, _ autoconfig.Server) error {
+		time.Sleep(400 * time.Millisecond)
 		return ctx.Err()
 	}
-	lr := Login(context.Background(), opts, server(autoconfig.SMTP, host, 25, autoconfig.SecurityPlain), testUser, []byte("wrong"))
+	lr := Login(context.Background(), gated, server(autoconfig.SMTP, "slow.example.test", 25, autoconfig.SecurityPlain), testUser, []byte("wrong"))
 	if lr.Status != LoginRejected || lr.Kind != KindWrongPassword {
 		t.Fatalf("Login = %+v (err %v), want the delayed rejection", lr, lr.Err)
 	}
 
 	// The caller's own deadline still ends the wait for a verdict.
-	ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	lr = Login(ctx, opts, server(autoconfig.SMTP, host, 25, autoconfig.SecurityPlain), testUser, []byte("wrong"))
+	lr = Login(ctx, opts, server(autoconfig.SMTP, "slower.example.test", 25, autoconfig.SecurityPlain), testUser, []byte("wrong"))
 	if lr.Status != LoginError || !lr.PasswordSent || !errors.Is(lr.Err, context.DeadlineExceeded) {
 		t.Fatalf("Login = %+v (err %v), want an error at the caller's deadline", lr, lr.Err)
 	}
