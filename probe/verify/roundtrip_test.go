@@ -117,8 +117,15 @@ func TestCheckRoundTrips(t *testing.T) {
 			if lr := Login(context.Background(), opts, server(tc.proto, host, tc.port, tc.sec), testUser, []byte(testPassword)); lr.Status != LoginOK {
 				t.Fatal(lr.Err)
 			}
-			if got := counter.count(); got > tc.login {
-				t.Errorf("Login took %d round trips, want at most %d", got, tc.login)
+			// imapclient reads in the background: the counter may also
+			// see the answer to the LOGOUT that Login sends on its way out
+			// without waiting for it.
+			bound := tc.login
+			if tc.proto == autoconfig.IMAP {
+				bound++
+			}
+			if got := counter.count(); got > bound {
+				t.Errorf("Login took %d round trips, want at most %d", got, bound)
 			}
 		})
 	}
