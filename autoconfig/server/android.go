@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"html/template"
 	"net/http"
+	"strconv"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/profiles"
@@ -80,6 +81,7 @@ func (s *Server) serveAndroid(w http.ResponseWriter, r *http.Request, st *state)
 	setHeader(w, "Content-Type", valueHTML)
 	setHeader(w, "Cache-Control", valueNoStore)
 	setHeader(w, "Content-Security-Policy", valueCSP)
+	setHeader(w, "Content-Length", []string{strconv.Itoa(body.Len())})
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodGet {
 		_, _ = w.Write(body.Bytes())

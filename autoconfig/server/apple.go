@@ -3,8 +3,10 @@ package server
 import (
 	"bytes"
 	"fmt"
+	"mime"
 	"net/http"
 	"os"
+	"strconv"
 
 	"github.com/mailsetup/mailsetup/profiles"
 )
@@ -62,7 +64,9 @@ func (s *Server) serveMobileconfig(w http.ResponseWriter, r *http.Request, st *s
 	}
 	setHeader(w, "Content-Type", valueAppleConfig)
 	setHeader(w, "Cache-Control", valueNoStore)
-	setHeader(w, "Content-Disposition", []string{`attachment; filename="` + profiles.AppleFileName(acct.Address) + `"`})
+	// FormatMediaType quotes the name, or encodes it (RFC 2231) when it is not ASCII.
+	setHeader(w, "Content-Disposition", []string{mime.FormatMediaType("attachment", map[string]string{"filename": profiles.AppleFileName(acct.Address)})})
+	setHeader(w, "Content-Length", []string{strconv.Itoa(body.Len())})
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodGet {
 		_, _ = w.Write(body.Bytes())

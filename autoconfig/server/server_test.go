@@ -376,6 +376,12 @@ func TestClientsIPhone(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/x-apple-aspen-config" {
 		t.Fatalf("status %d, Content-Type %q: %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
+	if got := resp.Header.Get("Content-Disposition"); got != `attachment; filename="Alice@example.test.mobileconfig"` {
+		t.Errorf("Content-Disposition %q", got)
+	}
+	if resp.ContentLength != int64(len(body)) {
+		t.Errorf("Content-Length %d for %d bytes", resp.ContentLength, len(body))
+	}
 	var profile struct {
 		PayloadType    string
 		PayloadContent []map[string]any
