@@ -209,7 +209,7 @@ func (e *engine) report(addr *autoconfig.Address, discoverAddr autoconfig.Addres
 		Recommendation: concl.rec,
 		Servers:        []ServerReport{},
 		Lookups:        e.found.lookups,
-		Disagreements:  append(append([]string{}, e.found.disagreements...), concl.disagreements...),
+		Disagreements:  mergeDisagreements(e.found.disagreements, concl.disagreements),
 		Warnings:       append(append([]string{}, e.found.warnings...), concl.warnings...),
 	}
 	if r.Lookups == nil {
@@ -239,6 +239,36 @@ func (e *engine) report(addr *autoconfig.Address, discoverAddr autoconfig.Addres
 	}
 	r.ElapsedMS = millis(time.Since(start))
 	return r
+}
+
+// mergeDisagreements keeps discovery's disagreements except those that the
+// verified ones (which also say what was chosen and why) restate: a
+// discovery line naming both servers of a verified one.
+func mergeDisagreements(found, verified []string) []string {
+	out := []string{}
+	for _, f := range found {
+		restated := false
+		for _, v := range verified {
+			hosts := hostPorts(v)
+			restated = restated || len(hosts) >= 2 && strings.Contains(f, hosts[0]) && strings.Contains(f, hosts[1])
+		}
+		if !restated {
+			out = append(out, f)
+		}
+	}
+	return append(out, verified...)
+}
+
+// hostPorts are the "host:port" words of a sentence.
+func hostPorts(s string) []string {
+	var out []string
+	for _, w := range strings.Fields(s) {
+		w = strings.TrimRight(w, ",.;")
+		if i := strings.LastIndexByte(w, ':'); i > 0 && i < len(w)-1 && strings.Contains(w[:i], ".") {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // serverReport is the candidate as the report shows it.

@@ -246,7 +246,7 @@ func TestConcludeSRVAutoconfigDisagreement(t *testing.T) {
 	if got.rec.Incoming.Host != "mail.example.test" {
 		t.Errorf("without logins autoconfig should win, got %s", got.rec.Incoming.Host)
 	}
-	if len(got.disagreements) != 1 || !strings.Contains(got.disagreements[0], "autoconfig file also names") {
+	if len(got.disagreements) != 1 || !strings.Contains(got.disagreements[0], "the autoconfig file wins") {
 		t.Errorf("disagreements = %q", got.disagreements)
 	}
 
@@ -295,5 +295,17 @@ func TestUsernameTemplateFromSource(t *testing.T) {
 	c.addSource(source{Source: Source{Method: discover.MethodAutoconfig, Trust: string(discover.TrustDomainHTTPS)}, username: autoconfig.PlaceholderLocalPart})
 	if e := endpoint(c, alice); e.Username != "alice" || e.UsernameTemplate != autoconfig.PlaceholderLocalPart {
 		t.Errorf("endpoint = %+v: the autoconfig template should win over the ISPDB's", e)
+	}
+}
+
+func TestMergeDisagreementsDropsRestatements(t *testing.T) {
+	found := []string{
+		"IMAP: srv prefers imap-old.example.test:993 (tls); autoconfig prefers imap-new.example.test:993 (tls)",
+		"POP3: ispdb prefers pop.example.test:995 (tls); guess prefers mail.example.test:995 (tls)",
+	}
+	verified := []string{"SRV records name IMAP imap-old.example.test:993, the autoconfig file names IMAP imap-new.example.test:993; imap-new.example.test:993 was chosen because ..."}
+	got := mergeDisagreements(found, verified)
+	if len(got) != 2 || got[0] != found[1] || got[1] != verified[0] {
+		t.Errorf("merged = %q", got)
 	}
 }

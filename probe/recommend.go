@@ -382,7 +382,8 @@ func insecureReason(c *candidate) string {
 }
 
 // disagreements names where the domain's SRV records and its autoconfig file
-// point at different proven servers, and which one was chosen.
+// point at different proven servers, and which one was chosen and why
+// (issue 5: the one whose login succeeded, then autoconfig).
 func disagreements(cs []*candidate) []string {
 	var out []string
 	for _, incoming := range []bool{true, false} {
@@ -391,14 +392,20 @@ func disagreements(cs []*candidate) []string {
 		if srv == nil || ac == nil || srv == ac {
 			continue
 		}
-		chosen, why := ac, "the autoconfig file also names the username and authentication"
+		chosen, other := ac, srv
 		if compareCandidates(srv, ac) < 0 {
-			chosen, why = srv, "it ranks higher"
-			if srv.login.status == LoginOK {
-				why = "its login succeeded"
-			}
-		} else if ac.login.status == LoginOK {
+			chosen, other = srv, ac
+		}
+		var why string
+		switch {
+		case chosen.login.status == LoginOK && other.login.status == LoginFailed:
+			why = "its login succeeded where the other's was refused"
+		case chosen == ac:
+			why = "where both work, the autoconfig file wins: it also names the username and authentication"
+		case chosen.login.status == LoginOK:
 			why = "its login succeeded"
+		default:
+			why = "it ranks higher on protocol and security"
 		}
 		out = append(out, fmt.Sprintf("SRV records name %s %s, the autoconfig file names %s %s; %s was chosen because %s.",
 			srv.server.Protocol.DisplayName(), srv.server.Address(), ac.server.Protocol.DisplayName(), ac.server.Address(), chosen.server.Address(), why))
