@@ -72,7 +72,7 @@ never from a flag value. Ctrl-C at any question exits 2 and writes nothing.`,
 			opts.JSON = f.JSON
 			opts.Network = net.setup
 			if f.IO.CanPrompt() {
-				opts.Prompter = newSurveyPrompter(f.IO)
+				opts.Prompter = newSurveyPrompter(f.IO, f.JSON)
 			}
 			if runF != nil {
 				return runF(opts)
@@ -95,26 +95,33 @@ never from a flag value. Ctrl-C at any question exits 2 and writes nothing.`,
 // probeFunc is the signature of probe.Run.
 type probeFunc func(ctx context.Context, opts probe.Options, input string) (*probe.Report, error)
 
-// newSurveyPrompter asks on the command's terminal.
-func newSurveyPrompter(s *iostreams.IOStreams) prompt.Prompter {
+// newSurveyPrompter asks on the command's terminal; under --json the
+// questions are drawn on stderr, so that stdout carries only the JSON.
+func newSurveyPrompter(s *iostreams.IOStreams, asJSON bool) prompt.Prompter {
 	in, okIn := s.In.(*os.File)
 	out, okOut := s.Out.(*os.File)
 	errOut, okErr := s.ErrOut.(*os.File)
 	if !okIn || !okOut || !okErr {
 		return nil
 	}
+	if asJSON {
+		if !s.IsStderrTTY() {
+			return nil
+		}
+		out = errOut
+	}
 	return prompt.NewSurvey(in, out, errOut)
 }
 
 // wizardResult is `wizard --json`.
 type wizardResult struct {
-	SchemaVersion int             `json:"schema_version"`
-	Email         string          `json:"email"`
-	Status        probe.Status    `json:"status"`
-	Protocol      string          `json:"protocol,omitempty"`
-	Out           string          `json:"out,omitempty"`
-	Files         []profiles.File `json:"files"`
-	Report        *probe.Report   `json:"report"`
+	SchemaVersion int                 `json:"schema_version"`
+	Email         string              `json:"email"`
+	Status        probe.Status        `json:"status"`
+	Protocol      string              `json:"protocol,omitempty"`
+	Out           string              `json:"out,omitempty"`
+	Files         []profileResultFile `json:"files"`
+	Report        *probe.Report       `json:"report"`
 }
 
 // wizard is one run: the options, the answers gathered so far, and where
@@ -202,8 +209,13 @@ func (w *wizard) run(ctx context.Context) error {
 	}
 	w.summary(dir, files)
 	if w.opts.JSON {
-		if err := writeJSON(w.opts.IO.Out, wizardResult{SchemaVersion: jsonSchemaVersion, Email: w.addr.String(), Status: rep.Status,
-			Protocol: string(protocol), Out: dir, Files: files, Report: rep}); err != nil {
+		res := wizardResult{SchemaVersion: jsonSchemaVersion, Email: w.addr.String(), Status: rep.Status,
+			Protocol: string(protocol), Out: dir, Files: []profileResultFile{}, Report: rep}
+		for _, f := range files {
+			res.Files = append(res.Files, profileResultFile{Format: f.Format, Path: filepath.Join(dir, filepath.FromSlash(f.Path)),
+				About: f.About, Secret: f.Secret, Clients: f.Format.Clients()})
+		}
+		if err := writeJSON(w.opts.IO.Out, res); err != nil {
 			return err
 		}
 	}

@@ -321,3 +321,29 @@ func TestDemoWritesEveryProfile(t *testing.T) {
 		t.Errorf("user.js lacks the demo's display name")
 	}
 }
+
+func TestWizardJSON(t *testing.T) {
+	demo := catalogued(t, "demo")
+	dir := filepath.Join(t.TempDir(), "out")
+	code, out, errOut := wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, nil, "demo"), JSON: true,
+		Address: demo.Address, Name: "Alice", Formats: "apple,sheet", Out: dir, Yes: true}, nil)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	var res wizardResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, out)
+	}
+	if res.Email != demo.Address || res.Protocol != "imap" || res.Status != probe.StatusOK || len(res.Files) != 3 ||
+		res.Report == nil || res.Report.Recommendation == nil {
+		t.Errorf("wizard --json = %+v", res)
+	}
+	for _, f := range res.Files {
+		if _, err := os.Stat(f.Path); err != nil {
+			t.Errorf("files[].path %q: %v", f.Path, err)
+		}
+	}
+	if !strings.Contains(errOut, "What was found") {
+		t.Errorf("the human report did not go to stderr under --json: %q", errOut)
+	}
+}
