@@ -4,9 +4,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -78,6 +80,17 @@ func newAuthority(now func() time.Time) (*authority, error) {
 		cert: cert, certDER: der, key: key, leafKey: leafK, pool: pool, now: now,
 		leaves: map[leafKey]*tls.Certificate{}, serial: 1,
 	}, nil
+}
+
+// tlsaDigests returns the TLSA data for the placeholders of Scenario.Records:
+// the SHA-256 of the shared leaf public key and of the CA certificate, hex.
+func (a *authority) tlsaDigests() (leafSPKI, caCert string, err error) {
+	spki, err := x509.MarshalPKIXPublicKey(&a.leafKey.PublicKey)
+	if err != nil {
+		return "", "", fmt.Errorf("sandbox: leaf key: %w", err)
+	}
+	l, c := sha256.Sum256(spki), sha256.Sum256(a.certDER)
+	return hex.EncodeToString(l[:]), hex.EncodeToString(c[:]), nil
 }
 
 // pem is the CA certificate in PEM form, for clients outside the process.

@@ -539,10 +539,10 @@ func Catalogue() []Scenario {
 		o := server(autoconfig.SMTP, "smtp.signed.test", 465, secTLS)
 		out = append(out, Scenario{
 			Name:        "dnssec-signed",
-			Description: "a DNSSEC-signed zone: answers carry the AD bit to a client that asks with AD or DO",
+			Description: "a DNSSEC-signed zone: answers carry the AD bit to a client that asks with AD or DO; TLSA records (DANE-EE on 993, DANE-TA on 465) match the certificates",
 			Address:     "alice@signed.test", Password: pw + "sig",
 			Expect: Expectation{Incoming: want(in, "alice@signed.test"), Outgoing: want(o, "alice@signed.test"),
-				Notes: "mark the SRV finding as DNSSEC-authenticated (the AD bit from a loopback resolver)"},
+				Notes: "mark the SRV finding as DNSSEC-authenticated (the AD bit from a loopback resolver); the TLSA records match"},
 			// SRV 1 → A 2 → connect 3 → TLS 4 → greeting 5 → LOGIN 6 ‖ EHLO 6 → AUTH 7.
 			CriticalPath: 7,
 			Domains:      []string{"signed.test"},
@@ -554,6 +554,8 @@ func Catalogue() []Scenario {
 			Records: []string{
 				"_imaps._tcp.signed.test. SRV 0 1 993 imap.signed.test.",
 				"_submissions._tcp.signed.test. SRV 0 1 465 smtp.signed.test.",
+				"_993._tcp.imap.signed.test. TLSA 3 1 1 " + PlaceholderLeafSPKI,
+				"_465._tcp.smtp.signed.test. TLSA 2 0 1 " + PlaceholderCACert,
 			},
 		})
 	}

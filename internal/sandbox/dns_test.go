@@ -2,6 +2,9 @@ package sandbox
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"net/netip"
 	"testing"
@@ -183,5 +186,39 @@ func TestDNSLatency(t *testing.T) {
 	}
 	if d := time.Since(start); d < latency {
 		t.Errorf("a refused connect took %v, want at least one round trip %v", d, latency)
+	}
+}
+
+// The dnssec-signed scenario's TLSA records match the certificates its
+// servers present: DANE-EE (3 1 1) the leaf's key, DANE-TA (2 0 1) the CA.
+func TestTLSAMatchesCertificates(t *testing.T) {
+	w := startWorld(t, Options{Scenarios: []string{"dnssec-signed"}})
+	for _, tc := range []struct {
+		host, port string
+		digest     func(cs tls.ConnectionState) []byte
+	}{
+		{"imap.signed.test", "993", func(cs tls.ConnectionState) []byte {
+			d := sha256.Sum256(cs.PeerCertificates[0].RawSubjectPublicKeyInfo)
+			return d[:]
+		}},
+		{"smtp.signed.test", "465", func(cs tls.ConnectionState) []byte {
+			chain := cs.VerifiedChains[0]
+			d := sha256.Sum256(chain[len(chain)-1].Raw)
+			return d[:]
+		}},
+	} {
+		r := ask(t, w, "udp", "_"+tc.port+"._tcp."+tc.host, dns.TypeTLSA, func(m *dns.Msg) { m.SetEdns0(1232, true) })
+		if len(r.Answer) != 1 || !r.AuthenticatedData {
+			t.Fatalf("TLSA for %s:%s: %v (AD %v)", tc.host, tc.port, r.Answer, r.AuthenticatedData)
+		}
+		tlsa := r.Answer[0].(*dns.TLSA)
+		conn, err := dialTLS(t, w, tc.host, tc.port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hex.EncodeToString(tc.digest(conn.ConnectionState())); got != tlsa.Certificate {
+			t.Errorf("%s:%s: TLSA %d %d %d %s, certificate digest %s", tc.host, tc.port,
+				tlsa.Usage, tlsa.Selector, tlsa.MatchingType, tlsa.Certificate, got)
+		}
 	}
 }

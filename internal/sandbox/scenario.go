@@ -34,6 +34,8 @@ type Scenario struct {
 	Hosts []Host
 	// Records are further DNS records in zone-file syntax (SRV, MX, CNAME,
 	// TXT, TLSA, AAAA, ...), e.g. "_imaps._tcp.a.test. SRV 0 1 993 imap.a.test.".
+	// For DANE, PlaceholderLeafSPKI and PlaceholderCACert stand for the
+	// digests of the world's keys, which are made at start.
 	Records []string
 	// DNSFaults make chosen names misbehave.
 	DNSFaults []DNSFault
@@ -41,6 +43,15 @@ type Scenario struct {
 	// keyed there by each provider's Domains.
 	ISPDB []*autoconfig.Provider
 }
+
+// Placeholders in Records for TLSA data (RFC 6698), replaced when a world
+// starts: the SHA-256 of the public key (SubjectPublicKeyInfo) every good
+// leaf certificate carries, for "3 1 1" (DANE-EE), and of the CA
+// certificate, for "2 0 1" (DANE-TA).
+const (
+	PlaceholderLeafSPKI = "%LEAF_SPKI_SHA256%"
+	PlaceholderCACert   = "%CA_CERT_SHA256%"
+)
 
 // Expectation is what a correct prober recommends.
 type Expectation struct {

@@ -202,10 +202,15 @@ func (w *World) build() error {
 			return err
 		}
 	}
+	leafSPKI, caCert, err := w.ca.tlsaDigests()
+	if err != nil {
+		return err
+	}
+	digests := strings.NewReplacer(PlaceholderLeafSPKI, leafSPKI, PlaceholderCACert, caCert)
 	for i := range w.scenarios {
 		sc := &w.scenarios[i]
 		for _, r := range sc.Records {
-			if err := w.zones.addRecord(r); err != nil {
+			if err := w.zones.addRecord(digests.Replace(r)); err != nil {
 				return fmt.Errorf("scenario %q: %w", sc.Name, err)
 			}
 		}
