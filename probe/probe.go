@@ -233,12 +233,32 @@ func (e *engine) report(addr *autoconfig.Address, discoverAddr autoconfig.Addres
 	for _, incoming := range []bool{true, false} {
 		for _, c := range e.cands {
 			if c.incoming() == incoming {
-				r.Servers = append(r.Servers, c.serverReport())
+				s := c.serverReport()
+				if e.password && s.LoginDetail == nil {
+					s.LoginDetail = &LoginReport{Reason: e.whyNoLogin(c)}
+				}
+				r.Servers = append(r.Servers, s)
 			}
 		}
 	}
 	r.ElapsedMS = millis(time.Since(start))
 	return r
+}
+
+// whyNoLogin says why a server got no login although a password was given.
+func (e *engine) whyNoLogin(c *candidate) string {
+	dir := direction(c)
+	switch {
+	case e.loginOK[dir]:
+		return "not tried: another server already accepted the login, and one is enough"
+	case e.blocked[dir]:
+		return "not tried: the provider's refusal showed that another attempt cannot help"
+	case e.failures[dir] >= maxFailures:
+		return "not tried: two logins were refused already, and more could lock the account"
+	case c.tier() > tierWeak:
+		return "not tried: the server was not proven safe for a password"
+	}
+	return "not tried: the probe ended before its turn"
 }
 
 // mergeDisagreements keeps discovery's disagreements except those that the
