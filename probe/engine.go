@@ -459,8 +459,12 @@ func (e *engine) onLoggedIn(m msgLoggedIn) {
 }
 
 // usernames are the names to try on c: its source's template, else the full
-// address and then the local part (the one that already worked first).
+// address and then the local part (the one that already worked first); none
+// for a bare domain.
 func (e *engine) usernames(c *candidate) []string {
+	if e.addr == nil {
+		return nil
+	}
 	if c.server.Username != "" {
 		return []string{autoconfig.ExpandTemplate(c.server.Username, *e.addr)}
 	}
