@@ -124,7 +124,7 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 	return w, nil
 }
 
-// choose picks the scenarios opts names, in catalogue order.
+// choose picks the scenarios opts names, in the order given, then Extra.
 func choose(opts Options) ([]Scenario, error) {
 	all := Catalogue()
 	var chosen []Scenario
