@@ -136,6 +136,13 @@ func TestScriptChecksTheQuestions(t *testing.T) {
 	if err := s.Done(); err == nil {
 		t.Error("Done with an answer left over gave no error")
 	}
+	s = NewScript(IfAsked("protocol", "POP3"), Reply("clients", nil), IfAsked("folder", "x"))
+	if _, err := s.MultiSelect("Which clients?", []string{"a"}, []int{0}); err != nil {
+		t.Errorf("an optional answer for a question not asked was not skipped: %v", err)
+	}
+	if err := s.Done(); err != nil {
+		t.Errorf("an optional answer left over counts as missing: %v", err)
+	}
 	if _, err := NewScript(Reply("p", "X")).Select("p", []string{"IMAP", "POP3"}, 0); !errors.Is(err, ErrScript) {
 		t.Errorf("a fragment matching no option gave %v", err)
 	}

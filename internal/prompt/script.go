@@ -21,10 +21,18 @@ type Answer struct {
 	Value any
 	// Cancel replies as if the person pressed Ctrl-C.
 	Cancel bool
+	// Optional answers are skipped when the question is another one: for
+	// questions a command asks only sometimes.
+	Optional bool
 }
 
 // Reply is an Answer with a value (nil takes the default).
 func Reply(question string, value any) Answer { return Answer{Question: question, Value: value} }
+
+// IfAsked is a Reply for a question that may not be asked.
+func IfAsked(question string, value any) Answer {
+	return Answer{Question: question, Value: value, Optional: true}
+}
 
 // Cancel is an Answer that presses Ctrl-C.
 func Cancel(question string) Answer { return Answer{Question: question, Cancel: true} }
@@ -44,6 +52,9 @@ func NewScript(answers ...Answer) *Script { return &Script{Answers: answers} }
 // Done reports an error when answers are left over: the command asked fewer
 // questions than the test expected.
 func (s *Script) Done() error {
+	for len(s.Answers) > 0 && s.Answers[0].Optional {
+		s.Answers = s.Answers[1:]
+	}
 	if len(s.Answers) > 0 {
 		return fmt.Errorf("%w: %d answer(s) never asked for, the first for %q", ErrScript, len(s.Answers), s.Answers[0].Question)
 	}
@@ -52,6 +63,9 @@ func (s *Script) Done() error {
 
 func (s *Script) next(message string, options []string) (Answer, error) {
 	s.Asked = append(s.Asked, message+optionsText(options))
+	for len(s.Answers) > 0 && s.Answers[0].Optional && !strings.Contains(message, s.Answers[0].Question) {
+		s.Answers = s.Answers[1:]
+	}
 	if len(s.Answers) == 0 {
 		return Answer{}, fmt.Errorf("%w: unexpected question %q", ErrScript, message)
 	}
