@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
@@ -84,6 +85,7 @@ type Options struct {
 type EventKind string
 
 const (
+	EventLookup  EventKind = "lookup"  // a DNS question went out
 	EventFound   EventKind = "found"   // discovery named a server
 	EventChecked EventKind = "checked" // a server's check ended
 	EventLogin   EventKind = "login"   // a login started or ended
@@ -116,8 +118,13 @@ func Run(ctx context.Context, opts Options, input string) (*Report, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
+	progress := serialized(opts.Progress)
 	env := opts.Env
-	env.Resolver = newCachingResolver(env.Resolver)
+	env.Resolver = newCachingResolver(env.Resolver, func(question string) {
+		if progress != nil {
+			progress(Event{Kind: EventLookup, Text: "asking DNS: " + question})
+		}
+	})
 
 	vopts := verify.Options{Env: env, AllowPlaintext: opts.AllowPlaintext, TrustCertSHA256: opts.TrustCertSHA256, Timeout: attempt}
 	dopts := discover.Options{
@@ -134,7 +141,7 @@ func Run(ctx context.Context, opts Options, input string) (*Report, error) {
 	e := &engine{
 		addr:     addr,
 		password: opts.Password != nil && addr != nil,
-		progress: opts.Progress,
+		progress: progress,
 		check: func(ctx context.Context, s autoconfig.Server) checkOutcome {
 			return checkOutcomeOf(verify.Check(ctx, vopts, s), vopts)
 		},
@@ -174,6 +181,20 @@ func Run(ctx context.Context, opts Options, input string) (*Report, error) {
 	}
 	e.run(ctx, false)
 	return e.report(addr, discoverAddr, opts, start), nil
+}
+
+// serialized makes sure calls of f never overlap: DNS questions are told
+// from discovery's goroutines, everything else from the engine's loop.
+func serialized(f func(Event)) func(Event) {
+	if f == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	return func(e Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		f(e)
+	}
 }
 
 // parseInput reads an address or a bare domain. addr is nil for a domain;

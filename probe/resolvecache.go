@@ -14,9 +14,11 @@ import (
 // saves a round trip on the critical path. Failures are not kept: a caller
 // whose shared lookup failed (say, because the caller that started it was
 // cancelled) asks again itself. SRV and MX questions are asked once anyway
-// and go straight through.
+// and go straight through. Every new question is told to asked (when not
+// nil), for a live display of what is being looked up.
 type cachingResolver struct {
 	netx.Resolver
+	asked func(question string)
 	mu    sync.Mutex
 	addrs map[string]*lookupCall[[]netip.Addr]
 	tlsa  map[string]*lookupCall[[]netx.TLSA]
@@ -29,12 +31,26 @@ type lookupCall[T any] struct {
 	err  error
 }
 
-func newCachingResolver(r netx.Resolver) *cachingResolver {
-	return &cachingResolver{Resolver: r, addrs: map[string]*lookupCall[[]netip.Addr]{}, tlsa: map[string]*lookupCall[[]netx.TLSA]{}}
+func newCachingResolver(r netx.Resolver, asked func(question string)) *cachingResolver {
+	if asked == nil {
+		asked = func(string) {}
+	}
+	return &cachingResolver{Resolver: r, asked: asked, addrs: map[string]*lookupCall[[]netip.Addr]{}, tlsa: map[string]*lookupCall[[]netx.TLSA]{}}
+}
+
+func (c *cachingResolver) LookupSRV(ctx context.Context, name string) ([]netx.SRV, netx.Meta, error) {
+	c.asked("SRV " + name)
+	return c.Resolver.LookupSRV(ctx, name)
+}
+
+func (c *cachingResolver) LookupMX(ctx context.Context, name string) ([]netx.MX, netx.Meta, error) {
+	c.asked("MX " + name)
+	return c.Resolver.LookupMX(ctx, name)
 }
 
 func (c *cachingResolver) LookupAddrs(ctx context.Context, host string) ([]netip.Addr, netx.Meta, error) {
 	return shared(ctx, &c.mu, c.addrs, strings.ToLower(host), func(ctx context.Context) ([]netip.Addr, netx.Meta, error) {
+		c.asked("address of " + host)
 		return c.Resolver.LookupAddrs(ctx, host)
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -285,5 +286,34 @@ func TestPrivateKeepsTheAddressAtTheDomain(t *testing.T) {
 	}
 	if rep.Recommendation != nil {
 		t.Errorf("a domain known only to the ISPDB was found under --private: %+v", rep.Recommendation.Incoming)
+	}
+}
+
+func TestProgressTellsLookupsFindingsAndLoginsOneAtATime(t *testing.T) {
+	w := startWorld(t, 0, "demo")
+	sc := w.Scenarios()[0]
+	opts := worldOptions(w, sc)
+	var inside atomic.Int32
+	seen := map[EventKind][]string{}
+	opts.Progress = func(e Event) {
+		if inside.Add(1) != 1 {
+			t.Error("progress calls overlap")
+		}
+		seen[e.Kind] = append(seen[e.Kind], e.Text)
+		time.Sleep(100 * time.Microsecond)
+		inside.Add(-1)
+	}
+	if _, err := Run(t.Context(), opts, sc.Address); err != nil {
+		t.Fatal(err)
+	}
+	for kind, want := range map[EventKind]string{
+		EventLookup:  "asking DNS: SRV _imaps._tcp.demo.test",
+		EventFound:   "found IMAP imap.demo.test:993",
+		EventChecked: "IMAP imap.demo.test:993 works",
+		EventLogin:   `login to imap.demo.test:993 as "alice@demo.test" worked`,
+	} {
+		if !slices.ContainsFunc(seen[kind], func(s string) bool { return strings.HasPrefix(s, want) }) {
+			t.Errorf("no %s event %q among %q", kind, want, seen[kind])
+		}
 	}
 }
