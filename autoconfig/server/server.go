@@ -39,7 +39,6 @@ type Server struct {
 	state   atomic.Pointer[state]
 	metrics *metrics
 	certs   *certSource
-	now     func() time.Time
 }
 
 // state is everything a request reads, swapped as a whole on Reload.
@@ -53,7 +52,7 @@ type state struct {
 // a Server ready to serve it. logger receives one line per problem and, if
 // the configuration asks for it, per request.
 func New(cfg *Config, logger *slog.Logger) (*Server, error) {
-	s := &Server{log: logger, metrics: newMetrics(), now: time.Now}
+	s := &Server{log: logger, metrics: newMetrics()}
 	st, err := s.newState(cfg, nil)
 	if err != nil {
 		return nil, err
@@ -253,7 +252,7 @@ func route(path string) endpoint {
 
 // ServeHTTP routes a request to its endpoint.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := s.now()
+	start := time.Now()
 	st := s.state.Load()
 	ep := route(r.URL.Path)
 	client := clientIP(r, st.cfg.Limit.TrustedProxies)
@@ -269,7 +268,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		out = s.serveEndpoint(w, r, st, ep, client)
 	}
-	elapsed := s.now().Sub(start)
+	elapsed := time.Since(start)
 	s.metrics.observe(ep, out.status, elapsed)
 	if st.cfg.Log.Requests || out.status >= 500 {
 		s.logRequest(r, st.cfg, ep, out, client, elapsed)
