@@ -85,7 +85,11 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		return err
 	}
 	if opts.check {
-		fmt.Fprintf(streams.Out, "%s: OK: %d domains (%s)\n", opts.configPath, len(cfg.Domains()), strings.Join(cfg.Domains(), ", "))
+		noun := "domains"
+		if len(cfg.Domains()) == 1 {
+			noun = "domain"
+		}
+		fmt.Fprintf(streams.Out, "%s: OK: %d %s (%s)\n", opts.configPath, len(cfg.Domains()), noun, strings.Join(cfg.Domains(), ", "))
 		return nil
 	}
 
