@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -264,4 +265,41 @@ func TestBatchProgressBarOnlyOnATerminal(t *testing.T) {
 	if !strings.Contains(errOut.String(), "[===============               ] 1/2 users, 0 failed") {
 		t.Errorf("terminal bar = %q", errOut.String())
 	}
+}
+
+// BenchmarkBatch runs a batch of 200 users: 150 at one sandbox domain (probed
+// once, without passwords) and 50 spread over 10 domains that do not exist,
+// writing every client's files for each user.
+func BenchmarkBatch(b *testing.B) {
+	w, err := sandbox.Start(context.Background(), sandbox.Options{Scenarios: []string{"demo"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	network := func(ctx context.Context) (probe.Options, func(), error) {
+		return probe.Options{Env: w.Env(), ISPDBURL: w.ISPDBURL(), Timeout: 10 * time.Second}, func() {}, nil
+	}
+	dir := b.TempDir()
+	var csvText strings.Builder
+	csvText.WriteString("email,name\n")
+	for i := range 150 {
+		fmt.Fprintf(&csvText, "user%d@demo.test,User %d\n", i, i)
+	}
+	for i := range 50 {
+		fmt.Fprintf(&csvText, "user%d@gone%d.test,Gone %d\n", i, i%10, i)
+	}
+	users := filepath.Join(dir, "users.csv")
+	if err := os.WriteFile(users, []byte(csvText.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		ios, _, _, _ := iostreams.Test()
+		opts := &batchOptions{IO: ios, Network: network, Probe: probe.Run, UsersFile: users,
+			Out: filepath.Join(dir, fmt.Sprint("out", i)), Formats: "all", Concurrency: 8}
+		if err := runBatch(context.Background(), opts); exitCodeOf(err) != exitBatchPartial {
+			b.Fatalf("batch: %v", err)
+		}
+	}
+	b.ReportMetric(float64(200*b.N)/b.Elapsed().Seconds(), "users/s")
 }
