@@ -210,3 +210,30 @@ func TestGracefulShutdown(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestSlowClientCutOff checks the header timeout: a client that never
+// finishes its request line is disconnected.
+func TestSlowClientCutOff(t *testing.T) {
+	cfg := parseTestConfig(t, "testdata", "timeouts: {read_header: 200ms, read: 300ms}\n")
+	srv, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := listen(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln, nil) }()
+	defer func() { cancel(); <-done }()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET /mail/config-v1.1.xml HTTP/1.1\r\nHost: exa")
+	start := time.Now()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	io.ReadAll(conn) // returns when the server closes the connection
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("the slow client was held for %s", d)
+	}
+}
