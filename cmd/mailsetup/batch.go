@@ -287,11 +287,13 @@ func readUsers(name string) (users []batchUser, bad []batchResult, err error) {
 		}
 		u, err := cols.user(rec, line)
 		if err == nil {
-			key := strings.ToLower(u.addr.ASCII())
+			// Folders are named after addresses; two rows must not share one.
+			key := strings.ToLower(folderName(u.addr))
 			if first, dup := seen[key]; dup {
-				err = fmt.Errorf("%s is already on line %d", u.Email, first)
+				err = fmt.Errorf("%s is already on line %d (or shares its folder %q)", u.Email, first, folderName(u.addr))
+			} else {
+				seen[key] = line
 			}
-			seen[key] = line
 		}
 		if err != nil {
 			bad = append(bad, batchResult{Line: line, Email: u.Email, Name: u.Name, Status: batchBadRow, Files: []string{}, Error: fmt.Sprintf("line %d: %v", line, err)})
@@ -413,6 +415,9 @@ func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
 		return fail(batchInsecureOnly, fmt.Errorf("only servers without valid encryption answer for %s", u.addr))
 	}
 	rec := rep.Recommendation
+	if rec.Outgoing == nil {
+		return fail(batchNothingFound, fmt.Errorf("no working SMTP server was found for %s: mail clients need one to send mail", u.addr))
+	}
 	r.Confidence = rec.Confidence
 	files, protocol, err := b.render(rep, u)
 	if err != nil {

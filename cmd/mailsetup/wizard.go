@@ -181,6 +181,9 @@ func (w *wizard) run(ctx context.Context) error {
 	if rep.Recommendation == nil {
 		return w.nothingWorks(rep)
 	}
+	if rep.Recommendation.Outgoing == nil {
+		return withExitCode(exitNothingFound, fmt.Errorf("no working SMTP server was found for %s: mail clients need one to send mail; ask the provider for its outgoing server", w.addr))
+	}
 	protocol, err := w.chooseProtocol(rep)
 	if err != nil {
 		return err
@@ -630,9 +633,9 @@ func (w *wizard) nothingWorks(rep *probe.Report) error {
 	return withExitCode(code, fmt.Errorf("%s for %s", why, w.addr))
 }
 
-// unprovenSettings gathers the servers discovery named (none of them
-// proven) into settings for a setup sheet; nil when no incoming and outgoing
-// server at all was named by the provider or a directory.
+// unprovenSettings gathers the servers that were named by a published
+// source or answered a guess (none of them proven) into settings for a setup
+// sheet; nil without at least one incoming and one outgoing server.
 func unprovenSettings(rep *probe.Report) *autoconfig.Provider {
 	p := &autoconfig.Provider{ID: rep.Domain, Domains: []string{rep.Domain}}
 	for _, s := range rep.Servers {

@@ -349,3 +349,24 @@ func TestWizardJSON(t *testing.T) {
 		t.Errorf("the human report did not go to stderr under --json: %q", errOut)
 	}
 }
+
+func TestWizardOffersTheSheetWithWhatItFound(t *testing.T) {
+	plain := catalogued(t, "plaintext-only")
+	dir := filepath.Join(t.TempDir(), "out")
+	script := prompt.NewScript(prompt.Reply("Password", ""), prompt.Reply("setup sheet", true))
+	code, out, errOut := wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, nil, "plaintext-only"),
+		Address: plain.Address, Name: "Alice", Out: dir}, script)
+	if code != exitInsecureOnly {
+		t.Fatalf("exit %d, want 5\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "What was tried") || !strings.Contains(out, "NOT proven") {
+		t.Errorf("stdout:\n%s", out)
+	}
+	sheet, err := os.ReadFile(filepath.Join(dir, "sheet", "setup.txt"))
+	if err != nil || !bytes.Contains(sheet, []byte("imap.plaintext.test")) {
+		t.Errorf("the sheet lacks the server that was found: %v\n%s", err, sheet)
+	}
+	if files := readTree(t, dir); len(files) != 2 {
+		t.Errorf("more than the sheet was written: %v", keys(files))
+	}
+}
