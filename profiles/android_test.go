@@ -3,6 +3,7 @@ package profiles
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os/exec"
 	"strings"
 	"testing"
@@ -86,5 +87,10 @@ func TestAndroidRejectsUnicodeLocalPart(t *testing.T) {
 	}
 	if _, err := AndroidQRPayload(acct); err == nil || !strings.Contains(err.Error(), "ASCII") {
 		t.Errorf("UTF-8 local part: got %v", err)
+	}
+	// Render stops at the first file that cannot be written and says which.
+	_, err = Render(acct, AllFormats, Options{})
+	if !errors.Is(err, ErrUnsupported) || !strings.HasPrefix(err.Error(), "android/thunderbird-qr.png: ") || strings.Count(err.Error(), "ASCII") != 1 {
+		t.Errorf("Render: got %v", err)
 	}
 }

@@ -2,7 +2,6 @@ package profiles
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -16,34 +15,33 @@ import (
 // the disk, so a writer that fails leaves nothing behind.
 func Render(acct Account, formats []Format, opts Options) ([]File, error) {
 	var files []File
-	add := func(f Format, p, about string, secret bool, write func(io.Writer) error) error {
+	var err error // the first writer's failure; the rest are skipped
+	add := func(f Format, p, about string, secret bool, write func(io.Writer) error) {
+		if err != nil {
+			return
+		}
 		var b bytes.Buffer
-		if err := write(&b); err != nil {
-			return fmt.Errorf("%s: %w", p, err)
+		if werr := write(&b); werr != nil {
+			err = fmt.Errorf("%s: %w", p, werr)
+			return
 		}
 		files = append(files, File{Format: f, Path: p, About: about, Secret: secret, Data: b.Bytes()})
-		return nil
 	}
 	for _, f := range formats {
-		var err error
 		switch f {
 		case Thunderbird:
-			err = errors.Join(
-				add(f, "thunderbird/isp/"+ThunderbirdISPFileName(acct.Address.Domain),
-					"provider settings for Thunderbird's isp/ folder",
-					false, func(w io.Writer) error { return ThunderbirdISP(w, acct) }),
-				add(f, "thunderbird/user.js", "creates the account in a NEW Thunderbird profile",
-					false, func(w io.Writer) error { return ThunderbirdUserJS(w, acct) }),
-			)
+			add(f, "thunderbird/isp/"+ThunderbirdISPFileName(acct.Address.Domain),
+				"provider settings for Thunderbird's isp/ folder",
+				false, func(w io.Writer) error { return ThunderbirdISP(w, acct) })
+			add(f, "thunderbird/user.js", "creates the account in a NEW Thunderbird profile",
+				false, func(w io.Writer) error { return ThunderbirdUserJS(w, acct) })
 		case Outlook:
-			err = errors.Join(
-				add(f, "outlook/autodiscover.xml", "Autodiscover answer, read by Outlook 2016-2024/M365 via the .reg",
-					false, func(w io.Writer) error { return OutlookAutodiscover(w, acct) }),
-				add(f, "outlook/autodiscover.reg", "points Outlook 2016-2024/M365 at autodiscover.xml",
-					false, func(w io.Writer) error { return OutlookReg(w, acct, opts.AutodiscoverPath) }),
-				add(f, "outlook/outlook.prf", "profile for outlook.exe /importprf (classic Outlook 2010-2024/M365)",
-					false, func(w io.Writer) error { return OutlookPRF(w, acct) }),
-			)
+			add(f, "outlook/autodiscover.xml", "Autodiscover answer, read by Outlook 2016-2024/M365 via the .reg",
+				false, func(w io.Writer) error { return OutlookAutodiscover(w, acct) })
+			add(f, "outlook/autodiscover.reg", "points Outlook 2016-2024/M365 at autodiscover.xml",
+				false, func(w io.Writer) error { return OutlookReg(w, acct, opts.AutodiscoverPath) })
+			add(f, "outlook/outlook.prf", "profile for outlook.exe /importprf (classic Outlook 2010-2024/M365)",
+				false, func(w io.Writer) error { return OutlookPRF(w, acct) })
 		case Apple:
 			secret := opts.Apple.Password != ""
 			about := "configuration profile for iOS, iPadOS and macOS"
@@ -55,24 +53,20 @@ func Render(acct Account, formats []Format, opts Options) ([]File, error) {
 			case secret:
 				about += ", WITH the password"
 			}
-			err = add(f, "apple/"+AppleFileName(acct.Address), about, secret,
+			add(f, "apple/"+AppleFileName(acct.Address), about, secret,
 				func(w io.Writer) error { return AppleMobileconfig(w, acct, opts.Apple) })
 		case Android:
-			err = errors.Join(
-				add(f, "android/thunderbird-qr.png", "QR code for Thunderbird for Android (no password)",
-					false, func(w io.Writer) error { return AndroidQRPNG(w, acct) }),
-				add(f, "android/thunderbird-qr.txt", "the same QR payload as text (JSON)",
-					false, func(w io.Writer) error { return AndroidQRText(w, acct) }),
-				add(f, "android/README.txt", "Gmail, Samsung Email, Outlook: what they import, settings to type",
-					false, func(w io.Writer) error { return AndroidNote(w, acct) }),
-			)
+			add(f, "android/thunderbird-qr.png", "QR code for Thunderbird for Android (no password)",
+				false, func(w io.Writer) error { return AndroidQRPNG(w, acct) })
+			add(f, "android/thunderbird-qr.txt", "the same QR payload as text (JSON)",
+				false, func(w io.Writer) error { return AndroidQRText(w, acct) })
+			add(f, "android/README.txt", "Gmail, Samsung Email, Outlook: what they import, settings to type",
+				false, func(w io.Writer) error { return AndroidNote(w, acct) })
 		case Sheet:
-			err = errors.Join(
-				add(f, "sheet/setup.html", "printable setup sheet",
-					false, func(w io.Writer) error { return SheetHTML(w, acct) }),
-				add(f, "sheet/setup.txt", "setup sheet as plain text",
-					false, func(w io.Writer) error { return SheetText(w, acct) }),
-			)
+			add(f, "sheet/setup.html", "printable setup sheet",
+				false, func(w io.Writer) error { return SheetHTML(w, acct) })
+			add(f, "sheet/setup.txt", "setup sheet as plain text",
+				false, func(w io.Writer) error { return SheetText(w, acct) })
 		default:
 			err = fmt.Errorf("%w %q", ErrBadFormat, f)
 		}
