@@ -357,21 +357,6 @@ func plainText(w http.ResponseWriter, status int, msg string) int {
 	return status
 }
 
-// lookup finds the site for a domain as a client wrote it: any case, either
-// IDN form. Unknown domains get the generic answer if one is configured.
-func (c *Config) lookup(domain string) (*site, bool) {
-	if s, ok := c.sites[domain]; ok {
-		return s, true
-	}
-	d, err := autoconfig.ParseDomain(domain)
-	if err == nil {
-		if s, ok := c.sites[d.ASCII]; ok {
-			return s, true
-		}
-	}
-	return nil, false
-}
-
 // parseAddress validates an address a client sent; control characters,
 // which no address has and XML 1.0 cannot carry, are refused too.
 func parseAddress(s string) (autoconfig.Address, error) {

@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 	"strings"
+
+	"github.com/mailsetup/mailsetup/autoconfig"
 )
 
 // serveAutoconfig answers Thunderbird's GET /mail/config-v1.1.xml and the
@@ -16,38 +18,53 @@ func (s *Server) serveAutoconfig(w http.ResponseWriter, r *http.Request, st *sta
 		return outcome{status: plainText(w, http.StatusMethodNotAllowed, "use GET\n")}
 	}
 	var out outcome
-	var domain string
+	var answer *site
+	var ok bool
 	if email := queryValue(r.URL.RawQuery, "emailaddress"); email != "" {
 		addr, err := st.cfg.parseAddress(email)
 		if err != nil {
 			return outcome{status: plainText(w, http.StatusBadRequest, "emailaddress is not an e-mail address\n")}
 		}
-		out.addr, domain = email, addr.Domain
+		out.addr, out.domain = email, addr.Domain
+		answer, ok = st.cfg.sites[addr.Domain]
 	} else {
-		domain = hostDomain(r.Host)
+		answer, out.domain, ok = st.cfg.siteForHost(hostDomain(r.Host))
 	}
-	site, ok := st.cfg.lookup(domain)
-	if !ok && out.addr == "" {
-		if rest, cut := strings.CutPrefix(domain, "autoconfig."); cut {
-			domain = rest
-			site, ok = st.cfg.lookup(domain)
-		}
-	}
-	out.domain = domain
 	if !ok {
-		site = st.cfg.generic
+		answer = st.cfg.generic
 	}
-	if site == nil {
+	if answer == nil {
 		out.status = plainText(w, http.StatusNotFound, "no settings for this domain\n")
 		return out
 	}
 	setHeader(w, "Content-Type", valueXML)
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodGet {
-		_, _ = w.Write(site.autoconfigXML)
+		_, _ = w.Write(answer.autoconfigXML)
 	}
 	out.status = http.StatusOK
 	return out
 }
 
 var valueGetHead = []string{"GET, HEAD"}
+
+// siteForHost finds the site a Host header names: DOMAIN or
+// autoconfig.DOMAIN, in any letter case and either IDN form. The exact
+// spelling is tried first, without IDNA work; name is the domain asked for.
+func (c *Config) siteForHost(host string) (s *site, name string, ok bool) {
+	for _, name := range []string{host, strings.TrimPrefix(host, "autoconfig.")} {
+		if s, ok := c.sites[name]; ok {
+			return s, name, true
+		}
+	}
+	d, err := autoconfig.ParseDomain(host)
+	if err != nil {
+		return nil, host, false
+	}
+	for _, name := range []string{d.ASCII, strings.TrimPrefix(d.ASCII, "autoconfig.")} {
+		if s, ok := c.sites[name]; ok {
+			return s, name, true
+		}
+	}
+	return nil, d.ASCII, false
+}
