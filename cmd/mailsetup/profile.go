@@ -145,6 +145,12 @@ func runProfile(ctx context.Context, opts *profileOptions) error {
 	if opts.Address == "" && opts.FromReport == "" {
 		return usageError("give the address, e.g. 'mailsetup profile jane@example.com --name \"Jane Doe\" --out jane/'")
 	}
+	if opts.Address != "" {
+		// A bad address is a usage error before anything is probed or read.
+		if _, err := autoconfig.ParseAddress(opts.Address); err != nil {
+			return withExitCode(exitUsage, err)
+		}
+	}
 	if opts.Name == "" {
 		return usageError("give the sender name with --name \"Jane Doe\": it goes into every file")
 	}

@@ -157,6 +157,7 @@ func TestProfileUsageErrors(t *testing.T) {
 		{[]string{"profile", "jane@example.test", "--out", "x", "--settings", providersDir + "imap-pop3.xml"}, "--name"},
 		{[]string{"profile", "jane@example.test", "--name", "J", "--settings", providersDir + "imap-pop3.xml"}, "--out"},
 		{[]string{"profile", "--name", "J", "--out", "x"}, "give the address"},
+		{[]string{"profile", "not-an-address", "--name", "J", "--out", "x"}, "name@example.com"},
 		{[]string{"profile", "jane@example.test", "--name", "J", "--out", "x", "--format", "palm", "--settings", providersDir + "imap-pop3.xml"}, `"palm"`},
 		{[]string{"profile", "jane@example.test", "--name", "J", "--out", "x", "--protocol", "jmap", "--settings", providersDir + "imap-pop3.xml"}, "imap or pop3"},
 		{[]string{"profile", "jane@example.test", "--name", "J", "--out", "x", "--autodiscover-path", "relative.xml", "--settings", providersDir + "imap-pop3.xml"}, "absolute Windows path"},
