@@ -211,9 +211,6 @@ func runBatch(ctx context.Context, opts *batchOptions) error {
 	close(jobs)
 	workers.Wait()
 	progress.finish()
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("batch interrupted; the users finished so far are written, no summary was: %w", err)
-	}
 
 	slices.SortStableFunc(results, func(a, b batchResult) int { return a.Line - b.Line })
 	sum := batchSummary{SchemaVersion: jsonSchemaVersion, UsersFile: opts.UsersFile, Out: opts.Out, Total: len(results), Users: results}
@@ -225,6 +222,11 @@ func runBatch(ctx context.Context, opts *batchOptions) error {
 	sum.Failed = sum.Total - sum.OK
 	if err := writeSummary(opts.Out, sum); err != nil {
 		return err
+	}
+	if ctx.Err() != nil {
+		// Not wrapped: Main would say "nothing was written", and the users
+		// finished so far are.
+		return withExitCode(exitUsage, fmt.Errorf("batch interrupted after %d of %d users; their files and the summary are in %s", sum.Total, len(users)+len(bad), opts.Out))
 	}
 	if opts.JSON {
 		if err := writeJSON(opts.IO.Out, sum); err != nil {
@@ -401,6 +403,9 @@ func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
 	rep, err := b.probe(ctx, popts, u.addr.String())
 	if err != nil {
 		return fail(batchBadRow, err)
+	}
+	if ctx.Err() != nil {
+		return fail(batchError, errors.New("interrupted before the probe ended"))
 	}
 	status := rep.Status
 	if rep.Recommendation != nil && password != nil && u.Username != "" {

@@ -303,3 +303,20 @@ func BenchmarkBatch(b *testing.B) {
 	}
 	b.ReportMetric(float64(200*b.N)/b.Elapsed().Seconds(), "users/s")
 }
+
+func TestBatchInterruptedKeepsWhatIsDone(t *testing.T) {
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users.csv")
+	writeFile(t, users, "email,name\nalice@demo.test,Alice\nbad,Bad\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // Ctrl-C before the first user
+	ios, _, _, _ := iostreams.Test()
+	err := runBatch(ctx, &batchOptions{IO: ios, Network: sandboxNetwork(t, nil, "demo"), Probe: probe.Run,
+		UsersFile: users, Out: filepath.Join(dir, "out"), Formats: "all", Concurrency: 2})
+	if exitCodeOf(err) != exitUsage || !strings.Contains(fmt.Sprint(err), "batch interrupted after") {
+		t.Fatalf("interrupted batch: %v (exit %d)", err, exitCodeOf(err))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "summary.csv")); err != nil {
+		t.Errorf("no summary of the users done: %v", err)
+	}
+}
