@@ -44,7 +44,7 @@ type loginOutcome struct {
 	// the gate, before any password left: it does not count.
 	withdrawn bool
 	detail    LoginReport
-	// kind is the refusal kind (WrongPassword, AppPasswordRequired, ...).
+	// kind is verify's refusal kind (wrong-password, app-password-required, ...).
 	kind string
 	// retry is false when another username or server cannot help (the
 	// provider wants an app password, OAuth2, a web login).
@@ -57,12 +57,14 @@ type loginOutcome struct {
 // that is still running could outrank what is in hand. All state is owned by
 // the loop goroutine; workers only send messages.
 //
-// A login is prepared early, one per direction: its connection, TLS and
-// greeting run while checks run, and it waits at a gate (verify's
-// BeforePassword) until the loop lets its password go: when its server is
-// proven, nothing pending could outrank it and no other password is on the
-// way. So the incoming and outgoing logins cost one round trip each on the
-// critical path, not a whole connection each.
+// Logins are prepared early, for the leading few servers of each direction
+// (maxPrepared): their connection, TLS and greeting run while checks run,
+// and each waits at a gate (verify's BeforePassword) until the loop lets its
+// password go: when it is first in ranking order, its server is proven,
+// nothing pending could outrank it and no other password is on the way. So
+// the incoming and outgoing logins cost one round trip each on the critical
+// path, not a whole connection each, and a dead first server does not delay
+// the second.
 type engine struct {
 	addr     *autoconfig.Address // nil for a bare domain
 	password bool
@@ -280,9 +282,10 @@ func (e *engine) schedule(ctx context.Context, send func(any), workers *sync.Wai
 		e.cancels[c] = cancel
 		e.running++
 		workers.Add(1)
+		server := c.server // the loop rewrites c.server as sources arrive
 		go func() {
 			defer workers.Done()
-			out := e.check(checkCtx, c.server)
+			out := e.check(checkCtx, server)
 			send(msgChecked{c: c, out: out, cut: checkCtx.Err() != nil})
 		}()
 	}
@@ -337,11 +340,14 @@ func (e *engine) prepareLogin(ctx context.Context, c *candidate, workers *sync.W
 			return fmt.Errorf("%w: %w", errWithdrawn, ctx.Err())
 		}
 	}
+	// The loop goroutine owns c and rewrites c.server as sources arrive:
+	// the worker gets its own copy.
+	server := c.server
 	workers.Add(1)
 	go func() {
 		defer workers.Done()
 		defer cancel()
-		e.send(msgLoggedIn{c: c, user: user, out: e.login(loginCtx, c.server, user, gate)})
+		e.send(msgLoggedIn{c: c, user: user, out: e.login(loginCtx, server, user, gate)})
 	}()
 }
 
