@@ -68,6 +68,8 @@ type candidate struct {
 	sources []source
 	check   checkState
 	login   loginState
+	// seq is the order in which discovery first named the candidate.
+	seq int
 }
 
 // source is one discovery answer that named a candidate.
@@ -189,11 +191,14 @@ func compareKeys(a, b key) int {
 	)
 }
 
-// compareCandidates orders candidates best first; host and port break ties
-// so that the order never depends on arrival.
+// compareCandidates orders candidates best first. Among equals the one
+// discovery named first wins: a source lists its servers in preference
+// order (SRV priority and weight, document order); host and port settle
+// the rest.
 func compareCandidates(a, b *candidate) int {
 	return cmp.Or(
 		compareKeys(a.key(), b.key()),
+		cmp.Compare(a.seq, b.seq),
 		cmp.Compare(a.server.Hostname, b.server.Hostname),
 		cmp.Compare(a.server.Port, b.server.Port),
 	)
@@ -228,12 +233,13 @@ func keyOf(s autoconfig.Server) serverKey {
 	return serverKey{s.Protocol, s.Hostname, s.Port, s.Security}
 }
 
-// addSource records one more answer that named the candidate; the username
-// template and authentication follow the best-ranked source that gives them.
-func (c *candidate) addSource(s source) {
+// addSource records one more answer that named the candidate (false when
+// it was known already); the username template and authentication follow
+// the best-ranked source that gives them.
+func (c *candidate) addSource(s source) (added bool) {
 	for _, have := range c.sources {
 		if have.Source == s.Source {
-			return
+			return false
 		}
 	}
 	c.sources = append(c.sources, s)
@@ -249,4 +255,5 @@ func (c *candidate) addSource(s source) {
 			c.server.Auth = have.auth
 		}
 	}
+	return true
 }
