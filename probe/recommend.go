@@ -89,7 +89,9 @@ func conclude(addr *autoconfig.Address, domain string, cs []*candidate, withPass
 		}
 	}
 	rec.Requirement = requirement(domain, in, smtp)
-	if rec.Requirement != nil {
+	if rec.Requirement != nil && in.login.status != LoginOK {
+		// After a successful login the user evidently has what the
+		// provider wants; the requirement stays in the recommendation.
 		out.warnings = append(out.warnings, rec.Requirement.Summary+" "+rec.Requirement.Fix)
 	}
 	out.rec = rec
