@@ -482,12 +482,11 @@ func (x *xmlWriter) leafIf(depth int, name, text string) {
 	}
 }
 
-func (x *xmlWriter) text(s string) {
-	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-	x.WriteString(r.Replace(s))
-}
+var (
+	textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	attrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "\n", "&#xA;", "\t", "&#x9;")
+)
 
-func (x *xmlWriter) attrValue(s string) {
-	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "\n", "&#xA;", "\t", "&#x9;")
-	x.WriteString(r.Replace(s))
-}
+func (x *xmlWriter) text(s string) { textEscaper.WriteString(x, s) }
+
+func (x *xmlWriter) attrValue(s string) { attrEscaper.WriteString(x, s) }
