@@ -161,15 +161,13 @@ func (r *dnsResolver) LookupAddrs(ctx context.Context, host string) ([]netip.Add
 	}
 	wg.Wait()
 	var (
-		addrs    []netip.Addr
-		answered int
-		auth     = true
+		addrs []netip.Addr
+		auth  = true
 	)
 	for _, res := range results {
 		if res.err != nil {
 			continue
 		}
-		answered++
 		auth = auth && res.meta.Authenticated
 		for _, rr := range res.rrs {
 			switch rr := rr.(type) {
@@ -184,8 +182,14 @@ func (r *dnsResolver) LookupAddrs(ctx context.Context, host string) ([]netip.Add
 			}
 		}
 	}
-	if answered == 0 {
-		return nil, Meta{}, results[1].err
+	if len(addrs) == 0 {
+		// An empty answer to one question proves nothing while the other
+		// failed (a lost or refused A query must not read as "no address").
+		for _, res := range []result{results[1], results[0]} {
+			if res.err != nil {
+				return nil, Meta{}, res.err
+			}
+		}
 	}
 	return addrs, Meta{Authenticated: auth}, nil
 }

@@ -15,11 +15,13 @@ import (
 )
 
 // testZone answers from a list of records; names listed in servfail get
-// SERVFAIL, names in truncate get a truncated UDP answer (and the full one
-// over TCP), names in silent get no answer at all.
+// SERVFAIL (in servfailA, only for A questions), names in truncate get a
+// truncated UDP answer (and the full one over TCP), names in silent get no
+// answer at all.
 type testZone struct {
 	records    []string
 	servfail   map[string]bool
+	servfailA  map[string]bool
 	truncate   map[string]bool
 	silent     map[string]bool
 	ad         atomic.Bool
@@ -39,7 +41,7 @@ func (z *testZone) ServeDNS(w dns.ResponseWriter, q *dns.Msg) {
 	m.SetReply(q)
 	m.AuthenticatedData = z.ad.Load()
 	switch {
-	case z.servfail[name]:
+	case z.servfail[name], z.servfailA[name] && q.Question[0].Qtype == dns.TypeA:
 		m.Rcode = dns.RcodeServerFailure
 	case z.truncate[name] && !tcp:
 		m.Truncated = true
@@ -202,9 +204,11 @@ func TestDNSResolverFailures(t *testing.T) {
 			"c3.test. 60 IN CNAME c4.test.", "c4.test. 60 IN CNAME c5.test.", "c5.test. 60 IN CNAME c6.test.",
 			"c6.test. 60 IN CNAME c7.test.", "c7.test. 60 IN CNAME c8.test.", "c8.test. 60 IN CNAME c9.test.",
 			"c9.test. 60 IN A 127.0.0.1",
+			"halfbroken.test. 60 IN TXT only-a-txt-record",
 		),
-		servfail: map[string]bool{"broken.test.": true},
-		silent:   map[string]bool{"silent.test.": true},
+		servfail:  map[string]bool{"broken.test.": true},
+		servfailA: map[string]bool{"halfbroken.test.": true},
+		silent:    map[string]bool{"silent.test.": true},
 	}
 	r := NewDNSResolver(startDNS(t, z), &net.Dialer{})
 
@@ -232,6 +236,10 @@ func TestDNSResolverFailures(t *testing.T) {
 		}, ErrHostileAnswer, "longer than"},
 		{"SERVFAIL", func(ctx context.Context) error {
 			_, _, err := r.LookupMX(ctx, "broken.test")
+			return err
+		}, ErrDNSFailure, "SERVFAIL"},
+		{"A fails, AAAA empty", func(ctx context.Context) error {
+			_, _, err := r.LookupAddrs(ctx, "halfbroken.test")
 			return err
 		}, ErrDNSFailure, "SERVFAIL"},
 		{"no answer", func(ctx context.Context) error {
