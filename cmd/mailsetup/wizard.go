@@ -398,7 +398,7 @@ func serverVerdict(s probe.ServerReport) string {
 		return "works, password accepted (" + found + ")"
 	case s.Login == probe.LoginFailed:
 		return "answers, password refused (" + found + ")"
-	case s.Error != "" && (strings.HasPrefix(s.Error, "not checked") || strings.HasPrefix(s.Error, "check stopped")):
+	case notChecked(s):
 		return s.Error + " (" + found + ")"
 	case s.Error != "":
 		return "does not work: " + s.Error + " (" + found + ")"
@@ -408,6 +408,11 @@ func serverVerdict(s probe.ServerReport) string {
 		return "answers (" + found + ")"
 	}
 	return "not checked (" + found + ")"
+}
+
+// notChecked reports whether the probe ended before it proved s either way.
+func notChecked(s probe.ServerReport) bool {
+	return strings.HasPrefix(s.Error, "not checked") || strings.HasPrefix(s.Error, "check stopped")
 }
 
 func describeEndpoint(e probe.Endpoint) string {
@@ -425,7 +430,14 @@ func (w *wizard) chooseProtocol(rep *probe.Report) (autoconfig.Protocol, error) 
 	case want == autoconfig.IMAP && !hasIMAP:
 		return "", withExitCode(exitNothingFound, fmt.Errorf("no working IMAP server was found for %s; only POP3 works: pass --protocol pop3 --yes", w.addr))
 	case want == autoconfig.POP3 && !hasPOP3:
-		return "", withExitCode(exitNothingFound, fmt.Errorf("no working POP3 server was found for %s; use --protocol imap", w.addr))
+		why := "no working POP3 server was found"
+		for _, s := range rep.Servers {
+			if s.Protocol == autoconfig.POP3 && notChecked(s) {
+				why = "POP3 servers were found but not proven: the probe stops once IMAP, which beats them, is proven"
+				break
+			}
+		}
+		return "", withExitCode(exitNothingFound, fmt.Errorf("%s for %s; use --protocol imap", why, w.addr))
 	}
 	if want == "" && w.asking() && hasIMAP && hasPOP3 {
 		i, err := w.ask.Select("Incoming mail protocol", []string{
