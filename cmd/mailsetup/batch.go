@@ -28,6 +28,9 @@ const (
 	maxUsersFile    = 16 << 20
 	maxUsers        = 100_000
 	maxPasswordFile = 4 << 10
+	// maxConcurrency bounds users in flight: each probe may hold a dozen
+	// connections of its own.
+	maxConcurrency = 64
 )
 
 // User outcomes in the summary.
@@ -98,7 +101,7 @@ every user got working settings and files, 6 otherwise.`,
 	fl.StringVar(&opts.Out, "out", "", "`DIR`ectory for the users' folders and the summary (required)")
 	fl.StringVar(&opts.Formats, "format", "all", "clients to write files for: thunderbird, outlook, apple, android, sheet or all, comma-separated")
 	fl.StringVar(&opts.Protocol, "protocol", "", "incoming protocol for everyone: imap or pop3 (default: each user's recommendation)")
-	fl.IntVar(&opts.Concurrency, "concurrency", 8, "users handled at once")
+	fl.IntVar(&opts.Concurrency, "concurrency", 8, "users handled at once (1 to 64)")
 	fl.BoolVar(&opts.Force, "force", false, "overwrite files that already exist in the users' folders")
 	net = addNetFlags(cmd)
 	return cmd
@@ -154,8 +157,8 @@ func runBatch(ctx context.Context, opts *batchOptions) error {
 	if opts.Out == "" {
 		return usageError("--out is missing: pass --out DIR for the users' folders and the summary")
 	}
-	if opts.Concurrency < 1 {
-		return usageError("--concurrency %d: use 1 or more", opts.Concurrency)
+	if opts.Concurrency < 1 || opts.Concurrency > maxConcurrency {
+		return usageError("--concurrency %d: use 1 to %d", opts.Concurrency, maxConcurrency)
 	}
 	if opts.Protocol != "" && opts.Protocol != string(autoconfig.IMAP) && opts.Protocol != string(autoconfig.POP3) {
 		return usageError("--protocol %q: use imap or pop3", opts.Protocol)
