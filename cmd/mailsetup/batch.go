@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -23,11 +24,10 @@ import (
 	"github.com/mailsetup/mailsetup/profiles"
 )
 
-// Bounds on what batch reads: a users file and a password file.
+// Bounds of a batch run.
 const (
-	maxUsersFile    = 16 << 20
-	maxUsers        = 100_000
-	maxPasswordFile = 4 << 10
+	maxUsersFile = 16 << 20
+	maxUsers     = 100_000
 	// maxConcurrency bounds users in flight: each probe may hold a dozen
 	// connections of its own.
 	maxConcurrency = 64
@@ -72,8 +72,8 @@ The CSV has a header row naming its columns, in any order:
   email          the address (required)
   name           the display name recipients see (required; "display name" works too)
   username       the login name, when it is not the address (optional)
-  password_file  a file holding the user's password, relative to the CSV's
-                 folder (optional); then the login is tested
+  password_file  a file whose first line is the user's password, relative to
+                 the CSV's folder (optional); then the login is tested
 Lines starting with # are comments.
 
 Each domain is probed once, without a password, and shared by its users;
@@ -389,13 +389,9 @@ func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
 		if !filepath.IsAbs(pf) {
 			pf = filepath.Join(b.dir, pf)
 		}
-		data, err := readBounded(pf, maxPasswordFile)
-		if err != nil {
+		var err error
+		if password, err = readPasswordFile(pf); err != nil {
 			return fail(batchBadRow, fmt.Errorf("password file: %w", err))
-		}
-		password = bytes.TrimRight(data, "\r\n")
-		if len(password) == 0 {
-			return fail(batchBadRow, fmt.Errorf("password file %q is empty", u.PasswordFile))
 		}
 		if u.Username == "" {
 			// The probe logs in with the provider's username template, then
@@ -578,6 +574,16 @@ func endpointText(e *batchEndpoint) string {
 		return ""
 	}
 	return fmt.Sprintf("%s:%d %s %s", e.Host, e.Port, e.Security, e.Username)
+}
+
+// readPasswordFile takes the first line of a file, as --password-file does.
+func readPasswordFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readPassword(f, name)
 }
 
 // batchProgress draws a progress bar on a terminal's stderr and otherwise
