@@ -356,6 +356,12 @@ func (w *wizard) showFindings(rep *probe.Report) {
 	if shown == 0 {
 		fmt.Fprintln(w.out, "  no mail server")
 	}
+	byStatus := map[string]int{}
+	for _, l := range rep.Lookups {
+		byStatus[l.Status]++
+	}
+	fmt.Fprintf(w.out, "  (%d lookups: %d found something, %d nothing, %d failed, %d skipped; 'mailsetup probe --json' lists each)\n",
+		len(rep.Lookups), byStatus["found"], byStatus["none"], byStatus["error"], byStatus["skipped"])
 	rec := rep.Recommendation
 	if rec != nil {
 		fmt.Fprintf(w.out, "\nRecommended: %s\n", describeEndpoint(rec.Incoming))
