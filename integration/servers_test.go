@@ -171,12 +171,7 @@ func srvRecord(owner string, port uint16, target string) *dns.SRV {
 // long as the test runs, and returns its address for a --dns-server.
 func startDNS(t *testing.T, z *zone) string {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := pc.LocalAddr().String()
-	l, err := net.Listen("tcp", addr)
+	pc, l, err := listenUDPAndTCP()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +183,27 @@ func startDNS(t *testing.T, z *zone) string {
 		_ = udp.Shutdown()
 		_ = tcp.Shutdown()
 	})
-	return addr
+	return pc.LocalAddr().String()
+}
+
+// listenUDPAndTCP opens a UDP and a TCP socket on the same free port of
+// 127.0.0.1. The port the kernel picks for UDP can be one that an outgoing
+// TCP connection already uses, so it tries a few.
+func listenUDPAndTCP() (net.PacketConn, net.Listener, error) {
+	var lastErr error
+	for range 20 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, err
+		}
+		l, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, l, nil
+		}
+		pc.Close()
+		lastErr = err
+	}
+	return nil, nil, fmt.Errorf("no port free for both UDP and TCP on 127.0.0.1: %w", lastErr)
 }
 
 // nextSource numbers the source addresses of env's connections.
