@@ -36,7 +36,7 @@ func ParseAddress(s string) (Address, error) {
 		return Address{}, fmt.Errorf("%w: %q: write it as name@example.com", ErrBadAddress, s)
 	}
 	local := s[:at]
-	if len(local) > 64 || !utf8.ValidString(local) || strings.ContainsAny(local, " \t\r\n<>\"(),:;[]\\") {
+	if len(local) > 64 || !utf8.ValidString(local) || strings.ContainsAny(local, " \t\r\n<>\"(),:;[]\\@") {
 		return Address{}, fmt.Errorf("%w: %q: the part before @ has characters an address cannot have", ErrBadAddress, s)
 	}
 	d, err := ParseDomain(s[at+1:])
