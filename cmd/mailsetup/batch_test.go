@@ -35,6 +35,9 @@ func (r *countingResolver) LookupSRV(ctx context.Context, name string) ([]netx.S
 
 func writeFile(t *testing.T, name, content string) {
 	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(name, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}

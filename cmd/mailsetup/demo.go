@@ -24,8 +24,10 @@ type demoOptions struct {
 	IO   *iostreams.IOStreams
 	JSON bool
 	// Out is where every profile is written; each run replaces the files
-	// of the previous one there.
-	Out string
+	// of the previous one there, and refuses a folder holding other files
+	// unless Force.
+	Out   string
+	Force bool
 }
 
 func newCmdDemo(f *Factory, runF func(*demoOptions) error) *cobra.Command {
@@ -37,7 +39,8 @@ func newCmdDemo(f *Factory, runF func(*demoOptions) error) *cobra.Command {
 IMAP, POP3 and SMTP servers on loopback, with a private certificate
 authority), probe its demo address with its password, print what was found,
 what works and why IMAP is recommended, and write the files for every mail
-client into ./mailsetup-demo/ (or --out DIR; a later run replaces them).
+client into ./mailsetup-demo/ (or --out DIR; a later demo replaces them, and
+a folder holding other files is refused unless --force).
 Nothing leaves this machine and nothing needs privileges.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -48,7 +51,8 @@ Nothing leaves this machine and nothing needs privileges.`,
 			return runDemo(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Out, "out", "mailsetup-demo", "`DIR`ectory to write every profile into (its files are replaced on each run)")
+	cmd.Flags().StringVar(&opts.Out, "out", "mailsetup-demo", "`DIR`ectory to write every profile into (a previous demo's files there are replaced)")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "write into --out even when it holds files the demo did not write")
 	return cmd
 }
 
@@ -81,6 +85,11 @@ func demoProbe(ctx context.Context, progress func(probe.Event)) (*demoRun, error
 }
 
 func runDemo(ctx context.Context, opts *demoOptions) error {
+	if !opts.Force {
+		if err := checkDemoOut(opts.Out, demoAddress()); err != nil {
+			return err
+		}
+	}
 	var progress func(probe.Event)
 	if opts.IO.IsStderrTTY() {
 		progress = progressPrinter(opts.IO.ErrOut)
@@ -94,20 +103,21 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	}
 	if !opts.JSON {
 		fmt.Fprintf(opts.IO.Out, "Test account: %s (password known to the simulated servers)\n", run.Scenario.Address)
+		if err := printReport(opts.IO, false, run.Report); err != nil {
+			return err
+		}
 	}
-	if err := printReport(opts.IO, opts.JSON, run.Report); err != nil {
-		return err
-	}
+	var files []profiles.File
 	if run.Report.Recommendation != nil {
 		addr, err := autoconfig.ParseAddress(run.Scenario.Address)
 		if err != nil {
 			return err
 		}
-		files, err := renderAccount(run.Report, addr, demoName, "", profiles.AllFormats)
+		files, err = renderAccount(run.Report, addr, demoName, "", profiles.AllFormats)
 		if err != nil {
 			return err
 		}
-		if err := profiles.WriteFiles(opts.Out, files, true); err != nil {
+		if err := profiles.WriteFiles(opts.Out, withDemoMarker(files), true); err != nil {
 			return err
 		}
 		if !opts.JSON {
@@ -115,7 +125,11 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 			printWritten(opts.IO.Out, opts.Out, files)
 		}
 	}
-	if !opts.JSON {
+	if opts.JSON {
+		if err := writeJSON(opts.IO.Out, newDemoResult(opts.Out, run, files)); err != nil {
+			return err
+		}
+	} else {
 		fmt.Fprintf(opts.IO.Out, "\nSet up your own account: mailsetup wizard (or: mailsetup probe you@your-provider.example --password-stdin)\n")
 	}
 	return probeExit(run.Report)
