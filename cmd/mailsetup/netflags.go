@@ -69,7 +69,7 @@ func addNetFlags(cmd *cobra.Command) *netFlags {
 	fl.BoolVar(&nf.allowPlaintext, "allow-plaintext", false, "allow sending the password over an unencrypted connection (dangerous)")
 	fl.StringSliceVar(&nf.trustCert, "trust-cert", nil, "trust the certificate with this `SHA256` fingerprint although it does not verify (as the report shows it)")
 	fl.BoolVar(&nf.autodiscoverAuth, "autodiscover-auth", false, "send the password to the domain's own Autodiscover over valid https")
-	fl.StringVar(&nf.sandbox, "sandbox", "", "probe inside the built-in simulated mail world `SCENARIO` (see 'mailsetup sandbox --list'); no network is used")
+	fl.StringVar(&nf.sandbox, "sandbox", "", "probe inside the built-in simulated mail world `SCENARIO` (see 'mailsetup sandbox --list'); no network is used. No login is tried unless a password is given: 'mailsetup sandbox --list --json' shows each scenario's test password")
 	return nf
 }
 
@@ -89,7 +89,10 @@ func (nf *netFlags) scenario() (sandbox.Scenario, error) {
 
 // setup turns the flags into probe options (a networkSetup). With --sandbox
 // it starts the simulated world in this process; the returned function
-// closes it.
+// closes it. The scenario's password is never taken on the user's behalf:
+// a probe logs in only with a password the user gave, so --sandbox behaves
+// as the real network does (and --include-password cannot write a password
+// nobody typed).
 func (nf *netFlags) setup(ctx context.Context) (probe.Options, func(), error) {
 	nothing := func() {}
 	opts := probe.Options{
@@ -128,9 +131,6 @@ func (nf *netFlags) setup(ctx context.Context) (probe.Options, func(), error) {
 		opts.ISPDBURL = w.ISPDBURL()
 		if nf.private {
 			opts.ISPDBURL = ""
-		}
-		if opts.Password == nil {
-			opts.Password = []byte(sc.Password)
 		}
 		return opts, func() { w.Close() }, nil
 	}

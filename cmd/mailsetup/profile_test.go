@@ -329,3 +329,19 @@ func TestProfileProbeWithIncludedPassword(t *testing.T) {
 		t.Error("the profile lacks the password")
 	}
 }
+
+// --sandbox never supplies the scenario's password: --include-password with
+// no password given is refused, and nothing is written.
+func TestProfileSandboxIncludePasswordNeedsAPassword(t *testing.T) {
+	t.Setenv(passwordEnv, "")
+	os.Unsetenv(passwordEnv)
+	out := t.TempDir()
+	code, stdout, stderr := runMainWithInput(t, "", "profile", "--sandbox", "demo", "--name", "Demo User",
+		"--out", out, "--format", "apple", "--include-password", "--timeout", "20s")
+	if code != exitUsage || !strings.Contains(stderr, "--include-password needs the password") {
+		t.Fatalf("exit %d, want %d with a request for the password\n%s%s", code, exitUsage, stdout, stderr)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("wrote %v", entries)
+	}
+}

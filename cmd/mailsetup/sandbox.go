@@ -38,15 +38,19 @@ func newCmdSandbox(f *Factory, runF func(*sandboxOptions) error) *cobra.Command 
 server, autoconfig, Autodiscover and ISPDB web services, and IMAP, POP3 and
 SMTP servers with a private certificate authority, for the named scenarios
 (all of them when none is named). It prints the DNS server, the CA file and
-each scenario's test account, then runs until Ctrl-C.
+each scenario's test account (address and password), then runs until Ctrl-C.
 
-Without privileges the simulated hosts are reachable only from inside
-mailsetup: try 'mailsetup probe ADDRESS --sandbox SCENARIO'. As root on
+Without privileges only the DNS server is reachable from other programs; the
+mail and web hosts it names answer only inside mailsetup: try
+'mailsetup probe ADDRESS --sandbox SCENARIO' (add --password-stdin with the
+scenario's password to test the login; 'mailsetup sandbox --list --json'
+shows it). As root on
 Linux, --bind-real binds every host's real ports on its own 127.x address
 and the DNS server on 127.53.0.1:53, so that an unmodified program can use
 it with --dns-server and --ca-file.`,
 		Example: `  mailsetup sandbox --list
   mailsetup probe alice@demo.test --sandbox demo
+  echo sandbox-Pa55-demo | mailsetup probe alice@demo.test --sandbox demo --password-stdin
   sudo mailsetup sandbox demo --bind-real --ca-file ca.pem
   mailsetup probe alice@demo.test --dns-server 127.53.0.1:53 --ca-file ca.pem --password-stdin`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -147,11 +151,12 @@ func listScenarios(opts *sandboxOptions) error {
 			Name         string `json:"name"`
 			Description  string `json:"description"`
 			Address      string `json:"address"`
+			Password     string `json:"password"`
 			CriticalPath int    `json:"critical_path"`
 		}
 		list := make([]entry, 0, len(cat))
 		for _, sc := range cat {
-			list = append(list, entry{sc.Name, sc.Description, sc.Address, sc.CriticalPath})
+			list = append(list, entry{sc.Name, sc.Description, sc.Address, sc.Password, sc.CriticalPath})
 		}
 		return writeJSON(opts.IO.Out, struct {
 			SchemaVersion int     `json:"schema_version"`
@@ -166,7 +171,11 @@ func listScenarios(opts *sandboxOptions) error {
 
 func printSandbox(opts *sandboxOptions, info sandboxInfo) {
 	out := opts.IO.Out
-	fmt.Fprintf(out, "mailsetup sandbox: %d scenarios run on loopback; Ctrl-C stops them.\n\n", len(info.Accounts))
+	scenarios := "scenarios run"
+	if len(info.Accounts) == 1 {
+		scenarios = "scenario runs"
+	}
+	fmt.Fprintf(out, "mailsetup sandbox: %d %s on loopback; Ctrl-C stops the sandbox.\n\n", len(info.Accounts), scenarios)
 	fmt.Fprintf(out, "DNS server: %s\nCA file:    %s\nISPDB:      %s\n\nTest accounts:\n", info.DNSServer, info.CAFile, info.ISPDBURL)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  SCENARIO\tADDRESS\tUSERNAME\tPASSWORD")
@@ -180,8 +189,14 @@ func printSandbox(opts *sandboxOptions, info sandboxInfo) {
 			first.Password, first.Address, info.DNSServer, info.CAFile)
 		return
 	}
-	fmt.Fprintf(out, "\nThe simulated hosts are reachable from inside mailsetup only (--bind-real, as root, binds them for real).\n"+
-		"Try: mailsetup probe %s --sandbox %s\n", first.Address, first.Scenario)
+	// Unprivileged, the mail and web hosts share one 127.0.0.1 port that
+	// only mailsetup's own dialer maps onto: another program (or another
+	// mailsetup given --dns-server) finds their names but gets "connection
+	// refused" from their addresses.
+	fmt.Fprintf(out, "\nNot bound to real ports: the DNS server above answers, but the mail and web hosts it names\n"+
+		"are NOT reachable from other programs (connecting gives \"connection refused\"). Reach them\n"+
+		"in-process:  echo %s | mailsetup probe %s --sandbox %s --password-stdin\n"+
+		"or run this as root with --bind-real to bind their real ports.\n", first.Password, first.Address, first.Scenario)
 }
 
 // writeSandboxCA writes the CA certificate to path (atomically), or to a

@@ -70,11 +70,12 @@ func TestSandboxList(t *testing.T) {
 		SchemaVersion int `json:"schema_version"`
 		Scenarios     []struct {
 			Name         string `json:"name"`
+			Password     string `json:"password"`
 			CriticalPath int    `json:"critical_path"`
 		} `json:"scenarios"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &list); err != nil || list.SchemaVersion != 1 || len(list.Scenarios) != len(cat) ||
-		list.Scenarios[0].CriticalPath == 0 {
+		list.Scenarios[0].CriticalPath == 0 || list.Scenarios[0].Password != cat[0].Password {
 		t.Errorf("--list --json: %v, %+v", err, list)
 	}
 }
@@ -151,5 +152,23 @@ func TestSandboxRuns(t *testing.T) {
 	}
 	if _, err := os.Stat(tempCA); !os.IsNotExist(err) {
 		t.Errorf("temporary CA file %q left behind: %v", tempCA, err)
+	}
+}
+
+// Unprivileged, the printout says plainly that only the DNS server is
+// reachable from other programs, and how to reach the hosts; one scenario
+// is one, not "1 scenarios".
+func TestSandboxPrintoutWithoutRealPorts(t *testing.T) {
+	ios, _, out, _ := iostreams.Test()
+	opts := &sandboxOptions{IO: ios, Scenarios: []string{"demo"}, CAFile: filepath.Join(t.TempDir(), "ca.pem"),
+		wait: func(context.Context, *sandbox.World) error { return nil }}
+	if err := runSandbox(t.Context(), opts); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, want := range []string{"1 scenario runs on loopback", "NOT reachable from other programs", "--sandbox demo --password-stdin", "--bind-real"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the printout lacks %q:\n%s", want, text)
+		}
 	}
 }
