@@ -70,7 +70,7 @@ func TestDemoJSONListsFiles(t *testing.T) {
 		t.Errorf("the document does not start with schema_version:\n%.80s", stdout)
 	}
 	var res struct {
-		Files []struct{ Path string } `json:"files"`
+		Files  []struct{ Path string } `json:"files"`
 		Report struct {
 			Status string `json:"status"`
 		} `json:"report"`
