@@ -70,10 +70,10 @@ func conclude(addr *autoconfig.Address, domain string, cs []*candidate, withPass
 	}
 	if in.server.Protocol == autoconfig.POP3 {
 		rec.LeaveMessagesOnServer = true
-		rec.WithoutIMAP = "IMAP would have kept your mail and folders on the server, the same on every device; with POP3 each device downloads its own copy, so \"leave messages on server\" is switched on to keep mail reachable from your other devices."
+		rec.WithoutIMAP = "IMAP would have kept your mail and folders the same on every device; with POP3 each device downloads its own copy, so \"leave messages on server\" is on."
 		out.warnings = append(out.warnings, "Only POP3 works for this address: IMAP is not offered or could not be proven.")
 	}
-	rec.Reason = reason(in, smtp)
+	rec.Reason = reason(in)
 	for _, incoming := range []bool{true, false} {
 		for _, c := range cs {
 			if c.incoming() == incoming && c != in && c != smtp && c.tier() <= tierWeak {
@@ -209,38 +209,6 @@ func authOf(c *candidate) autoconfig.AuthMethod {
 	return autoconfig.AuthPasswordCleartext
 }
 
-var methodWords = map[string]string{
-	discover.MethodSRV:            "the domain's SRV records",
-	discover.MethodAutoconfig:     "the domain's autoconfig file",
-	discover.MethodWellKnown:      "the domain's autoconfig file",
-	discover.MethodAutoconfigHTTP: "the domain's autoconfig file over plain http",
-	discover.MethodAutodiscover:   "the domain's Autodiscover service",
-	discover.MethodISPDB:          "Thunderbird's ISPDB",
-	discover.MethodMXISPDB:        "the ISPDB entry of the provider its MX records point to",
-	discover.MethodMXAutoconfig:   "the autoconfig file of the provider its MX records point to",
-	discover.MethodGuess:          "a guess at the usual host names",
-}
-
-func describeSources(c *candidate) string {
-	var words []string
-	for _, s := range c.sources {
-		w := methodWords[s.Method]
-		if w == "" {
-			w = s.Method
-		}
-		if !contains(words, w) {
-			words = append(words, w)
-		}
-	}
-	switch len(words) {
-	case 0:
-		return "no source"
-	case 1:
-		return words[0]
-	}
-	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
-}
-
 func contains(list []string, s string) bool {
 	for _, l := range list {
 		if l == s {
@@ -260,37 +228,37 @@ func describeSecurity(s autoconfig.Security) string {
 	return "no encryption"
 }
 
-func describeProof(c *candidate) string {
+// proofWords says how the server was proven, as the end of a sentence that
+// began with its address.
+func proofWords(c *candidate) string {
+	var how string
+	switch c.server.Security {
+	case autoconfig.SecurityTLS:
+		how = "uses TLS from the first byte"
+	case autoconfig.SecuritySTARTTLS:
+		how = "uses STARTTLS"
+	default:
+		return "is unencrypted, as you allowed with --allow-plaintext"
+	}
 	switch confidence(c) {
 	case ConfidenceLogin:
-		return "its certificate is valid and your password was accepted"
+		return how + ", its certificate is valid and your password was accepted"
 	case ConfidenceLoginRejected:
-		return "its certificate is valid, but your login was refused"
+		return how + " and its certificate is valid, but your login was refused"
 	case ConfidencePinned:
-		return "its certificate is not valid and was accepted only because you pinned it"
-	case ConfidencePlaintext:
-		return "it answered, unencrypted, as you allowed"
+		return how + " with a certificate accepted only because you pinned it"
 	}
-	return "its certificate is valid and it answered as " + c.server.Protocol.DisplayName()
+	return how + " and its certificate is valid"
 }
 
-// reason is the sentence that says why these servers.
-func reason(in, smtp *candidate) string {
-	var b strings.Builder
-	if in.server.Protocol == autoconfig.IMAP {
-		b.WriteString("IMAP keeps your mail and folders on the server, the same on every device. ")
-	} else {
-		b.WriteString("Only POP3 works here, so mail is downloaded and also left on the server. ")
+// reason is the sentence that says why these servers; how they were found
+// and the outgoing server's proof are in the report's tables and JSON.
+func reason(in *candidate) string {
+	why := "IMAP keeps your mail on the server for every device"
+	if in.server.Protocol != autoconfig.IMAP {
+		why = "Only POP3 works here, so mail is downloaded and also left on the server"
 	}
-	fmt.Fprintf(&b, "%s on %s uses %s; %s; it was named by %s.",
-		in.server.Protocol.DisplayName(), in.server.Address(), describeSecurity(in.server.Security), describeProof(in), describeSources(in))
-	if in.server.Security == autoconfig.SecurityTLS {
-		b.WriteString(" Implicit TLS encrypts from the first byte, so nothing can strip the encryption (RFC 8314).")
-	}
-	if smtp != nil {
-		fmt.Fprintf(&b, " Mail is sent through %s with %s; %s.", smtp.server.Address(), describeSecurity(smtp.server.Security), describeProof(smtp))
-	}
-	return b.String()
+	return fmt.Sprintf("%s; %s %s.", why, in.server.Address(), proofWords(in))
 }
 
 // requirement is what the provider demands beyond a password: from the

@@ -1,85 +1,68 @@
 package probe
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/probe/discover"
 )
+
+// TextWidth is the widest line the report for people may have; longer
+// detail stays in the JSON form.
+const TextWidth = 100
 
 // WriteText writes the report for people: what was found where and whether
 // it works, the recommendation and its reason, disagreements and warnings.
-// It is short on purpose; --json has every lookup and certificate detail.
+// It is short on purpose and the same for the same outcome, run after run:
+// --json has every lookup and certificate detail.
 func (r *Report) WriteText(w io.Writer) error {
 	b := &strings.Builder{}
 	subject := r.Email
 	if subject == "" {
 		subject = r.Domain
 	}
-	fmt.Fprintf(b, "Probe of %s\n\n", subject)
+	fmt.Fprintf(b, "Probe of %s\n", subject)
 
-	if len(r.Servers) == 0 {
-		b.WriteString("No server was found.\n")
-	} else {
-		b.WriteString("Servers found\n")
-		tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
-		for _, s := range r.Servers {
-			fmt.Fprintf(tw, "  %s\t%s:%d\t%s\t%s\t%s\n", s.Protocol.DisplayName(), s.Host, s.Port, s.Security.Description(),
-				sourceList(s.Sources), verdict(s))
-		}
-		tw.Flush()
+	if len(r.Servers) > 0 {
+		b.WriteString("\nServers found\n")
+		r.WriteServers(b)
 	}
-	found, none, failed := 0, 0, 0
-	for _, l := range r.Lookups {
-		switch l.Status {
-		case "found":
-			found++
-		case "error":
-			failed++
-		default:
-			none++
-		}
-	}
-	fmt.Fprintf(b, "  (%d lookups: %d found something, %d nothing, %d failed; --json lists each)\n\n", len(r.Lookups), found, none, failed)
-
 	if rec := r.Recommendation; rec != nil {
-		fmt.Fprintf(b, "Recommended: %s\n", rec.Protocol.DisplayName())
+		fmt.Fprintf(b, "  (%s; --json lists each)\n", lookupCounts(r.Lookups))
+		fmt.Fprintf(b, "\nRecommended: %s\n", rec.Protocol.DisplayName())
 		tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
-		writeEndpoint(tw, "Incoming", rec.Incoming)
+		fmt.Fprintf(tw, "  Incoming\t%s\n", strings.Join(rec.Incoming.Cells(), "\t"))
 		if rec.Outgoing != nil {
-			writeEndpoint(tw, "Outgoing", *rec.Outgoing)
+			fmt.Fprintf(tw, "  Outgoing\t%s\n", strings.Join(rec.Outgoing.Cells(), "\t"))
 		}
 		tw.Flush()
 		if rec.LeaveMessagesOnServer {
 			b.WriteString("  Leave messages on server: on\n")
 		}
-		fmt.Fprintf(b, "  Why: %s\n", rec.Reason)
+		writeWrapped(b, "  Why: ", rec.Reason)
 		if rec.WithoutIMAP != "" {
-			fmt.Fprintf(b, "  Without IMAP: %s\n", rec.WithoutIMAP)
+			writeWrapped(b, "  Without IMAP: ", rec.WithoutIMAP)
 		}
-		fmt.Fprintf(b, "  Proven by: %s\n", confidenceWords[rec.Confidence])
-		if len(rec.Alternatives) > 0 {
-			var alts []string
-			for _, a := range rec.Alternatives {
-				alts = append(alts, fmt.Sprintf("%s %s:%d (%s)", a.Protocol.DisplayName(), a.Host, a.Port, a.Security.Description()))
+		writeWrapped(b, "  Proven by: ", confidenceWords[rec.Confidence])
+		if alts := sortedEndpoints(rec.Alternatives); len(alts) > 0 {
+			var names []string
+			for _, a := range alts {
+				names = append(names, fmt.Sprintf("%s %s:%d (%s)", a.Protocol.DisplayName(), a.Host, a.Port, a.Security.Description()))
 			}
-			fmt.Fprintf(b, "  Also works: %s\n", strings.Join(alts, ", "))
+			writeWrapped(b, "  Also works: ", strings.Join(names, ", "))
 		}
 	} else {
-		b.WriteString(nothingWords[r.Status] + "\n")
+		fmt.Fprintf(b, "\n%s\n", nothingWords[r.Status])
 		if len(r.Lookups) > 0 {
-			b.WriteString("\nWhat was tried\n")
-			tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
-			for _, l := range r.Lookups {
-				line := "  " + l.Method + "\t" + l.Target + "\t" + l.Status
-				if l.Error != "" {
-					line += "\t" + firstClause(l.Error)
-				}
-				fmt.Fprintln(tw, line)
-			}
-			tw.Flush()
+			fmt.Fprintf(b, "\nWhat was tried (%s; --json lists each)\n", lookupCounts(r.Lookups))
+			r.WriteTried(b)
 		}
 	}
 	writeList(b, "Disagreements", r.Disagreements)
@@ -89,9 +72,125 @@ func (r *Report) WriteText(w io.Writer) error {
 	return err
 }
 
+// WriteServers writes the server table, one aligned line per server: the
+// recommended ones first, then by how far each was proven, protocol,
+// security, source, host and port, so that the same outcome reads the same
+// however the concurrent checks happened to finish.
+func (r *Report) WriteServers(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, s := range r.sortedServers() {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", strings.Join(s.Cells(), "\t"), s.Verdict(), s.SourceList())
+	}
+	tw.Flush()
+}
+
+func (r *Report) sortedServers() []ServerReport {
+	recommended := func(s ServerReport) int {
+		if rec := r.Recommendation; rec != nil {
+			if rec.Incoming.is(s) || (rec.Outgoing != nil && rec.Outgoing.is(s)) {
+				return 0
+			}
+		}
+		return 1
+	}
+	out := slices.Clone(r.Servers)
+	slices.SortStableFunc(out, func(a, b ServerReport) int {
+		return cmp.Or(
+			cmp.Compare(directionOf(a.Protocol), directionOf(b.Protocol)),
+			cmp.Compare(recommended(a), recommended(b)),
+			cmp.Compare(a.outcomeRank(), b.outcomeRank()),
+			cmp.Compare(protocolRank(a.Protocol), protocolRank(b.Protocol)),
+			cmp.Compare(securityRank(a.Security), securityRank(b.Security)),
+			cmp.Compare(bestSourceRank(a.Sources), bestSourceRank(b.Sources)),
+			cmp.Compare(a.Host, b.Host),
+			cmp.Compare(a.Port, b.Port),
+		)
+	})
+	return out
+}
+
+func (e Endpoint) is(s ServerReport) bool {
+	return e.Protocol == s.Protocol && e.Host == s.Host && e.Port == s.Port && e.Security == s.Security
+}
+
+// directionOf puts incoming servers before outgoing ones.
+func directionOf(p autoconfig.Protocol) int {
+	if p == autoconfig.SMTP {
+		return 1
+	}
+	return 0
+}
+
+// outcomeRank mirrors the ranking's tiers from what the report shows.
+func (s ServerReport) outcomeRank() int {
+	switch {
+	case s.Login == LoginFailed:
+		return 2
+	case s.works() && s.TLS != nil && s.TLS.Valid:
+		return 0
+	case s.works():
+		return 1
+	case s.NotChecked():
+		return 3
+	}
+	return 4
+}
+
+func (s ServerReport) works() bool {
+	return s.Reachable && s.Error == "" &&
+		((s.TLS != nil && (s.TLS.Valid || s.TLS.Trusted)) || s.Security == autoconfig.SecurityPlain)
+}
+
+func bestSourceRank(srcs []Source) int {
+	best := 6
+	for _, s := range srcs {
+		best = min(best, sourceRank(s))
+	}
+	return best
+}
+
+func sortedEndpoints(es []Endpoint) []Endpoint {
+	out := slices.Clone(es)
+	slices.SortStableFunc(out, func(a, b Endpoint) int {
+		return cmp.Or(
+			cmp.Compare(directionOf(a.Protocol), directionOf(b.Protocol)),
+			cmp.Compare(protocolRank(a.Protocol), protocolRank(b.Protocol)),
+			cmp.Compare(securityRank(a.Security), securityRank(b.Security)),
+			cmp.Compare(a.Host, b.Host),
+			cmp.Compare(a.Port, b.Port),
+		)
+	})
+	return out
+}
+
+// Cells is the server as every command prints it, one tab-separated cell
+// each: protocol, host:port, security.
+func (s ServerReport) Cells() []string {
+	return []string{s.Protocol.DisplayName(), fmt.Sprintf("%s:%d", s.Host, s.Port), s.Security.Description()}
+}
+
+// Cells is the endpoint as every command prints it: protocol, host:port,
+// security, the username and the authentication.
+func (e Endpoint) Cells() []string {
+	return []string{e.Protocol.DisplayName(), fmt.Sprintf("%s:%d", e.Host, e.Port), e.Security.Description(),
+		"user " + e.UserWords(), authWords(e.Auth)}
+}
+
+// UserWords is the username for people: a probe of a bare domain knows
+// only its template, which is said in words instead of placeholders.
+func (e Endpoint) UserWords() string {
+	switch e.Username {
+	case autoconfig.PlaceholderAddress:
+		return "your full address"
+	case autoconfig.PlaceholderLocalPart:
+		return "the part before @"
+	}
+	return e.Username
+}
+
 var confidenceWords = map[string]string{
-	ConfidenceLogin:         "a successful login with your password over a verified connection",
-	ConfidenceTLS:           "a verified TLS connection and the server's answers (no password given, so no login was tried)",
+	ConfidenceLogin:         "a login with your password over a verified connection",
+	ConfidenceTLS:           "a verified TLS connection and the server's answers (no password given, so no login)",
 	ConfidencePinned:        "a connection whose certificate you pinned with --trust-cert",
 	ConfidencePlaintext:     "an unencrypted connection you allowed with --allow-plaintext",
 	ConfidenceLoginRejected: "a verified TLS connection; your login was refused, see the warnings",
@@ -99,12 +198,8 @@ var confidenceWords = map[string]string{
 
 var nothingWords = map[Status]string{
 	StatusNothingFound:  "Nothing works: no server could be reached and proven.",
-	StatusInsecureOnly:  "Nothing secure works: only servers without a valid certificate or without encryption answered. See the warnings for the flag that would accept them, and think twice.",
+	StatusInsecureOnly:  "Nothing secure works: only servers without a valid certificate or encryption answered (see the warnings).",
 	StatusLoginRejected: "The login was refused.",
-}
-
-func writeEndpoint(w io.Writer, label string, e Endpoint) {
-	fmt.Fprintf(w, "  %s\t%s\t%s\tport %d\t%s\tusername %s\t%s\n", label, e.Protocol.DisplayName(), e.Host, e.Port, e.Security.Description(), e.Username, authWords(e.Auth))
 }
 
 func authWords(a autoconfig.AuthMethod) string {
@@ -125,22 +220,49 @@ func writeList(b *strings.Builder, title string, items []string) {
 	}
 	fmt.Fprintf(b, "\n%s\n", title)
 	for _, it := range items {
-		fmt.Fprintf(b, "  - %s\n", it)
+		writeWrapped(b, "  - ", it)
 	}
 }
 
-func sourceList(srcs []Source) string {
+// writeWrapped writes prefix and text, wrapped at word boundaries within
+// TextWidth, continuation lines indented under the text.
+func writeWrapped(b *strings.Builder, prefix, text string) {
+	indent := strings.Repeat(" ", len(prefix))
+	line := prefix
+	fresh := true
+	for _, word := range strings.Fields(text) {
+		if !fresh && len(line)+1+len(word) > TextWidth {
+			b.WriteString(line + "\n")
+			line, fresh = indent, true
+		}
+		if !fresh {
+			line += " "
+		}
+		line += word
+		fresh = false
+	}
+	b.WriteString(line + "\n")
+}
+
+// SourceList names the discovery methods that found the server, the
+// domain's own word first, each once.
+func (s ServerReport) SourceList() string {
+	srcs := slices.Clone(s.Sources)
+	slices.SortStableFunc(srcs, func(a, b Source) int {
+		return cmp.Or(cmp.Compare(sourceRank(a), sourceRank(b)), cmp.Compare(a.Method, b.Method))
+	})
 	var names []string
-	for _, s := range srcs {
-		if !contains(names, s.Method) {
-			names = append(names, s.Method)
+	for _, src := range srcs {
+		if !contains(names, src.Method) {
+			names = append(names, src.Method)
 		}
 	}
 	return strings.Join(names, ", ")
 }
 
-// verdict says in a few words whether a server works.
-func verdict(s ServerReport) string {
+// Verdict says in a few words whether a server works; every command uses
+// the same words.
+func (s ServerReport) Verdict() string {
 	switch {
 	case s.Login == LoginOK:
 		return "works, login ok"
@@ -152,20 +274,173 @@ func verdict(s ServerReport) string {
 		return "works (pinned certificate)"
 	case s.Reachable && s.Error == "" && s.Security == autoconfig.SecurityPlain:
 		return "works, unencrypted"
+	case s.NotChecked():
+		if strings.Contains(s.Error, "better server") {
+			return "not checked: a better server was proven first"
+		}
+		return "not checked: the time ran out (--timeout)"
 	case s.Error != "":
-		return firstClause(s.Error)
+		return shortReason(s.Error, 50)
 	}
 	return "not checked"
 }
 
-// firstClause keeps a long error readable in a table.
-func firstClause(s string) string {
+// NotChecked reports whether the probe ended before it proved s either way:
+// a better server was proven first, or the time ran out.
+func (s ServerReport) NotChecked() bool {
+	for _, p := range []string{"not checked", "check stopped", "check cut short"} {
+		if strings.HasPrefix(s.Error, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// lookupCounts sums up the lookups in a few words.
+func lookupCounts(ls []Lookup) string {
+	n := map[string]int{}
+	for _, l := range ls {
+		n[l.Status]++
+	}
+	s := fmt.Sprintf("%d lookups: %d found something, %d nothing, %d failed", len(ls), n["found"], n["none"], n["error"])
+	if n["skipped"] > 0 {
+		s += fmt.Sprintf(", %d skipped", n["skipped"])
+	}
+	return s
+}
+
+// methodOrder is the order "What was tried" lists the discovery methods:
+// the domain's own DNS and files, then third parties, then guessing.
+var methodOrder = []string{
+	discover.MethodSRV, discover.MethodMX, discover.MethodAutoconfig, discover.MethodWellKnown,
+	discover.MethodAutoconfigHTTP, discover.MethodAutodiscover, discover.MethodISPDB,
+	discover.MethodMXISPDB, discover.MethodMXAutoconfig, discover.MethodGuess,
+}
+
+// triedRow is one line of "What was tried": lookups of one method with the
+// same outcome, summarised.
+type triedRow struct {
+	method, outcome string
+	targets         []string
+}
+
+// WriteTried writes the lookups as an aligned table within TextWidth, in a
+// fixed order (method, then outcome, then target); lookups of one method
+// with the same outcome share a line with their count.
+func (r *Report) WriteTried(w io.Writer) {
+	const targetWidth, outcomeWidth = 40, 38
+	ls := slices.Clone(r.Lookups)
+	order := func(m string) int {
+		if i := slices.Index(methodOrder, m); i >= 0 {
+			return i
+		}
+		return len(methodOrder)
+	}
+	slices.SortStableFunc(ls, func(a, b Lookup) int {
+		return cmp.Or(
+			cmp.Compare(order(a.Method), order(b.Method)),
+			cmp.Compare(a.Method, b.Method),
+			cmp.Compare(lookupOutcome(a), lookupOutcome(b)),
+			cmp.Compare(a.Target, b.Target),
+		)
+	})
+	var rows []*triedRow
+	for _, l := range ls {
+		out := lookupOutcome(l)
+		if n := len(rows); n > 0 && rows[n-1].method == l.Method && rows[n-1].outcome == out {
+			rows[n-1].targets = append(rows[n-1].targets, l.Target)
+			continue
+		}
+		rows = append(rows, &triedRow{method: l.Method, outcome: out, targets: []string{l.Target}})
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, row := range rows {
+		target := shortTarget(row.targets[0])
+		if n := len(row.targets); n > 1 {
+			more := fmt.Sprintf(" and %d more", n-1)
+			target = clip(target, targetWidth-len(more)) + more
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", row.method, clip(target, targetWidth), clip(row.outcome, outcomeWidth))
+	}
+	tw.Flush()
+}
+
+// lookupOutcome is a lookup's status and reason in a few words.
+func lookupOutcome(l Lookup) string {
+	reason := shortReason(l.Error, 0)
+	switch l.Status {
+	case "found":
+		if l.Method == discover.MethodGuess && !strings.Contains(l.Target, ":") {
+			// A guessed host that resolves is not yet a server.
+			return "has an address"
+		}
+		return "found"
+	case "none":
+		switch {
+		case reason == "":
+			return "nothing"
+		case strings.HasPrefix(reason, "nothing published"):
+			return reason
+		}
+		return "nothing: " + reason
+	case "error":
+		if reason == "" {
+			return "failed"
+		}
+		return "failed: " + reason
+	}
+	if reason == "" {
+		return l.Status
+	}
+	return l.Status + ": " + reason
+}
+
+var (
+	httpOpPrefix  = regexp.MustCompile(`^(Get|Post|Head) "[^"]*": `)
+	dnsQueryLabel = regexp.MustCompile(`(^|: )(A|AAAA|SRV|MX|TXT|CNAME|TLSA) [^ :]+: `)
+	dialPrefix    = regexp.MustCompile(`dial \w+ [^ ]+: (connect: )?`)
+	quotedTail    = regexp.MustCompile(`: "[^"]*"$`)
+	fromTail      = regexp.MustCompile(` from [^ ]+$`)
+)
+
+// shortReason keeps what an error means and drops what it repeats (the
+// URL, the name asked, the address dialled); max > 0 clips the result.
+func shortReason(s string, max int) string {
 	if i := strings.Index(s, "; "); i > 0 {
 		s = s[:i]
 	}
-	const max = 70
-	if len(s) > max {
-		s = s[:max-1] + "…"
+	s = httpOpPrefix.ReplaceAllString(s, "")
+	s = dnsQueryLabel.ReplaceAllString(s, "$1")
+	s = strings.ReplaceAll(s, "netx: ", "")
+	s = dialPrefix.ReplaceAllString(s, "")
+	s = quotedTail.ReplaceAllString(s, "")
+	s = fromTail.ReplaceAllString(s, "")
+	s = strings.ReplaceAll(s, "the host has no address", "no address")
+	s = strings.ReplaceAll(s, "the DNS server could not answer: ", "DNS answered ")
+	if max > 0 {
+		s = clip(s, max)
 	}
 	return s
+}
+
+// shortTarget is a lookup's target without what the method already says:
+// a URL keeps its scheme and host.
+func shortTarget(t string) string {
+	u, err := url.Parse(t)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return t
+	}
+	if u.Path == "" || u.Path == "/" {
+		return u.Scheme + "://" + u.Host
+	}
+	return u.Scheme + "://" + u.Host + "/…"
+}
+
+// clip cuts s to at most max characters, marking the cut.
+func clip(s string, max int) string {
+	r := []rune(s)
+	if len(r) <= max {
+		return s
+	}
+	return string(r[:max-1]) + "…"
 }

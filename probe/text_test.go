@@ -1,8 +1,13 @@
 package probe
 
 import (
+	"context"
+	"math/rand/v2"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestWriteText(t *testing.T) {
@@ -23,12 +28,13 @@ func TestWriteText(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"Probe of alice@example.test",
-		"  POP3  pop.example.test:995   SSL/TLS  autoconfig  works, login ok",
+		"  POP3  pop.example.test:995   SSL/TLS  works, login ok",
 		"Recommended: POP3",
-		"  Incoming  POP3  pop.example.test   port 995  SSL/TLS  username alice@example.test  normal password",
+		"  Incoming  POP3  pop.example.test:995   SSL/TLS  user alice@example.test  normal password",
 		"Leave messages on server: on",
 		"Without IMAP: IMAP would have kept",
-		"Proven by: a successful login",
+		"Why: Only POP3 works here",
+		"Proven by: a login",
 		"IMAP imap.example.test:993 was not used: its certificate is not valid",
 	} {
 		if !strings.Contains(out, want) {
@@ -39,7 +45,119 @@ func TestWriteText(t *testing.T) {
 	none := &Report{Domain: "example.test", Status: StatusNothingFound, Lookups: []Lookup{{Method: "srv", Target: "_imaps._tcp.example.test", Status: "none"}}}
 	b.Reset()
 	none.WriteText(&b)
-	if out := b.String(); !strings.Contains(out, "Nothing works") || !strings.Contains(out, "What was tried\n  srv  _imaps._tcp.example.test  none\n") {
+	if out := b.String(); !strings.Contains(out, "Nothing works") || !strings.Contains(out, "  srv  _imaps._tcp.example.test  nothing\n") {
 		t.Errorf("nothing-found report:\n%s", out)
+	}
+}
+
+func TestBareDomainUsernameInWords(t *testing.T) {
+	c := synth(imap, "imap.example.test", 993, tls, checkPassed, "autoconfig")
+	e := endpoint(c, nil)
+	if got := e.UserWords(); got != "your full address" {
+		t.Errorf("UserWords of %q = %q, want \"your full address\"", e.Username, got)
+	}
+}
+
+// probeScenario probes a sandbox scenario's address with its password.
+func probeScenario(t *testing.T, name string) *Report {
+	t.Helper()
+	w := startWorld(t, 0, name)
+	sc := w.Scenarios()[0]
+	r, err := Run(context.Background(), worldOptions(w, sc), sc.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.ElapsedMS = 0
+	return r
+}
+
+func text(t *testing.T, r *Report) string {
+	t.Helper()
+	var b strings.Builder
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestWriteTextIsStable: the order in which concurrent lookups and checks
+// finished must not show in the text.
+func TestWriteTextIsStable(t *testing.T) {
+	for _, name := range []string{"demo", "nothing"} {
+		t.Run(name, func(t *testing.T) {
+			r := probeScenario(t, name)
+			want := text(t, r)
+			rnd := rand.New(rand.NewPCG(7, 8))
+			for range 5 {
+				shuffled := *r
+				shuffled.Servers = slices.Clone(r.Servers)
+				for i := range shuffled.Servers {
+					shuffled.Servers[i].Sources = slices.Clone(r.Servers[i].Sources)
+					rnd.Shuffle(len(shuffled.Servers[i].Sources), func(a, b int) {
+						s := shuffled.Servers[i].Sources
+						s[a], s[b] = s[b], s[a]
+					})
+				}
+				rnd.Shuffle(len(shuffled.Servers), func(a, b int) {
+					shuffled.Servers[a], shuffled.Servers[b] = shuffled.Servers[b], shuffled.Servers[a]
+				})
+				shuffled.Lookups = slices.Clone(r.Lookups)
+				rnd.Shuffle(len(shuffled.Lookups), func(a, b int) {
+					shuffled.Lookups[a], shuffled.Lookups[b] = shuffled.Lookups[b], shuffled.Lookups[a]
+				})
+				if rec := r.Recommendation; rec != nil {
+					rc := *rec
+					rc.Alternatives = slices.Clone(rec.Alternatives)
+					slices.Reverse(rc.Alternatives)
+					shuffled.Recommendation = &rc
+				}
+				if got := text(t, &shuffled); got != want {
+					t.Fatalf("the same report in another order reads differently:\n%s\nwant:\n%s", got, want)
+				}
+			}
+			if name == "nothing" {
+				// Nothing stops early here, so a second run is the same.
+				if again := text(t, probeScenario(t, name)); again != want {
+					t.Errorf("a second probe of %s reads differently:\n%s\nfirst:\n%s", name, again, want)
+				}
+			}
+		})
+	}
+}
+
+// TestNothingWorksIsShortAndAligned: the failure report fits a wide
+// terminal, says its conclusion once and summarises repeated failures.
+func TestNothingWorksIsShortAndAligned(t *testing.T) {
+	r := probeScenario(t, "nothing")
+	out := text(t, r)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	for _, l := range lines {
+		if n := utf8.RuneCountInString(l); n > TextWidth {
+			t.Errorf("line of %d columns (max %d): %q", n, TextWidth, l)
+		}
+	}
+	if len(lines) > 25 {
+		t.Errorf("%d lines for %d lookups; want repeated failures summarised:\n%s", len(lines), len(r.Lookups), out)
+	}
+	if strings.Count(out, "Nothing works") != 1 || strings.Contains(out, "No server was found") {
+		t.Errorf("want one conclusion line:\n%s", out)
+	}
+	if !strings.Contains(out, " and 5 more ") {
+		t.Errorf("the six SRV lookups that found nothing should share a line:\n%s", out)
+	}
+	// The table's third column starts at the same place on every row.
+	third := regexp.MustCompile(`^  \S+ {2,}.*?\S {2,}`)
+	start := strings.Index(out, "What was tried")
+	col := 0
+	for _, l := range strings.Split(out[start:], "\n")[1:] {
+		if !strings.HasPrefix(l, "  ") {
+			break
+		}
+		at := utf8.RuneCountInString(third.FindString(l))
+		if col == 0 {
+			col = at
+		} else if at != col {
+			t.Errorf("misaligned row %q: outcome at column %d, want %d", l, at, col)
+		}
 	}
 }
