@@ -41,6 +41,11 @@ const (
 	batchInsecureOnly  = "insecure-only"
 	batchError         = "error"
 	batchBadRow        = "bad-row"
+	// batchSkipped: settings found, but the user's folder already holds
+	// files (a previous run's) and --force was not given; they are kept.
+	batchSkipped = "skipped"
+	// batchCancelled: Ctrl-C came while the user was being handled.
+	batchCancelled = "cancelled"
 )
 
 type batchOptions struct {
@@ -85,9 +90,6 @@ every user got working settings and files, 6 otherwise.`,
   mailsetup batch users.csv --out profiles/ --format thunderbird,outlook --concurrency 4`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if net.passwordStdin || net.passwordFile != "" {
-				return usageError("batch reads each user's password from the CSV's password_file column; drop --password-stdin and --password-file")
-			}
 			opts.UsersFile = args[0]
 			opts.JSON = f.JSON
 			opts.Network = net.setup
@@ -103,7 +105,15 @@ every user got working settings and files, 6 otherwise.`,
 	fl.StringVar(&opts.Protocol, "protocol", "", "incoming protocol for everyone: imap or pop3 (default: each user's recommendation)")
 	fl.IntVar(&opts.Concurrency, "concurrency", 8, "users handled at once (1 to 64)")
 	fl.BoolVar(&opts.Force, "force", false, "overwrite files that already exist in the users' folders")
-	net = addNetFlags(cmd)
+	// Everyone's password is not one password: it comes from the rows.
+	net = addNetFlagsWithoutPassword(cmd)
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if strings.Contains(err.Error(), "--password-stdin") || strings.Contains(err.Error(), "--password-file") {
+			return usageError("batch reads each user's password from the CSV's password_file column; drop %s",
+				strings.TrimPrefix(err.Error(), "unknown flag: "))
+		}
+		return usageError("%v (see '%s --help')", err, c.CommandPath())
+	})
 	return cmd
 }
 
@@ -119,6 +129,7 @@ type batchUser struct {
 
 // batchEndpoint is a server in the summary.
 type batchEndpoint struct {
+	Protocol autoconfig.Protocol `json:"protocol"`
 	Host     string              `json:"host"`
 	Port     int                 `json:"port"`
 	Security autoconfig.Security `json:"security"`
@@ -149,6 +160,7 @@ type batchSummary struct {
 	Out           string        `json:"out"`
 	Total         int           `json:"total"`
 	OK            int           `json:"ok"`
+	Skipped       int           `json:"skipped"`
 	Failed        int           `json:"failed"`
 	Users         []batchResult `json:"users"`
 }
@@ -176,9 +188,8 @@ func runBatch(ctx context.Context, opts *batchOptions) error {
 		return err
 	}
 	defer release()
-	// Each user's password comes from their row; MAILSETUP_PASSWORD (or the
-	// sandbox scenario's password) is not everyone's.
-	popts.Password = nil
+	// Each user's password comes from their row (the batch's network setup
+	// reads none).
 	popts.Cache = probe.NewCache()
 
 	results := make([]batchResult, 0, len(users)+len(bad))
@@ -218,11 +229,14 @@ func runBatch(ctx context.Context, opts *batchOptions) error {
 	slices.SortStableFunc(results, func(a, b batchResult) int { return a.Line - b.Line })
 	sum := batchSummary{SchemaVersion: jsonSchemaVersion, UsersFile: opts.UsersFile, Out: opts.Out, Total: len(results), Users: results}
 	for _, r := range results {
-		if r.Status == batchOK {
+		switch r.Status {
+		case batchOK:
 			sum.OK++
+		case batchSkipped:
+			sum.Skipped++
 		}
 	}
-	sum.Failed = sum.Total - sum.OK
+	sum.Failed = sum.Total - sum.OK - sum.Skipped
 	if err := writeSummary(opts.Out, sum); err != nil {
 		return err
 	}
@@ -236,8 +250,11 @@ func runBatch(ctx context.Context, opts *batchOptions) error {
 			return err
 		}
 	} else {
-		fmt.Fprintf(opts.IO.Out, "%d of %d users got working settings and files in %s; summary: %s, %s\n",
-			sum.OK, sum.Total, opts.Out, filepath.Join(opts.Out, "summary.csv"), filepath.Join(opts.Out, "summary.json"))
+		fmt.Fprintf(opts.IO.Out, "%d of %d users got working settings and files in %s", sum.OK+sum.Skipped, sum.Total, opts.Out)
+		if sum.Skipped > 0 {
+			fmt.Fprintf(opts.IO.Out, " (%d kept the files of an earlier run: --force replaces them)", sum.Skipped)
+		}
+		fmt.Fprintf(opts.IO.Out, "; summary: %s, %s\n", filepath.Join(opts.Out, "summary.csv"), filepath.Join(opts.Out, "summary.json"))
 	}
 	if sum.Failed > 0 {
 		return withExitCode(exitBatchPartial, fmt.Errorf("%d of %d users got no working configuration; see %s", sum.Failed, sum.Total, filepath.Join(opts.Out, "summary.csv")))
@@ -400,11 +417,11 @@ func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
 		}
 	}
 	rep, err := b.probe(ctx, popts, u.addr.String())
+	if ctx.Err() != nil {
+		return fail(batchCancelled, errors.New("interrupted (Ctrl-C) before this user was done; nothing was written for them"))
+	}
 	if err != nil {
 		return fail(batchBadRow, err)
-	}
-	if ctx.Err() != nil {
-		return fail(batchError, errors.New("interrupted before the probe ended"))
 	}
 	status := rep.Status
 	if rep.Recommendation != nil && password != nil && u.Username != "" {
@@ -429,14 +446,24 @@ func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
 	}
 	r.Protocol = string(protocol)
 	folder := filepath.Join(b.out, folderName(u.addr))
-	if err := profiles.WriteFiles(folder, files, b.force); err != nil {
+	r.Incoming, r.Outgoing = summaryEndpoints(files, rec, u, protocol)
+	err = profiles.WriteFiles(folder, files, b.force)
+	if errors.Is(err, profiles.ErrExists) {
+		// A re-run into the same folder: the settings work, the files of
+		// the earlier run are kept, and nothing here is the user's fault.
+		r.Folder = folder
+		if status == probe.StatusLoginRejected {
+			return fail(batchLoginRejected, fmt.Errorf("the server refused the login for %s: %s (the files of an earlier run are kept in %s)", u.addr, loginReason(rep), folder))
+		}
+		return fail(batchSkipped, fmt.Errorf("files exist in %s, kept (pass --force to replace them)", folder))
+	}
+	if err != nil {
 		return fail(batchError, err)
 	}
 	r.Folder = folder
 	for _, f := range files {
 		r.Files = append(r.Files, f.Path)
 	}
-	r.Incoming, r.Outgoing = summaryEndpoints(files, rec, u, protocol)
 	if status == probe.StatusLoginRejected {
 		return fail(batchLoginRejected, fmt.Errorf("the files are written, but the server refused the login for %s: %s", u.addr, loginReason(rep)))
 	}
@@ -483,15 +510,37 @@ func (b *batcher) loginAs(ctx context.Context, rep *probe.Report, u batchUser, p
 		res := verify.Login(ctx, vopts, s, u.Username, password)
 		if res.Status != verify.LoginOK {
 			r.Login = string(probe.LoginFailed)
-			why := res.Reason
-			if why == "" && res.Err != nil {
-				why = res.Err.Error()
-			}
+			why := loginRefusal(res)
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s:%d refused %s: %s", e.Host, e.Port, u.Username, why))
 			return probe.StatusLoginRejected
 		}
 	}
 	return probe.StatusOK
+}
+
+// loginRefusal says why a login failed: the kind of refusal and its fix,
+// the server's own words, or what broke.
+func loginRefusal(res verify.LoginResult) string {
+	var parts []string
+	if res.Kind != "" {
+		parts = append(parts, string(res.Kind))
+	}
+	if res.ServerText != "" {
+		parts = append(parts, fmt.Sprintf("the server said %q", res.ServerText))
+	}
+	if res.Reason != "" {
+		parts = append(parts, res.Reason)
+	}
+	if res.Fix != "" {
+		parts = append(parts, res.Fix)
+	}
+	if res.Err != nil {
+		parts = append(parts, res.Err.Error())
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("login %s", res.Status)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // recommendedLogin is how the login went on the recommended incoming server.
@@ -530,7 +579,7 @@ func summaryEndpoints(files []profiles.File, rec *probe.Recommendation, u batchU
 		if u.Username != "" {
 			name = u.Username
 		}
-		return &batchEndpoint{Host: e.Host, Port: e.Port, Security: e.Security, Username: name}
+		return &batchEndpoint{Protocol: e.Protocol, Host: e.Host, Port: e.Port, Security: e.Security, Username: name}
 	}
 	in = pick(rec.Incoming)
 	if protocol != rec.Protocol {
@@ -603,7 +652,9 @@ func newBatchProgress(s *iostreams.IOStreams, total int) *batchProgress {
 func (p *batchProgress) done(r batchResult) {
 	p.finished++
 	if r.Status != batchOK {
-		p.failed++
+		if r.Status != batchSkipped {
+			p.failed++
+		}
 		if p.tty {
 			fmt.Fprint(p.w, "\r\x1b[K")
 		}

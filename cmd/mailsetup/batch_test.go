@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/internal/iostreams"
 	"github.com/mailsetup/mailsetup/internal/sandbox"
 	"github.com/mailsetup/mailsetup/probe"
@@ -155,6 +156,9 @@ alice@localpart.test,Alice L,alice,lp.pw
 	if got := sum.Users[1]; got.Login != "skipped" || got.Confidence != probe.ConfidenceTLS {
 		t.Errorf("bob@demo.test without a password file: login %q confidence %q", got.Login, got.Confidence)
 	}
+	if got := sum.Users[0]; got.Incoming == nil || got.Incoming.Protocol != autoconfig.IMAP || got.Outgoing == nil || got.Outgoing.Protocol != autoconfig.SMTP {
+		t.Errorf("alice@demo.test's servers lack their protocols: %+v %+v", got.Incoming, got.Outgoing)
+	}
 	if got := sum.Users[len(sum.Users)-1]; got.Login != "ok" || got.Incoming == nil || got.Incoming.Username != "alice" {
 		t.Errorf("alice@localpart.test with username alice: %+v", got)
 	}
@@ -176,10 +180,89 @@ alice@localpart.test,Alice L,alice,lp.pw
 		t.Errorf("summary.csv:\n%v", rows)
 	}
 
-	// A second run without --force keeps the files and says so per user.
-	code, _, stderr = batchRun(t, &batchOptions{Network: network, UsersFile: users, Out: out})
+	// A second run without --force keeps the files and says so per user,
+	// without calling the users whose settings work failures.
+	code, stdout, stderr = batchRun(t, &batchOptions{Network: network, UsersFile: users, Out: out})
 	if code != exitBatchPartial || !strings.Contains(stderr, "--force") {
 		t.Errorf("second run: exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stdout, "4 of 10 users got working settings") || !strings.Contains(stdout, "4 kept the files of an earlier run") {
+		t.Errorf("second run: stdout = %q", stdout)
+	}
+	data, err = os.ReadFile(filepath.Join(out, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum = batchSummary{}
+	if err := json.Unmarshal(data, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.OK != 0 || sum.Skipped != 4 || sum.Failed != 6 {
+		t.Errorf("second run: ok %d skipped %d failed %d, want 0, 4, 6", sum.OK, sum.Skipped, sum.Failed)
+	}
+	for _, u := range sum.Users {
+		switch wu := want[u.Line]; {
+		case wu.status == batchOK && (u.Status != batchSkipped || u.Incoming == nil || u.Folder == ""):
+			t.Errorf("second run, line %d: %+v, want skipped with its servers", u.Line, u)
+		case wu.status == batchLoginRejected && (u.Status != batchLoginRejected || !strings.Contains(u.Error, "kept")):
+			t.Errorf("second run, line %d: %+v, want still login-rejected", u.Line, u)
+		}
+	}
+}
+
+// A refused login with the username column says why: the kind of refusal
+// and the server's words, never an empty reason.
+func TestBatchLoginRefusalSaysWhy(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "wrong.pw"), "not-the-password\n")
+	users := filepath.Join(dir, "users.csv")
+	writeFile(t, users, "email,name,username,password_file\nbob@demo.test,Bob,bob,wrong.pw\n")
+	code, _, stderr := batchRun(t, &batchOptions{Network: sandboxNetwork(t, nil, "demo"), UsersFile: users, Out: filepath.Join(dir, "out")})
+	if code != exitBatchPartial {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if strings.Contains(stderr, "refused bob: \n") || !strings.Contains(stderr, "refused bob: wrong-password; the server said") {
+		t.Errorf("the refusal gives no reason:\n%s", stderr)
+	}
+}
+
+// Ctrl-C while a user is probed marks that user cancelled, not a bad row.
+func TestBatchCancelledUserIsCancelled(t *testing.T) {
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users.csv")
+	writeFile(t, users, "email,name\nalice@demo.test,Alice\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	ios, _, _, _ := iostreams.Test()
+	interrupt := func(ctx context.Context, _ probe.Options, _ string) (*probe.Report, error) {
+		cancel()
+		return nil, ctx.Err()
+	}
+	out := filepath.Join(dir, "out")
+	runBatch(ctx, &batchOptions{IO: ios, Network: sandboxNetwork(t, nil, "demo"), Probe: interrupt,
+		UsersFile: users, Out: out, Formats: "all", Concurrency: 1})
+	data, err := os.ReadFile(filepath.Join(out, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum batchSummary
+	if err := json.Unmarshal(data, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Users) != 1 || sum.Users[0].Status != batchCancelled || strings.Contains(sum.Users[0].Error, "context canceled") {
+		t.Errorf("users = %+v, want one cancelled", sum.Users)
+	}
+}
+
+// batch takes its passwords from the rows: the password flags are not
+// offered, and giving one says where passwords come from.
+func TestBatchOffersNoPasswordFlags(t *testing.T) {
+	code, stdout, _ := runMain(t, "batch", "--help")
+	if code != exitOK || strings.Contains(stdout, "--password-stdin") || strings.Contains(stdout, "--password-file") {
+		t.Errorf("batch --help offers a password flag (exit %d):\n%s", code, stdout)
+	}
+	code, _, stderr := runMain(t, "batch", "users.csv", "--out", t.TempDir(), "--password-stdin")
+	if code != exitUsage || !strings.Contains(stderr, "password_file column") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }
 

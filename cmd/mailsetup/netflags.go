@@ -53,10 +53,24 @@ type netFlags struct {
 	trustCert        []string
 	autodiscoverAuth bool
 	sandbox          string
+	// withPassword: the command takes --password-stdin, --password-file
+	// and MAILSETUP_PASSWORD.
+	withPassword bool
 }
 
 // addNetFlags adds the shared flags to cmd.
 func addNetFlags(cmd *cobra.Command) *netFlags {
+	nf := addNetFlagsWithoutPassword(cmd)
+	nf.withPassword = true
+	fl := cmd.Flags()
+	fl.BoolVar(&nf.passwordStdin, "password-stdin", false, "read the password from the first line of standard input and test the login")
+	fl.StringVar(&nf.passwordFile, "password-file", "", "read the password from the first line of `FILE` and test the login (MAILSETUP_PASSWORD works too)")
+	return nf
+}
+
+// addNetFlagsWithoutPassword adds the shared flags but the password's, for
+// a command whose passwords come from elsewhere (batch: from each row).
+func addNetFlagsWithoutPassword(cmd *cobra.Command) *netFlags {
 	nf := &netFlags{cmd: cmd}
 	fl := cmd.Flags()
 	fl.StringVar(&nf.dnsServer, "dns-server", "", "send every DNS query to this `HOST:PORT` (default: the system's resolvers)")
@@ -64,8 +78,6 @@ func addNetFlags(cmd *cobra.Command) *netFlags {
 	fl.DurationVar(&nf.timeout, "timeout", probe.DefaultTimeout, "total time budget of the probe")
 	fl.BoolVar(&nf.private, "private", false, "stay local to the domain: no ISPDB, no MX-derived third-party lookups, no address in any URL")
 	fl.StringVar(&nf.ispdbURL, "ispdb-url", defaultISPDBURL, "base `URL` of the ISPDB (the domain is appended)")
-	fl.BoolVar(&nf.passwordStdin, "password-stdin", false, "read the password from the first line of standard input and test the login")
-	fl.StringVar(&nf.passwordFile, "password-file", "", "read the password from the first line of `FILE` and test the login (MAILSETUP_PASSWORD works too)")
 	fl.BoolVar(&nf.allowPlaintext, "allow-plaintext", false, "allow sending the password over an unencrypted connection (dangerous)")
 	fl.StringSliceVar(&nf.trustCert, "trust-cert", nil, "trust the certificate with this `SHA256` fingerprint although it does not verify (as the report shows it)")
 	fl.BoolVar(&nf.autodiscoverAuth, "autodiscover-auth", false, "send the password to the domain's own Autodiscover over valid https")
@@ -109,11 +121,13 @@ func (nf *netFlags) setup(ctx context.Context) (probe.Options, func(), error) {
 	if nf.private {
 		opts.ISPDBURL = ""
 	}
-	password, err := nf.password()
-	if err != nil {
-		return opts, nothing, err
+	if nf.withPassword {
+		password, err := nf.password()
+		if err != nil {
+			return opts, nothing, err
+		}
+		opts.Password = password
 	}
-	opts.Password = password
 
 	if nf.sandbox != "" {
 		if nf.dnsServer != "" || nf.caFile != "" {
