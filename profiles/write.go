@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -75,6 +76,39 @@ func Render(acct Account, formats []Format, opts Options) ([]File, error) {
 		}
 	}
 	return files, nil
+}
+
+// Omitted is a format that RenderAvailable left out, and why.
+type Omitted struct {
+	Format Format
+	Err    error // wraps ErrUnsupported
+}
+
+// RenderAvailable is Render for a run of several formats, where one client
+// that cannot express the account must not cost the others: a format that
+// fails with ErrUnsupported (the Android QR code takes ASCII addresses only)
+// is left out and named in omitted, with its reason. Asked for one format,
+// or when no format can be written, it fails as Render does.
+func RenderAvailable(acct Account, formats []Format, opts Options) (files []File, omitted []Omitted, err error) {
+	if len(formats) <= 1 {
+		files, err = Render(acct, formats, opts)
+		return files, nil, err
+	}
+	for _, f := range formats {
+		fs, err := Render(acct, []Format{f}, opts)
+		if errors.Is(err, ErrUnsupported) {
+			omitted = append(omitted, Omitted{Format: f, Err: err})
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		files = append(files, fs...)
+	}
+	if len(files) == 0 && len(omitted) > 0 {
+		return nil, nil, omitted[0].Err
+	}
+	return files, omitted, nil
 }
 
 // Write renders formats for acct and writes them under dir (see WriteFiles).

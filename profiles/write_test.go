@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/mailsetup/mailsetup/autoconfig"
 )
 
 // listTree returns every path under dir, relative, sorted.
@@ -122,5 +124,37 @@ func TestWriteFilesRemovesTheDirectoryItMade(t *testing.T) {
 	}
 	if got := listTree(t, base); len(got) != 0 {
 		t.Errorf("a failed run left %v behind", got)
+	}
+}
+
+// A run of several formats leaves out the one that cannot express the
+// account (a non-ASCII local part has no Android QR code) and writes the
+// others; asked for that format alone, it fails.
+func TestRenderAvailableLeavesOutUnsupportedFormats(t *testing.T) {
+	addr, err := autoconfig.ParseAddress("jürgen@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := NewAccount(loadProvider(t, "imap-pop3.xml"), addr, "Jürgen", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, omitted, err := RenderAvailable(acct, AllFormats, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(omitted) != 1 || omitted[0].Format != Android || !errors.Is(omitted[0].Err, ErrUnsupported) {
+		t.Errorf("omitted = %v, want android", omitted)
+	}
+	for _, f := range files {
+		if f.Format == Android {
+			t.Errorf("wrote %s", f.Path)
+		}
+	}
+	if len(files) == 0 {
+		t.Error("nothing was rendered")
+	}
+	if _, _, err := RenderAvailable(acct, []Format{Android}, Options{}); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("android alone: %v, want ErrUnsupported", err)
 	}
 }

@@ -151,6 +151,8 @@ type batchResult struct {
 	Folder string   `json:"folder,omitempty"`
 	Files  []string `json:"files"`
 	Error  string   `json:"error,omitempty"`
+	// Warnings name clients left out of the files, and why.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // batchSummary is DIR/summary.json and `batch --json`.
@@ -440,10 +442,11 @@ func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
 		return fail(batchNothingFound, fmt.Errorf("no working SMTP server was found for %s: mail clients need one to send mail", u.addr))
 	}
 	r.Confidence = rec.Confidence
-	files, protocol, err := b.render(rep, u)
+	files, protocol, warnings, err := b.render(rep, u)
 	if err != nil {
 		return fail(batchError, err)
 	}
+	r.Warnings = warnings
 	r.Protocol = string(protocol)
 	folder := filepath.Join(b.out, folderName(u.addr))
 	r.Incoming, r.Outgoing = summaryEndpoints(files, rec, u, protocol)
@@ -473,25 +476,29 @@ func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
 
 // render writes the same files the wizard writes for the same answers; a
 // username from the users file replaces the provider's template.
-func (b *batcher) render(rep *probe.Report, u batchUser) ([]profiles.File, autoconfig.Protocol, error) {
+func (b *batcher) render(rep *probe.Report, u batchUser) ([]profiles.File, autoconfig.Protocol, []string, error) {
 	protocol := b.protocol
 	if protocol == "" {
 		protocol = rep.Recommendation.Protocol
 	}
-	if u.Username == "" {
-		files, err := renderAccount(rep, u.addr, u.Name, protocol, b.formats)
-		return files, protocol, err
-	}
 	acct, err := profiles.NewAccount(rep.Settings(), u.addr, u.Name, protocol)
 	if err != nil {
-		return nil, protocol, err
+		return nil, protocol, nil, err
 	}
-	acct.Incoming.Username = u.Username
-	if acct.Outgoing.PreferredAuth().UsesPassword() {
-		acct.Outgoing.Username = u.Username
+	if u.Username != "" {
+		acct.Incoming.Username = u.Username
+		if acct.Outgoing.PreferredAuth().UsesPassword() {
+			acct.Outgoing.Username = u.Username
+		}
 	}
-	files, err := profiles.Render(acct, b.formats, profiles.Options{})
-	return files, protocol, err
+	// One client that cannot take the address (no Android QR code for a
+	// non-ASCII one) must not cost the user the others.
+	files, omitted, err := profiles.RenderAvailable(acct, b.formats, profiles.Options{})
+	var warnings []string
+	for _, o := range omitted {
+		warnings = append(warnings, fmt.Sprintf("no %s files were written: %v", o.Format, o.Err))
+	}
+	return files, protocol, warnings, err
 }
 
 // loginAs logs in with the users file's username on the recommended servers,
@@ -605,7 +612,7 @@ func writeSummary(dir string, sum batchSummary) error {
 	cw.Write([]string{"line", "email", "name", "status", "protocol", "incoming", "outgoing", "confidence", "login", "folder", "files", "error"})
 	for _, r := range sum.Users {
 		cw.Write([]string{strconv.Itoa(r.Line), r.Email, r.Name, r.Status, r.Protocol, endpointText(r.Incoming), endpointText(r.Outgoing),
-			r.Confidence, r.Login, r.Folder, strings.Join(r.Files, " "), r.Error})
+			r.Confidence, r.Login, r.Folder, strings.Join(r.Files, " "), csvProblems(r)})
 	}
 	cw.Flush()
 	jsonBuf, err := json.MarshalIndent(sum, "", "  ")
@@ -616,6 +623,16 @@ func writeSummary(dir string, sum batchSummary) error {
 		{Path: "summary.csv", Data: csvBuf.Bytes()},
 		{Path: "summary.json", Data: append(jsonBuf, '\n')},
 	}, true)
+}
+
+// csvProblems is the summary.csv's error column: the error, then the
+// warnings (summary.json keeps them apart).
+func csvProblems(r batchResult) string {
+	var all []string
+	if r.Error != "" {
+		all = append(all, r.Error)
+	}
+	return strings.Join(append(all, r.Warnings...), "; ")
 }
 
 func endpointText(e *batchEndpoint) string {

@@ -406,3 +406,31 @@ func TestBatchInterruptedKeepsWhatIsDone(t *testing.T) {
 		t.Errorf("no summary of the users done: %v", err)
 	}
 }
+
+// A user whose address has no Android QR code still gets the other files,
+// with a warning in the summary.
+func TestBatchLeavesOutAndroidForNonASCII(t *testing.T) {
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users.csv")
+	writeFile(t, users, "email,name\njürgen@demo.test,Jürgen\n")
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := batchRun(t, &batchOptions{Network: sandboxNetwork(t, nil, "demo"), UsersFile: users, Out: out})
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum batchSummary
+	if err := json.Unmarshal(data, &sum); err != nil {
+		t.Fatal(err)
+	}
+	u := sum.Users[0]
+	if u.Status != batchOK || len(u.Warnings) != 1 || !strings.Contains(u.Warnings[0], "no android files") {
+		t.Errorf("user = %+v", u)
+	}
+	if _, err := os.Stat(filepath.Join(u.Folder, "sheet", "setup.txt")); err != nil {
+		t.Error(err)
+	}
+}

@@ -205,12 +205,20 @@ func runProfile(ctx context.Context, opts *profileOptions) error {
 	if err != nil {
 		return err
 	}
-	files, err := profiles.Write(opts.Out, acct, formats, popts, opts.Force)
+	// Several formats: one client that cannot take the account (no Android
+	// QR code for a non-ASCII address) must not cost the others.
+	files, omitted, err := profiles.RenderAvailable(acct, formats, popts)
 	if errors.Is(err, profiles.ErrUnsupported) {
 		return fmt.Errorf("%w; nothing was written: leave that client out of --format to write the others", err)
 	}
 	if err != nil {
 		return err
+	}
+	if err := profiles.WriteFiles(opts.Out, files, opts.Force); err != nil {
+		return err
+	}
+	for _, o := range omitted {
+		warnings = append(warnings, fmt.Sprintf("no %s files were written: %v", o.Format, o.Err))
 	}
 	warnings = append(warnings, profileWarnings(acct, files, popts)...)
 	if opts.JSON {

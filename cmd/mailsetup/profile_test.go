@@ -345,3 +345,25 @@ func TestProfileSandboxIncludePasswordNeedsAPassword(t *testing.T) {
 		t.Errorf("wrote %v", entries)
 	}
 }
+
+// A non-ASCII local part has no Android QR code: --format all writes the
+// other clients' files and warns; --format android alone fails.
+func TestProfileAllFormatsLeavesOutAndroidForNonASCII(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, stderr := runMain(t, "profile", "jürgen@example.test", "--name", "Jürgen",
+		"--settings", providersDir+"imap-pop3.xml", "--out", out)
+	if code != exitOK || !strings.Contains(stderr, "no android files were written") || !strings.Contains(stderr, "ASCII") {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "sheet", "setup.txt")); err != nil {
+		t.Error(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "android")); err == nil {
+		t.Error("an android folder was written")
+	}
+	code, _, stderr = runMain(t, "profile", "jürgen@example.test", "--name", "Jürgen",
+		"--settings", providersDir+"imap-pop3.xml", "--out", t.TempDir(), "--format", "android")
+	if code != exitFailure || !strings.Contains(stderr, "ASCII") {
+		t.Errorf("--format android: exit %d, %s", code, stderr)
+	}
+}
