@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/internal/iostreams"
+	"github.com/mailsetup/mailsetup/internal/sandbox"
 	"github.com/mailsetup/mailsetup/probe"
 )
 
@@ -58,6 +61,9 @@ Exit codes: 0 settings found, 3 nothing works, 4 the login was refused,
 					return err
 				}
 				opts.SandboxAddress = sc.Address
+				if err := sandboxCovers(sc, opts.Input); err != nil {
+					return err
+				}
 			}
 			if opts.Input == "" && opts.SandboxAddress == "" {
 				return usageError("give the address to probe, e.g. 'mailsetup probe alice@example.com' (or --sandbox SCENARIO)")
@@ -82,10 +88,10 @@ func runProbe(ctx context.Context, opts *probeOptions) error {
 	if input == "" {
 		input = opts.SandboxAddress
 	}
-	if opts.IO.IsStderrTTY() {
-		popts.Progress = progressPrinter(opts.IO.ErrOut)
-	}
+	status := newStatusLine(opts.IO, "")
+	popts.Progress = status.progress()
 	rep, err := probe.Run(ctx, popts, input)
+	status.clear()
 	if err != nil {
 		if errors.Is(err, probe.ErrBadInput) {
 			return withExitCode(exitUsage, err)
@@ -120,10 +126,112 @@ func probeExit(rep *probe.Report) error {
 	return nil
 }
 
+// sandboxCovers checks that input (an address or a bare domain; "" takes
+// the scenario's own address) lies in a domain the --sandbox scenario
+// simulates: any other name only collects refusals from its DNS server.
+func sandboxCovers(sc sandbox.Scenario, input string) error {
+	if input == "" {
+		return nil
+	}
+	domain := input
+	if addr, err := autoconfig.ParseAddress(input); err == nil {
+		domain = addr.Domain
+	} else if d, err := autoconfig.ParseDomain(input); err == nil {
+		domain = d.ASCII
+	} else {
+		return nil // probe.Run says what is wrong with it
+	}
+	for _, d := range sc.Domains {
+		if strings.EqualFold(d, domain) {
+			return nil
+		}
+	}
+	home := sc.Address[strings.LastIndex(sc.Address, "@")+1:]
+	return usageError("--sandbox %s simulates only %s: probe an address at %s, or leave out --sandbox",
+		sc.Name, strings.Join(sc.Domains, " and "), home)
+}
+
 // progressPrinter shows a probe's steps as they happen, one line each, on a
-// terminal's standard error.
+// terminal's standard error. Only profile uses it still: newStatusLine is
+// the display that keeps to one line.
 func progressPrinter(w io.Writer) func(probe.Event) {
 	return func(e probe.Event) {
 		fmt.Fprintf(w, "  … %s\n", e.Text)
 	}
+}
+
+// statusLine is a running probe's live display on a terminal: one line on
+// stderr, rewritten in place with a short summary, erased before the
+// report prints, so that the scroll-back holds the report alone.
+type statusLine struct {
+	w io.Writer
+	// prefix starts the line, e.g. "Looking up alice@example.com: ".
+	prefix                  string
+	lookups, found, checked int
+	latest                  string
+	shown                   bool
+}
+
+// statusWidth keeps the line within the narrowest usual terminal: a line
+// that wraps cannot be rewritten in place.
+const statusWidth = 79
+
+// newStatusLine returns the live display, or nil when stderr is not a
+// terminal (then nothing is shown).
+func newStatusLine(s *iostreams.IOStreams, prefix string) *statusLine {
+	if !s.IsStderrTTY() {
+		return nil
+	}
+	return &statusLine{w: s.ErrOut, prefix: prefix}
+}
+
+// progress is the probe.Options.Progress callback; nil without a terminal.
+func (l *statusLine) progress() func(probe.Event) {
+	if l == nil {
+		return nil
+	}
+	return l.show
+}
+
+func (l *statusLine) show(e probe.Event) {
+	switch e.Kind {
+	case probe.EventLookup:
+		l.lookups++
+		if l.latest == "" {
+			l.latest = "looking up names"
+		}
+	case probe.EventFound:
+		l.found++
+	case probe.EventChecked:
+		l.checked++
+		l.latest = "checked " + e.Server.Address()
+	case probe.EventLogin:
+		l.latest = "logging in to " + e.Server.Address()
+	}
+	if e.Kind == probe.EventFound && l.checked == 0 {
+		l.latest = "checking " + e.Server.Address()
+	}
+	line := fmt.Sprintf("%s%s, %s found, %d checked; %s…", l.prefix, count(l.lookups, "lookup"), count(l.found, "server"), l.checked, l.latest)
+	if r := []rune(line); len(r) > statusWidth {
+		line = string(r[:statusWidth-1]) + "…"
+	}
+	fmt.Fprint(l.w, "\r"+line+"\x1b[K")
+	l.shown = true
+}
+
+// count says "1 server", "2 servers".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// clear erases the line; the report follows on a clean line.
+func (l *statusLine) clear() {
+	if l == nil || !l.shown {
+		return
+	}
+	fmt.Fprint(l.w, "\r\x1b[K")
+	l.shown = false
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/internal/iostreams"
 	"github.com/mailsetup/mailsetup/internal/sandbox"
 	"github.com/mailsetup/mailsetup/probe"
@@ -219,17 +220,70 @@ func TestProbeUsageErrors(t *testing.T) {
 	}
 }
 
-func TestProbeProgressOnlyOnATerminal(t *testing.T) {
-	ios, _, out, errOut := iostreams.Test()
+// TestProbeProgressIsOneLineOnATerminal: on a terminal the progress is one
+// status line rewritten in place and erased before the report; piped, or
+// with stderr not a terminal, there is none.
+func TestProbeProgressIsOneLineOnATerminal(t *testing.T) {
+	for _, tty := range []bool{true, false} {
+		ios, _, out, errOut := iostreams.Test()
+		ios.SetTTY(false, false, tty)
+		if code := Main(ios, []string{"probe", "--sandbox", "demo"}); code != exitOK {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		progress := errOut.String()
+		switch {
+		case !tty && progress != "":
+			t.Errorf("progress without a terminal: %q", progress)
+		case tty && (!strings.Contains(progress, "\r") || !strings.Contains(progress, "servers found")):
+			t.Errorf("no status line on a terminal's stderr: %q", progress)
+		case tty && strings.Contains(progress, "\n"):
+			t.Errorf("the status line scrolls: %q", progress)
+		case tty && !strings.HasSuffix(progress, "\r\x1b[K"):
+			t.Errorf("the status line is not erased before the report: %q", progress)
+		}
+		if strings.Contains(out.String(), "servers found,") {
+			t.Errorf("progress went to stdout")
+		}
+	}
+}
+
+func TestStatusLine(t *testing.T) {
+	ios, _, _, errOut := iostreams.Test()
+	off := newStatusLine(ios, "")
+	if off != nil || off.progress() != nil {
+		t.Fatal("a status line without a terminal")
+	}
+	off.clear() // nil-safe
 	ios.SetTTY(false, false, true)
-	if code := Main(ios, []string{"probe", "--sandbox", "demo"}); code != exitOK {
-		t.Fatalf("exit %d: %s", code, errOut)
+	l := newStatusLine(ios, "Looking up alice@example.test: ")
+	long := autoconfig.Server{Protocol: autoconfig.IMAP, Hostname: strings.Repeat("very-long-label.", 8) + "test", Port: 993}
+	for _, e := range []probe.Event{{Kind: probe.EventLookup}, {Kind: probe.EventFound, Server: long}, {Kind: probe.EventChecked, Server: long}} {
+		l.progress()(e)
 	}
-	if !strings.Contains(errOut.String(), "found IMAP imap.demo.test:993") {
-		t.Errorf("no progress on a terminal's stderr: %q", errOut)
+	got := errOut.String()
+	for _, line := range strings.Split(got, "\r") {
+		line = strings.TrimSuffix(line, "\x1b[K")
+		if n := len([]rune(line)); n > statusWidth {
+			t.Errorf("status line of %d columns would wrap: %q", n, line)
+		}
 	}
-	if strings.Contains(out.String(), "…") {
-		t.Errorf("progress went to stdout")
+	if !strings.Contains(got, "\rLooking up alice@example.test: 1 lookup, 1 server found, 1 checked; checked v") {
+		t.Errorf("status line: %q", got)
+	}
+	l.clear()
+	if !strings.HasSuffix(errOut.String(), "\r\x1b[K") {
+		t.Errorf("clear did not erase the line: %q", errOut)
+	}
+}
+
+func TestProbeSandboxOnlyItsDomains(t *testing.T) {
+	code, out, errOut := runCLI(t, "", "probe", "bob@example.com", "--sandbox", "demo")
+	want := "mailsetup: --sandbox demo simulates only demo.test: probe an address at demo.test, or leave out --sandbox\n"
+	if code != exitUsage || errOut != want || out != "" {
+		t.Errorf("exit %d, stderr %q, stdout %q; want exit %d and %q", code, errOut, out, exitUsage, want)
+	}
+	if code, _, errOut := runCLI(t, "", "probe", "DEMO.test", "--sandbox", "demo"); code != exitOK {
+		t.Errorf("the scenario's own domain: exit %d: %s", code, errOut)
 	}
 }
 
@@ -238,7 +292,7 @@ func TestDemo(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"alice@demo.test", "Recommended: IMAP", "imap.demo.test  port 993", "password was accepted"} {
+	for _, want := range []string{"alice@demo.test", "Recommended: IMAP", "IMAP  imap.demo.test:993  SSL/TLS  user alice@demo.test", "password was accepted"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
