@@ -1,7 +1,9 @@
 package server
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/miekg/dns"
 
@@ -27,6 +29,10 @@ var srvServices = []srvService{
 	{"_submission", autoconfig.SMTP, autoconfig.SecuritySTARTTLS},
 }
 
+// ErrUnknownDomain: DNSRecords was asked for a domain the configuration
+// does not serve (a mistake in the request, not in the configuration).
+var ErrUnknownDomain = errors.New("server: domain not in the configuration")
+
 // DNSRecord is one resource record to publish, with a note for people.
 type DNSRecord struct {
 	RR      dns.RR
@@ -36,7 +42,8 @@ type DNSRecord struct {
 // DNSRecords lists what a domain publishes so that clients find this server
 // and the mail servers: autoconfig. and autodiscover. names (CNAME to the
 // configured hostname, covered by the server's certificate), the
-// _autodiscover._tcp SRV record Outlook falls back to, and the RFC 6186 /
+// _autodiscover._tcp SRV record Outlook falls back to (pointing at the
+// configured hostname itself: an SRV target must not be a CNAME), and the RFC 6186 /
 // RFC 8314 SRV records, with "." (RFC 2782: service not offered) for every
 // service the domain does not offer. Plain-text servers are not announced.
 func (c *Config) DNSRecords(domain string, ttl uint32) ([]DNSRecord, error) {
@@ -46,7 +53,8 @@ func (c *Config) DNSRecords(domain string, ttl uint32) ([]DNSRecord, error) {
 	}
 	s, ok := c.sites[d.ASCII]
 	if !ok {
-		return nil, fmt.Errorf("%w: %q is not a domain or alias in the configuration: add it under domains:", ErrConfig, domain)
+		return nil, fmt.Errorf("%w: %q is not a domain or alias in it; it serves %s (or add the domain under domains:)",
+			ErrUnknownDomain, domain, strings.Join(c.Domains(), ", "))
 	}
 	if c.Hostname == "" {
 		return nil, fmt.Errorf("%w: set hostname: in the configuration, the name this server is reached at (the CNAME target)", ErrConfig)
@@ -59,8 +67,11 @@ func (c *Config) DNSRecords(domain string, ttl uint32) ([]DNSRecord, error) {
 	out := []DNSRecord{
 		{RR: &dns.CNAME{Hdr: hdr("autoconfig."+zone, dns.TypeCNAME), Target: target}, Comment: "Thunderbird autoconfig"},
 		{RR: &dns.CNAME{Hdr: hdr("autodiscover."+zone, dns.TypeCNAME), Target: target}, Comment: "Outlook Autodiscover"},
-		{RR: &dns.SRV{Hdr: hdr("_autodiscover._tcp."+zone, dns.TypeSRV), Priority: 0, Weight: 0, Port: 443, Target: "autodiscover." + zone},
-			Comment: "Outlook's last resort; the target is a name the certificate covers"},
+		// RFC 2782: an SRV target must not be an alias, and autodiscover.
+		// above is one; the canonical name is the server's own, which its
+		// certificate covers (ACME issues one for it too).
+		{RR: &dns.SRV{Hdr: hdr("_autodiscover._tcp."+zone, dns.TypeSRV), Priority: 0, Weight: 0, Port: 443, Target: target},
+			Comment: "Outlook's last resort; the target is the server's own name, not an alias (RFC 2782)"},
 	}
 	addr := autoconfig.Address{LocalPart: "user", Domain: d.ASCII, DomainUnicode: d.Unicode}
 	servers := append(append([]autoconfig.Server(nil), s.provider.Incoming...), s.provider.Outgoing...)

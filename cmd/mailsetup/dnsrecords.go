@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -15,8 +17,12 @@ type dnsRecordsOptions struct {
 	f          *Factory
 	domain     string
 	configPath string
+	ttlText    string
 	ttl        uint32
 }
+
+// maxTTL is the largest TTL RFC 2181 §8 allows.
+const maxTTL = 1<<31 - 1
 
 func newCmdDNSRecords(f *Factory, runF func(*dnsRecordsOptions) error) *cobra.Command {
 	opts := &dnsRecordsOptions{f: f}
@@ -28,7 +34,8 @@ the autoconfiguration server and the mail servers of the serve configuration:
 
   - autoconfig.DOMAIN and autodiscover.DOMAIN: CNAME to the configuration's
     hostname (ACME gets certificates for these names);
-  - _autodiscover._tcp.DOMAIN: SRV to autodiscover.DOMAIN, port 443;
+  - _autodiscover._tcp.DOMAIN: SRV to the hostname itself, port 443 (an
+    SRV target must not be an alias);
   - RFC 6186 / RFC 8314 SRV records (_imaps, _imap, _pop3s, _pop3,
     _submissions, _submission) in the configured order of preference, and
     "0 0 0 ." records for the services not offered. Plain-text servers are
@@ -42,6 +49,11 @@ Once published, 'mailsetup probe DOMAIN' confirms them.`,
 			if opts.configPath == "" {
 				return usageError("dns-records needs --config FILE, the serve configuration that lists %q", args[0])
 			}
+			ttl, err := strconv.ParseUint(opts.ttlText, 10, 32)
+			if err != nil || ttl > maxTTL {
+				return usageError("--ttl %q is not a number of seconds from 0 to %d; try --ttl 3600", opts.ttlText, maxTTL)
+			}
+			opts.ttl = uint32(ttl)
 			if runF != nil {
 				return runF(opts)
 			}
@@ -49,8 +61,14 @@ Once published, 'mailsetup probe DOMAIN' confirms them.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.configPath, "config", "", "the `FILE` mailsetup serve reads")
-	cmd.Flags().Uint32Var(&opts.ttl, "ttl", 3600, "time to live of the records, in seconds")
+	cmd.Flags().StringVar(&opts.ttlText, "ttl", "3600", "time to live of the records, in `seconds`")
 	return cmd
+}
+
+// dnsRecordsJSON is `dns-records --json` (docs/json-schema.md).
+type dnsRecordsJSON struct {
+	SchemaVersion int             `json:"schema_version"`
+	Records       []dnsRecordJSON `json:"records"`
 }
 
 // dnsRecordJSON is one record in `dns-records --json`.
@@ -68,6 +86,10 @@ func runDNSRecords(opts *dnsRecordsOptions) error {
 		return err
 	}
 	records, err := cfg.DNSRecords(opts.domain, opts.ttl)
+	if errors.Is(err, server.ErrUnknownDomain) {
+		// The configuration is fine; the domain asked for is the mistake.
+		return usageError("%s: %v", opts.configPath, strings.TrimPrefix(err.Error(), server.ErrUnknownDomain.Error()+": "))
+	}
 	if err != nil {
 		return err
 	}
@@ -79,7 +101,7 @@ func runDNSRecords(opts *dnsRecordsOptions) error {
 			value := strings.TrimPrefix(r.RR.String(), h.String())
 			list = append(list, dnsRecordJSON{Name: h.Name, TTL: h.Ttl, Type: dns.TypeToString[h.Rrtype], Value: value, Comment: r.Comment})
 		}
-		return writeJSON(out, map[string]any{"schema_version": jsonSchemaVersion, "records": list})
+		return writeJSON(out, dnsRecordsJSON{SchemaVersion: jsonSchemaVersion, Records: list})
 	}
 	d, _ := autoconfig.ParseDomain(opts.domain) // DNSRecords checked it
 	fmt.Fprintf(out, "; DNS records for %s, from %s (mailsetup dns-records)\n", d.ASCII, opts.configPath)

@@ -52,6 +52,13 @@ func TestDNSRecordsJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
+	if !strings.HasPrefix(out, "{\n  \"schema_version\": 1,") {
+		t.Errorf("the document does not start with schema_version:\n%.60s", out)
+	}
+	// RFC 2782: the SRV target is the canonical name, never the CNAME beside it.
+	if got.Records[2].Type != "SRV" || got.Records[2].Value != "0 0 443 mailsetup.example.test." {
+		t.Errorf("_autodiscover._tcp = %+v, want the SRV at the hostname", got.Records[2])
+	}
 	if got.SchemaVersion != jsonSchemaVersion || got.Records[0].Type != "CNAME" || got.Records[0].Value != "mailsetup.example.test." ||
 		got.Records[6].Name != "_pop3._tcp.example.test." || got.Records[6].Value != "0 0 0 ." {
 		t.Errorf("unexpected records: %+v", got)
@@ -66,7 +73,9 @@ func TestDNSRecordsMistakes(t *testing.T) {
 	}{
 		{[]string{"dns-records", "example.test"}, exitUsage, "needs --config FILE"},
 		{[]string{"dns-records", "--config", "../../examples/serve.yaml"}, exitUsage, "accepts 1 arg"},
-		{[]string{"dns-records", "other.test", "--config", "../../examples/serve.yaml"}, exitFailure, `"other.test" is not a domain or alias`},
+		{[]string{"dns-records", "other.test", "--config", "../../examples/serve.yaml"}, exitUsage, `"other.test" is not a domain or alias in it; it serves example.test, xn--bcher-kva.example.test`},
+		{[]string{"dns-records", "example.test", "--config", "../../examples/serve.yaml", "--ttl", "-5"}, exitUsage, `--ttl "-5" is not a number of seconds`},
+		{[]string{"dns-records", "example.test", "--config", "../../examples/serve.yaml", "--ttl", "2147483648"}, exitUsage, "from 0 to 2147483647"},
 		{[]string{"dns-records", "example.test", "--config", "no-such.yaml"}, exitFailure, "no-such.yaml"},
 	}
 	for _, tt := range tests {
