@@ -151,7 +151,7 @@ func (nf *netFlags) setup(ctx context.Context) (probe.Options, func(), error) {
 
 	roots, err := netx.LoadRootCAs(nf.caFile, os.Getenv("SSL_CERT_FILE"))
 	if err != nil {
-		return opts, nothing, withExitCode(exitUsage, fmt.Errorf("%w (--ca-file or SSL_CERT_FILE)", err))
+		return opts, nothing, fmt.Errorf("%w (--ca-file or SSL_CERT_FILE)", err)
 	}
 	dialer := &net.Dialer{}
 	opts.Env = netx.Env{Dialer: dialer, RootCAs: roots}
@@ -179,7 +179,7 @@ func (nf *netFlags) password() ([]byte, error) {
 	case nf.passwordFile != "":
 		f, err := os.Open(nf.passwordFile)
 		if err != nil {
-			return nil, withExitCode(exitUsage, fmt.Errorf("--password-file: %w", err))
+			return nil, fmt.Errorf("--password-file: %w", err)
 		}
 		defer f.Close()
 		return readPassword(f, nf.passwordFile)

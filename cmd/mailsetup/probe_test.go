@@ -137,7 +137,7 @@ func TestProbePasswordSources(t *testing.T) {
 		{name: "none", want: ""},
 		{name: "both flags", stdin: "x\n", args: []string{"--password-stdin", "--password-file", file}, code: exitUsage},
 		{name: "empty stdin", args: []string{"--password-stdin"}, code: exitUsage},
-		{name: "missing file", args: []string{"--password-file", filepath.Join(dir, "nope")}, code: exitUsage},
+		{name: "missing file", args: []string{"--password-file", filepath.Join(dir, "nope")}, code: exitFailure},
 		{name: "a flag value is no password", args: []string{"--password", "secret"}, code: exitUsage},
 	}
 	for _, tt := range tests {

@@ -334,7 +334,7 @@ func reportSettings(rep *probe.Report, from, address string) (*autoconfig.Provid
 func readReport(name string) (*probe.Report, error) {
 	data, err := readBounded(name, maxReportSize)
 	if err != nil {
-		return nil, withExitCode(exitUsage, fmt.Errorf("--from: %w", err))
+		return nil, fmt.Errorf("--from: %w", err)
 	}
 	var rep probe.Report
 	if err := json.Unmarshal(data, &rep); err != nil {
@@ -352,7 +352,7 @@ func readReport(name string) (*probe.Report, error) {
 func readSettingsFile(name, address string) (*autoconfig.Provider, error) {
 	data, err := readBounded(name, autoconfig.MaxDocumentSize)
 	if err != nil {
-		return nil, withExitCode(exitUsage, fmt.Errorf("--settings: %w", err))
+		return nil, fmt.Errorf("--settings: %w", err)
 	}
 	p, diags, err := autoconfig.ReadConfig(bytes.NewReader(data))
 	if err == nil {
@@ -379,6 +379,8 @@ func readSettingsFile(name, address string) (*autoconfig.Provider, error) {
 }
 
 // readBounded reads at most limit bytes of a file, or says it is too big.
+// Its errors end the process with exit code 1, as every unreadable file
+// does (2 is for wrong flags and arguments).
 func readBounded(name string, limit int64) ([]byte, error) {
 	fh, err := os.Open(name)
 	if err != nil {
@@ -412,7 +414,7 @@ func loadSigner(opts *profileOptions) (*profiles.Signer, error) {
 		}
 		b, err := readBounded(name, 1<<20)
 		if err != nil {
-			return nil, withExitCode(exitUsage, fmt.Errorf("%s: %w", flag, err))
+			return nil, fmt.Errorf("%s: %w", flag, err)
 		}
 		return b, nil
 	}

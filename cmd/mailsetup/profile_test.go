@@ -162,11 +162,21 @@ func TestProfileUsageErrors(t *testing.T) {
 		{[]string{"profile", "jane@example.test", "--name", "J", "--out", "x", "--protocol", "jmap", "--settings", providersDir + "imap-pop3.xml"}, "imap or pop3"},
 		{[]string{"profile", "jane@example.test", "--name", "J", "--out", "x", "--autodiscover-path", "relative.xml", "--settings", providersDir + "imap-pop3.xml"}, "absolute Windows path"},
 		{[]string{"profile", "jane@example.test", "--name", "J", "--out", "x", "--settings", "a.xml", "--from", "b.json"}, "not both"},
-		{[]string{"profile", "jane@example.test", "--name", "J", "--out", "x", "--settings", "no-such.xml"}, "no-such.xml"},
 	} {
 		code, _, stderr := runMain(t, tc.args...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+	// A file that cannot be read is exit 1, like every unreadable file.
+	for _, args := range [][]string{
+		{"--settings", "no-such.xml"},
+		{"--from", "no-such.xml"},
+		{"--settings", providersDir + "imap-pop3.xml", "--sign-cert", "no-such.xml", "--sign-key", "no-such.xml"},
+	} {
+		code, _, stderr := runMain(t, append([]string{"profile", "jane@example.test", "--name", "J", "--out", t.TempDir()}, args...)...)
+		if code != exitFailure || !strings.Contains(stderr, "no-such.xml") {
+			t.Errorf("%v: exit %d, stderr %q; want 1 naming the file", args, code, stderr)
 		}
 	}
 	// IMAP asked of a POP3-only provider: a plain error that names the way out.
