@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"encoding/xml"
 	"fmt"
+	"io"
 	"os"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -12,6 +17,12 @@ import (
 type lintOptions struct {
 	f     *Factory
 	files []string
+}
+
+// lintReport is `lint --json` (docs/json-schema.md).
+type lintReport struct {
+	SchemaVersion int          `json:"schema_version"`
+	Files         []lintedFile `json:"files"`
 }
 
 // lintedFile is one file's entry in `lint --json`.
@@ -57,7 +68,7 @@ func runLint(opts *lintOptions) error {
 		results = append(results, lintedFile{File: name, Kind: rep.Kind, Findings: rep.Findings})
 	}
 	if opts.f.JSON {
-		if err := writeJSON(io.Out, map[string]any{"schema_version": jsonSchemaVersion, "files": results}); err != nil {
+		if err := writeJSON(io.Out, lintReport{SchemaVersion: jsonSchemaVersion, Files: results}); err != nil {
 			return err
 		}
 	} else {
@@ -80,11 +91,84 @@ func runLint(opts *lintOptions) error {
 	return nil
 }
 
+// lintKindOther is the kind of a file that is no mail configuration at all.
+const lintKindOther = "other"
+
 func lintFile(name string) autoconfig.LintReport {
 	f, err := os.Open(name)
 	if err != nil {
 		return autoconfig.LintReport{Findings: []autoconfig.Diagnostic{{Severity: autoconfig.Error, Message: fmt.Sprintf("cannot read the file: %v", err)}}}
 	}
 	defer f.Close()
-	return autoconfig.Lint(f)
+	// One byte more than the linter reads, so it still reports a file
+	// that is too large.
+	data, err := io.ReadAll(io.LimitReader(f, autoconfig.MaxDocumentSize+1))
+	if err != nil {
+		return autoconfig.LintReport{Findings: []autoconfig.Diagnostic{{Severity: autoconfig.Error, Message: fmt.Sprintf("cannot read the file: %v", err)}}}
+	}
+	// The files mailsetup writes beside the autoconfig ones (a
+	// .mobileconfig with its DOCTYPE, user.js, YAML) would otherwise get
+	// findings about XML that mislead: say what the file is instead.
+	if looks := lookalike(data); looks != "" {
+		return autoconfig.LintReport{Kind: lintKindOther, Findings: []autoconfig.Diagnostic{{Line: 1, Severity: autoconfig.Error,
+			Message: fmt.Sprintf("%s is not an autoconfig or Autodiscover file (it looks like %s)", name, looks)}}}
+	}
+	return autoconfig.Lint(bytes.NewReader(data))
+}
+
+// lookalike names what a file that is surely no autoconfig or Autodiscover
+// document looks like, or "" when it may be one (the linter judges it).
+func lookalike(data []byte) string {
+	text := strings.TrimSpace(strings.TrimPrefix(string(data), "\ufeff"))
+	switch {
+	case text == "":
+		return ""
+	case bytes.HasPrefix(data, []byte("\x89PNG")):
+		return "a PNG image"
+	case bytes.HasPrefix(data, []byte("\xff\xfe")) || bytes.HasPrefix(data, []byte("\xfe\xff")):
+		return "UTF-16 text, such as a Windows .reg file"
+	case data[0] == 0x30: // an ASN.1 SEQUENCE: DER
+		return "a signed (CMS) file, such as a signed .mobileconfig"
+	case !utf8.Valid(data):
+		return "binary data"
+	case strings.HasPrefix(text, "{") || strings.HasPrefix(text, "["):
+		return "JSON"
+	case strings.Contains(text, "user_pref("):
+		return "a Thunderbird user.js"
+	case !strings.HasPrefix(text, "<"):
+		for _, line := range strings.Split(text, "\n") {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+				if key, _, ok := strings.Cut(line, ":"); ok && !strings.ContainsAny(key, " \t<") {
+					return "YAML"
+				}
+				break
+			}
+		}
+		return "plain text"
+	}
+	dec := xml.NewDecoder(strings.NewReader(text))
+	dec.Strict = false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		switch t := tok.(type) {
+		case xml.Directive:
+			switch doctype := strings.ToLower(string(t)); {
+			case strings.Contains(doctype, "plist"):
+				return "an Apple configuration profile, a property list such as a .mobileconfig"
+			case strings.HasPrefix(doctype, "doctype html"):
+				return "an HTML page"
+			}
+		case xml.StartElement:
+			switch strings.ToLower(t.Name.Local) {
+			case "plist":
+				return "an Apple configuration profile, a property list such as a .mobileconfig"
+			case "html":
+				return "an HTML page"
+			}
+			return ""
+		}
+	}
 }

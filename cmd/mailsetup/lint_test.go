@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -73,5 +74,51 @@ func TestHelpExitCodes(t *testing.T) {
 	code, out, _ := runMain(t, "help", "exit-codes")
 	if code != exitOK || !strings.Contains(out, "6  a batch in which some users failed") {
 		t.Errorf("exit %d, out %q", code, out)
+	}
+}
+
+// Files that are no mail configuration at all are named for what they look
+// like, not judged as broken XML.
+func TestLintSaysWhatOtherFilesAre(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]struct{ content, looks string }{
+		"a.mobileconfig": {`<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0"><dict/></plist>`, "an Apple configuration profile"},
+		"user.js":     {"// account\nuser_pref(\"mail.accountmanager.accounts\", \"account1\");\n", "a Thunderbird user.js"},
+		"serve.yaml":  {"# a comment\nlisten:\n  http: \":8080\"\n", "YAML"},
+		"qr.txt":      {`[1,[1,1]]`, "JSON"},
+		"setup.html":  {"<!DOCTYPE html>\n<html><body></body></html>", "an HTML page"},
+		"signed.cms":  {"\x30\x82\x01\x00", "a signed (CMS) file"},
+		"export.reg":  {"\xff\xfeW\x00", "UTF-16 text"},
+		"setup.txt":   {"Mail settings for jane\nIncoming server: imap.example.test", "plain text"},
+		"picture.png": {"\x89PNG\r\n\x1a\n", "a PNG image"},
+	}
+	for name, f := range files {
+		path := filepath.Join(dir, name)
+		writeFile(t, path, f.content)
+		code, out, _ := runMain(t, "lint", path)
+		want := path + ":1: error: " + path + " is not an autoconfig or Autodiscover file (it looks like " + f.looks
+		if code != exitFailure || !strings.HasPrefix(out, want) || strings.Count(out, "\n") != 1 {
+			t.Errorf("%s: exit %d, %q; want %q", name, code, out, want)
+		}
+	}
+	// A real autoconfig file and an XML one of the wrong kind still go to
+	// the linter.
+	if code, out, _ := runMain(t, "lint", "../../examples/example.test.xml"); code != exitOK || out != "" {
+		t.Errorf("example.test.xml: exit %d, %q", code, out)
+	}
+	other := filepath.Join(dir, "f.xml")
+	writeFile(t, other, "<foo/>")
+	if _, out, _ := runMain(t, "lint", other); !strings.Contains(out, "the root element must be <clientConfig>") {
+		t.Errorf("f.xml: %q", out)
+	}
+}
+
+// lint --json starts with schema_version.
+func TestLintJSONStartsWithSchemaVersion(t *testing.T) {
+	_, out, _ := runMain(t, "--json", "lint", "../../examples/example.test.xml")
+	if !strings.HasPrefix(out, "{\n  \"schema_version\": 1,") {
+		t.Errorf("lint --json:\n%s", out)
 	}
 }
