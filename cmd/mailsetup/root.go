@@ -121,7 +121,10 @@ func newCmdVersion(f *Factory) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.JSON {
-				return writeJSON(f.IO.Out, map[string]string{"version": version})
+				return writeJSON(f.IO.Out, struct {
+					SchemaVersion int    `json:"schema_version"`
+					Version       string `json:"version"`
+				}{jsonSchemaVersion, version})
 			}
 			fmt.Fprintf(f.IO.Out, "mailsetup %s\n", version)
 			return nil

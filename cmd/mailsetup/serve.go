@@ -16,6 +16,16 @@ import (
 	"github.com/mailsetup/mailsetup/autoconfig/server"
 )
 
+// serveCheckJSON is `serve --check --json` (docs/json-schema.md). A
+// configuration that does not check out prints no document: the error goes
+// to standard error with exit code 1, as for every command.
+type serveCheckJSON struct {
+	SchemaVersion int      `json:"schema_version"`
+	Config        string   `json:"config"`
+	OK            bool     `json:"ok"`
+	Domains       []string `json:"domains"`
+}
+
 type serveOptions struct {
 	f          *Factory
 	configPath string
@@ -49,6 +59,9 @@ SIGTERM and Ctrl-C stop the server after the requests in flight.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.configPath == "" {
 				return usageError("serve needs --config FILE (start from examples/serve.yaml)")
+			}
+			if f.JSON && !opts.check {
+				return usageError("--json goes with --check only: the running server logs as configured under logging:")
 			}
 			if runF != nil {
 				return runF(opts)
@@ -85,6 +98,9 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		return err
 	}
 	if opts.check {
+		if opts.f.JSON {
+			return writeJSON(streams.Out, serveCheckJSON{SchemaVersion: jsonSchemaVersion, Config: opts.configPath, OK: true, Domains: cfg.Domains()})
+		}
 		noun := "domains"
 		if len(cfg.Domains()) == 1 {
 			noun = "domain"
