@@ -286,6 +286,7 @@ run_tests() {
 	# shellcheck source=/dev/null
 	source "$RUN_DIR/env"
 	cd "$(dirname "$0")/.."
+	command -v go >/dev/null || PATH=/usr/local/go/bin:$PATH # sudo resets PATH
 	if ! go test -count=1 "$@" ./integration/...; then
 		echo "--- server logs ($MAILSETUP_REAL_LOGS)" >&2
 		tail -n 50 $MAILSETUP_REAL_LOGS >&2 || true
