@@ -33,6 +33,7 @@ func (s site) Email(r *realServers) string { return r.User + "@" + s.Domain }
 // realServers is what scripts/realservers.sh started, read from its
 // MAILSETUP_REAL_* variables.
 type realServers struct {
+	CAFile   string
 	Roots    *x509.CertPool
 	User     string // local part; the account is User@Domain on every site
 	Password string
@@ -101,7 +102,8 @@ func serversFromEnv() (*realServers, error) {
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	roots, err := netx.LoadRootCAs(must("MAILSETUP_REAL_CA_FILE"))
+	r.CAFile = must("MAILSETUP_REAL_CA_FILE")
+	roots, err := netx.LoadRootCAs(r.CAFile)
 	if err != nil {
 		return nil, err
 	}
