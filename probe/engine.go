@@ -97,6 +97,9 @@ type engine struct {
 	worked      string // a username that logged in somewhere
 	found       discovered
 	budgetSpent bool
+	// cancelled is set when the caller's context ended the run before
+	// the budget did.
+	cancelled bool
 }
 
 // direction indexes incoming (0) and outgoing (1).
@@ -120,6 +123,9 @@ type msgChecked struct {
 	c   *candidate
 	out checkOutcome
 	cut bool // the check's context ended before it did
+	// cancelled says the caller cancelled the run's context (not its
+	// deadline) by the time the check returned.
+	cancelled bool
 }
 type msgLoggedIn struct {
 	c    *candidate
@@ -151,10 +157,14 @@ func (e *engine) run(ctx context.Context, cached bool) {
 	e.msgs, e.loopDone = msgs, loopDone
 	send := e.send
 	var workers sync.WaitGroup
+	abandoned := false
 	defer func() {
-		// Cancelled workers return promptly; they are not waited for when
-		// the budget is spent and one ignores its context.
-		if !e.budgetSpent {
+		// A loop that ended on its own has had every worker's last
+		// message, so this returns at once. One that gave up after the
+		// drain grace must not wait: a worker that ignores its context
+		// would hold the probe for ever, whether the budget ran out or
+		// the caller cancelled (Ctrl-C, a batch being stopped).
+		if !abandoned {
 			workers.Wait()
 		}
 	}()
@@ -187,9 +197,11 @@ func (e *engine) run(ctx context.Context, cached bool) {
 			// Everything running sees the same context and ends now; wait
 			// a little for their reports, not for ever.
 			e.budgetSpent = ctx.Err() == context.DeadlineExceeded
+			e.cancelled = !e.budgetSpent
 			budget, grace = nil, time.After(drainGrace)
 			continue
 		case <-grace:
+			abandoned = true
 			e.finish()
 			return
 		}
@@ -237,9 +249,12 @@ func (e *engine) finish() {
 			continue
 		}
 		c.check.status = checkSkipped
-		if e.budgetSpent {
+		switch {
+		case e.budgetSpent:
 			c.check.report.Error = "not checked: the time budget (--timeout) ran out"
-		} else {
+		case e.cancelled:
+			c.check.report.Error = "not checked: the probe was cancelled"
+		default:
 			c.check.report.Error = "not checked: a better server was already proven"
 		}
 	}
@@ -286,7 +301,7 @@ func (e *engine) schedule(ctx context.Context, send func(any), workers *sync.Wai
 		go func() {
 			defer workers.Done()
 			out := e.check(checkCtx, server)
-			send(msgChecked{c: c, out: out, cut: checkCtx.Err() != nil})
+			send(msgChecked{c: c, out: out, cut: checkCtx.Err() != nil, cancelled: errors.Is(ctx.Err(), context.Canceled)})
 		}()
 	}
 	for dir := range 2 {
@@ -407,9 +422,12 @@ func (e *engine) onChecked(m msgChecked) {
 		// What a cancelled check saw last (a handshake cut in half) says
 		// nothing about the server.
 		c.check = checkState{status: checkSkipped}
-		if e.stopped {
+		switch {
+		case e.stopped:
 			c.check.report.Error = "check stopped: a better server was already proven"
-		} else {
+		case m.cancelled:
+			c.check.report.Error = "check cut short: the probe was cancelled"
+		default:
 			c.check.report.Error = "check cut short: the time budget (--timeout) ran out"
 		}
 	}

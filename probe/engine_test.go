@@ -21,6 +21,10 @@ type fakeWorld struct {
 	checks  map[string]checkOutcome
 	// hang makes a check wait for its context (a blackholed host).
 	hang map[string]bool
+	// deaf makes a check ignore its context and wait for release to
+	// close (a library call nothing can interrupt).
+	deaf    map[string]bool
+	release chan struct{}
 	// accept maps "host:port" to the username that logs in there.
 	accept map[string]string
 	kind   string
@@ -58,6 +62,10 @@ func (w *fakeWorld) engine(password bool) *engine {
 			return discovered{}
 		},
 		check: func(ctx context.Context, s autoconfig.Server) checkOutcome {
+			if w.deaf[s.Address()] {
+				<-w.release
+				return checkOutcome{status: checkFailed, report: ServerReport{Error: "timeout"}}
+			}
 			if w.hang[s.Address()] {
 				<-ctx.Done()
 				return checkOutcome{status: checkFailed, report: ServerReport{Error: "timeout"}}
@@ -298,5 +306,48 @@ func TestEngineEndsWithTheBudget(t *testing.T) {
 	}
 	if !e.budgetSpent || e.cands[0].check.status != checkSkipped || !strings.Contains(e.cands[0].check.report.Error, "--timeout") {
 		t.Errorf("budget spent %v, check %+v", e.budgetSpent, e.cands[0].check)
+	}
+}
+
+// TestEngineDoesNotWaitForADeafWorker: a check that ignores its context
+// must not hold the run past the drain grace, whether the budget ran out
+// or the caller cancelled (the run used to wait for every worker after a
+// cancellation, for ever if one never returned).
+func TestEngineDoesNotWaitForADeafWorker(t *testing.T) {
+	for _, cancelled := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cancelled=%v", cancelled), func(t *testing.T) {
+			w := &fakeWorld{
+				servers: []autoconfig.Server{srvr(imap, "imap.example.test", 993, tls)},
+				methods: []string{discover.MethodAutoconfig},
+				deaf:    map[string]bool{"imap.example.test:993": true},
+				release: make(chan struct{}),
+			}
+			defer close(w.release)
+			e := w.engine(true)
+			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+			if cancelled {
+				ctx, cancel = context.WithCancel(t.Context())
+				time.AfterFunc(100*time.Millisecond, cancel)
+			}
+			defer cancel()
+			returned := make(chan struct{})
+			go func() {
+				e.run(ctx, false)
+				close(returned)
+			}()
+			select {
+			case <-returned:
+			case <-time.After(100*time.Millisecond + drainGrace + budgetGrace):
+				t.Fatalf("the run still waits for a worker that ignores its context; goroutines:\n%s", goroutineDump())
+			}
+			c := e.cands[0].check
+			want := "--timeout"
+			if cancelled {
+				want = "cancelled"
+			}
+			if c.status != checkSkipped || !strings.Contains(c.report.Error, want) {
+				t.Errorf("check %+v, want skipped with %q in the reason", c, want)
+			}
+		})
 	}
 }
