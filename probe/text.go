@@ -34,34 +34,13 @@ func (r *Report) WriteText(w io.Writer) error {
 		b.WriteString("\nServers found\n")
 		r.WriteServers(b)
 	}
-	if rec := r.Recommendation; rec != nil {
-		fmt.Fprintf(b, "  (%s; --json lists each)\n", lookupCounts(r.Lookups))
-		fmt.Fprintf(b, "\nRecommended: %s\n", rec.Protocol.DisplayName())
-		tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "  Incoming\t%s\n", strings.Join(rec.Incoming.Cells(), "\t"))
-		if rec.Outgoing != nil {
-			fmt.Fprintf(tw, "  Outgoing\t%s\n", strings.Join(rec.Outgoing.Cells(), "\t"))
-		}
-		tw.Flush()
-		if rec.LeaveMessagesOnServer {
-			b.WriteString("  Leave messages on server: on\n")
-		}
-		writeWrapped(b, "  Why: ", rec.Reason)
-		if rec.WithoutIMAP != "" {
-			writeWrapped(b, "  Without IMAP: ", rec.WithoutIMAP)
-		}
-		writeWrapped(b, "  Proven by: ", confidenceWords[rec.Confidence])
-		if alts := sortedEndpoints(rec.Alternatives); len(alts) > 0 {
-			var names []string
-			for _, a := range alts {
-				names = append(names, fmt.Sprintf("%s %s:%d (%s)", a.Protocol.DisplayName(), a.Host, a.Port, a.Security.Description()))
-			}
-			writeWrapped(b, "  Also works: ", strings.Join(names, ", "))
-		}
+	if r.Recommendation != nil {
+		fmt.Fprintf(b, "  (%s; --json lists each)\n\n", r.LookupCounts())
+		r.WriteRecommendation(b)
 	} else {
 		fmt.Fprintf(b, "\n%s\n", nothingWords[r.Status])
 		if len(r.Lookups) > 0 {
-			fmt.Fprintf(b, "\nWhat was tried (%s; --json lists each)\n", lookupCounts(r.Lookups))
+			fmt.Fprintf(b, "\nWhat was tried (%s; --json lists each)\n", r.LookupCounts())
 			r.WriteTried(b)
 		}
 	}
@@ -70,6 +49,39 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(b, "\nTook %.1f s.\n", float64(r.ElapsedMS)/1000)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// WriteRecommendation writes the recommended servers, each on one aligned
+// line, the reason in a sentence, how it was proven and what else works.
+func (r *Report) WriteRecommendation(w io.Writer) {
+	rec := r.Recommendation
+	if rec == nil {
+		return
+	}
+	b := &strings.Builder{}
+	fmt.Fprintf(b, "Recommended: %s\n", rec.Protocol.DisplayName())
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  Incoming\t%s\n", strings.Join(rec.Incoming.Cells(), "\t"))
+	if rec.Outgoing != nil {
+		fmt.Fprintf(tw, "  Outgoing\t%s\n", strings.Join(rec.Outgoing.Cells(), "\t"))
+	}
+	tw.Flush()
+	if rec.LeaveMessagesOnServer {
+		b.WriteString("  Leave messages on server: on\n")
+	}
+	b.WriteString(Wrap("  Why: ", rec.Reason))
+	if rec.WithoutIMAP != "" {
+		b.WriteString(Wrap("  Without IMAP: ", rec.WithoutIMAP))
+	}
+	b.WriteString(Wrap("  Proven by: ", confidenceWords[rec.Confidence]))
+	if alts := sortedEndpoints(rec.Alternatives); len(alts) > 0 {
+		var names []string
+		for _, a := range alts {
+			names = append(names, fmt.Sprintf("%s %s:%d (%s)", a.Protocol.DisplayName(), a.Host, a.Port, a.Security.Description()))
+		}
+		b.WriteString(Wrap("  Also works: ", strings.Join(names, ", ")))
+	}
+	io.WriteString(w, b.String())
 }
 
 // WriteServers writes the server table, one aligned line per server: the
@@ -220,13 +232,14 @@ func writeList(b *strings.Builder, title string, items []string) {
 	}
 	fmt.Fprintf(b, "\n%s\n", title)
 	for _, it := range items {
-		writeWrapped(b, "  - ", it)
+		b.WriteString(Wrap("  - ", it))
 	}
 }
 
-// writeWrapped writes prefix and text, wrapped at word boundaries within
-// TextWidth, continuation lines indented under the text.
-func writeWrapped(b *strings.Builder, prefix, text string) {
+// Wrap is prefix and text as lines within TextWidth, broken at spaces,
+// continuation lines indented under the text.
+func Wrap(prefix, text string) string {
+	b := &strings.Builder{}
 	indent := strings.Repeat(" ", len(prefix))
 	line := prefix
 	fresh := true
@@ -242,6 +255,7 @@ func writeWrapped(b *strings.Builder, prefix, text string) {
 		fresh = false
 	}
 	b.WriteString(line + "\n")
+	return b.String()
 }
 
 // SourceList names the discovery methods that found the server, the
@@ -296,8 +310,9 @@ func (s ServerReport) NotChecked() bool {
 	return false
 }
 
-// lookupCounts sums up the lookups in a few words.
-func lookupCounts(ls []Lookup) string {
+// LookupCounts sums up the lookups in a few words.
+func (r *Report) LookupCounts() string {
+	ls := r.Lookups
 	n := map[string]int{}
 	for _, l := range ls {
 		n[l.Status]++

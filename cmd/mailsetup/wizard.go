@@ -322,107 +322,41 @@ func (w *wizard) askName() error {
 // not without a terminal, and not under --yes, which takes that answer.
 func (w *wizard) asking() bool { return w.ask != nil && !w.opts.Yes }
 
-// probe runs the probe and shows its progress, live, on a terminal's stderr.
+// probe runs the probe and shows its progress, live, on a terminal's stderr
+// as one status line that is erased when the findings print.
 func (w *wizard) probe(ctx context.Context, popts probe.Options) (*probe.Report, error) {
-	live := w.opts.IO.IsStderrTTY()
-	if live {
-		fmt.Fprintf(w.err, "Looking up the settings for %s ...\n", w.addr)
-		popts.Progress = progressPrinter(w.err)
-	}
+	status := newStatusLine(w.opts.IO, "Looking up "+w.addr.String()+": ")
+	popts.Progress = status.progress()
 	rep, err := w.opts.Probe(ctx, popts, w.addr.String())
+	status.clear()
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("the probe was interrupted: %w", ctx.Err())
 	}
-	if live {
-		fmt.Fprintf(w.err, "Done in %.1f s.\n\n", float64(rep.ElapsedMS)/1000)
-	}
 	return rep, nil
 }
 
-// showFindings says in plain words what was found and what is recommended.
+// showFindings says in plain words what was found and what is recommended,
+// in the same words and layout as 'mailsetup probe'.
 func (w *wizard) showFindings(rep *probe.Report) {
-	fmt.Fprintf(w.out, "What was found for %s:\n", w.addr)
-	shown := 0
-	for _, s := range rep.Servers {
-		if !s.Reachable && len(s.Sources) > 0 && s.Sources[0].Method == "guess" {
-			continue // a guess that did not answer is noise
-		}
-		shown++
-		fmt.Fprintf(w.out, "  %-4s %-30s %-9s %s\n", s.Protocol.DisplayName(), fmt.Sprintf("%s:%d", s.Host, s.Port), s.Security.Description(), serverVerdict(s))
+	if len(rep.Servers) > 0 {
+		fmt.Fprintf(w.out, "What was found for %s:\n", w.addr)
+		rep.WriteServers(w.out)
+		fmt.Fprintf(w.out, "  (%s; --json lists each)\n", rep.LookupCounts())
 	}
-	if shown == 0 {
-		fmt.Fprintln(w.out, "  no mail server")
-	}
-	byStatus := map[string]int{}
-	for _, l := range rep.Lookups {
-		byStatus[l.Status]++
-	}
-	fmt.Fprintf(w.out, "  (%d lookups: %d found something, %d nothing, %d failed, %d skipped; 'mailsetup probe --json' lists each)\n",
-		len(rep.Lookups), byStatus["found"], byStatus["none"], byStatus["error"], byStatus["skipped"])
-	rec := rep.Recommendation
-	if rec != nil {
-		fmt.Fprintf(w.out, "\nRecommended: %s\n", describeEndpoint(rec.Incoming))
-		if rec.Outgoing != nil {
-			fmt.Fprintf(w.out, "        and: %s\n", describeEndpoint(*rec.Outgoing))
-		}
-		fmt.Fprintf(w.out, "Why: %s\n", rec.Reason)
-		if rec.Protocol == autoconfig.IMAP {
-			fmt.Fprintf(w.out, "What POP3 would cost: %s\n", whatPOP3Costs)
-		} else if rec.WithoutIMAP != "" {
-			fmt.Fprintf(w.out, "Without IMAP: %s\n", rec.WithoutIMAP)
-		}
-		if r := rec.Requirement; r != nil {
-			fmt.Fprintf(w.out, "Note: %s %s\n", r.Summary, r.Fix)
-		}
-	}
-	for _, s := range rep.Servers {
-		if d := s.LoginDetail; s.Login == probe.LoginFailed && d != nil {
-			fmt.Fprintf(w.out, "Login refused by %s:%d: %s", s.Host, s.Port, d.Reason)
-			if d.Fix != "" {
-				fmt.Fprintf(w.out, " Fix: %s", d.Fix)
-			}
-			fmt.Fprintln(w.out)
+	if rep.Recommendation != nil {
+		fmt.Fprintln(w.out)
+		rep.WriteRecommendation(w.out)
+		if r := rep.Recommendation.Requirement; r != nil {
+			fmt.Fprint(w.out, probe.Wrap("Note: ", r.Summary+" "+r.Fix))
 		}
 	}
 	for _, warn := range rep.Warnings {
-		fmt.Fprintf(w.out, "Warning: %s\n", warn)
+		fmt.Fprint(w.out, probe.Wrap("Warning: ", warn))
 	}
 	fmt.Fprintln(w.out)
-}
-
-func serverVerdict(s probe.ServerReport) string {
-	var from []string
-	for _, src := range s.Sources {
-		from = append(from, src.Method)
-	}
-	found := "found by " + strings.Join(from, ", ")
-	switch {
-	case s.Login == probe.LoginOK:
-		return "works, password accepted (" + found + ")"
-	case s.Login == probe.LoginFailed:
-		return "answers, password refused (" + found + ")"
-	case notChecked(s):
-		return s.Error + " (" + found + ")"
-	case s.Error != "":
-		return "does not work: " + s.Error + " (" + found + ")"
-	case s.TLS != nil && !s.TLS.Valid:
-		return "certificate not valid: " + s.TLS.Error + " (" + found + ")"
-	case s.Reachable:
-		return "answers (" + found + ")"
-	}
-	return "not checked (" + found + ")"
-}
-
-// notChecked reports whether the probe ended before it proved s either way.
-func notChecked(s probe.ServerReport) bool {
-	return strings.HasPrefix(s.Error, "not checked") || strings.HasPrefix(s.Error, "check stopped")
-}
-
-func describeEndpoint(e probe.Endpoint) string {
-	return fmt.Sprintf("%s %s:%d, %s, username %s", e.Protocol.DisplayName(), e.Host, e.Port, e.Security.Description(), e.Username)
 }
 
 // chooseProtocol settles IMAP or POP3: IMAP preselected, POP3 only after a
@@ -438,7 +372,7 @@ func (w *wizard) chooseProtocol(rep *probe.Report) (autoconfig.Protocol, error) 
 	case want == autoconfig.POP3 && !hasPOP3:
 		why := "no working POP3 server was found"
 		for _, s := range rep.Servers {
-			if s.Protocol == autoconfig.POP3 && notChecked(s) {
+			if s.Protocol == autoconfig.POP3 && s.NotChecked() {
 				why = "POP3 servers were found but not proven: the probe stops once IMAP, which beats them, is proven"
 				break
 			}
@@ -470,9 +404,9 @@ func (w *wizard) chooseProtocol(rep *probe.Report) (autoconfig.Protocol, error) 
 		return "", usageError("POP3 needs a confirmation: %s Pass --yes to confirm it%s", whatPOP3Costs, imapHint(hasIMAP))
 	}
 	if onlyPOP3 {
-		fmt.Fprintf(w.out, "Only POP3 works for this address. %s\n", whatPOP3Costs)
+		fmt.Fprint(w.out, probe.Wrap("", "Only POP3 works for this address. "+whatPOP3Costs))
 	} else {
-		fmt.Fprintf(w.out, "POP3 keeps your mail on one device. %s\n", whatPOP3Costs)
+		fmt.Fprint(w.out, probe.Wrap("", whatPOP3Costs))
 	}
 	ok, err := w.ask.Confirm("Use POP3, with \"leave messages on server\" on?", onlyPOP3)
 	if err != nil {
@@ -597,21 +531,15 @@ func printWritten(out io.Writer, dir string, files []profiles.File) {
 // nothingWorks says what was tried and offers the setup sheet with what
 // was found, for the person to complete with the provider's help.
 func (w *wizard) nothingWorks(rep *probe.Report) error {
-	fmt.Fprintf(w.out, "No working settings were found for %s. What was tried:\n", w.addr)
-	for _, l := range rep.Lookups {
-		line := fmt.Sprintf("  %-14s %-60s %s", l.Method, l.Target, l.Status)
-		if l.Error != "" {
-			line += ": " + l.Error
-		}
-		fmt.Fprintln(w.out, line)
-	}
+	fmt.Fprintf(w.out, "No working settings were found for %s.\n\nWhat was tried (%s; --json lists each)\n", w.addr, rep.LookupCounts())
+	rep.WriteTried(w.out)
 	code, why := exitNothingFound, "no working mail server was found"
 	if rep.Status == probe.StatusInsecureOnly {
 		code, why = exitInsecureOnly, "only servers without valid encryption answer; --allow-plaintext or --trust-cert SHA256 accept them at your own risk"
 	}
 	sheet := unprovenSettings(rep)
 	if sheet == nil {
-		fmt.Fprintln(w.out, "\nNothing at all was found to put on a setup sheet: ask the provider for the incoming (IMAP) and outgoing (SMTP) server names, ports and security.")
+		fmt.Fprint(w.out, "\n"+probe.Wrap("", "Nothing at all was found to put on a setup sheet: ask the provider for the incoming (IMAP) and outgoing (SMTP) server names, ports and security."))
 		return withExitCode(code, fmt.Errorf("%s for %s", why, w.addr))
 	}
 	write := false

@@ -157,8 +157,11 @@ func TestWizardHappyPathAndFlagsWriteTheSameFiles(t *testing.T) {
 	if q := script.Asked[4]; strings.Contains(q, "protocol") && !strings.Contains(q, "[IMAP (recommended)") {
 		t.Errorf("the protocol question did not offer IMAP first as recommended: %q", q)
 	}
-	for _, want := range []string{"Recommended: IMAP imap.demo.test:993", "Why: IMAP keeps", "What POP3 would cost:",
-		"works, password accepted", "Next steps:", "thunderbird/user.js", "Thunderbird for Android"} {
+	if strings.Contains(out, "What POP3 would cost") || strings.Contains(out, "POP3 keeps your mail") {
+		t.Errorf("POP3's cost was explained although IMAP was chosen:\n%s", out)
+	}
+	for _, want := range []string{"Recommended: IMAP", "Incoming  IMAP  imap.demo.test:993  SSL/TLS  user alice@demo.test", "Why: IMAP keeps",
+		"works, login ok", "Next steps:", "thunderbird/user.js", "Thunderbird for Android"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
@@ -289,9 +292,14 @@ func TestWizardNothingFoundSaysWhatWasTried(t *testing.T) {
 	if code != exitNothingFound {
 		t.Fatalf("exit %d, want 3\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	for _, want := range []string{"What was tried:", "srv", "_imaps._tcp.nothing.test", "ask the provider"} {
+	for _, want := range []string{"What was tried (", "  srv ", "_tcp.nothing.test and 5 more", "ask the provider"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if n := len([]rune(line)); n > probe.TextWidth {
+			t.Errorf("line of %d columns (max %d): %q", n, probe.TextWidth, line)
 		}
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
