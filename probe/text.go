@@ -290,9 +290,9 @@ func (s ServerReport) Verdict() string {
 		return "works, unencrypted"
 	case s.NotChecked():
 		if strings.Contains(s.Error, "better server") {
-			return "not checked: a better server was proven first"
+			return "not checked: a better one works"
 		}
-		return "not checked: the time ran out (--timeout)"
+		return "not checked: time ran out"
 	case s.Error != "":
 		return shortReason(s.Error, 50)
 	}

@@ -90,19 +90,17 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 			return err
 		}
 	}
-	var progress func(probe.Event)
-	if opts.IO.IsStderrTTY() {
-		progress = progressPrinter(opts.IO.ErrOut)
-	}
+	status := newStatusLine(opts.IO, "Probing the simulated provider: ")
 	if !opts.JSON {
 		fmt.Fprintf(opts.IO.Out, "mailsetup demo: a simulated provider (%s) runs inside this process on loopback;\nnothing leaves this machine.\n\n", demoScenario)
 	}
-	run, err := demoProbe(ctx, progress)
+	run, err := demoProbe(ctx, status.progress())
+	status.clear()
 	if err != nil {
 		return err
 	}
 	if !opts.JSON {
-		fmt.Fprintf(opts.IO.Out, "Test account: %s (password known to the simulated servers)\n", run.Scenario.Address)
+		fmt.Fprintf(opts.IO.Out, "Test account: %s (password known to the simulated servers)\n\n", run.Scenario.Address)
 		if err := printReport(opts.IO, false, run.Report); err != nil {
 			return err
 		}
@@ -130,7 +128,7 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 			return err
 		}
 	} else {
-		fmt.Fprintf(opts.IO.Out, "\nSet up your own account: mailsetup wizard (or: mailsetup probe you@your-provider.example --password-stdin)\n")
+		fmt.Fprintf(opts.IO.Out, "\nSet up your own account: mailsetup wizard\n                     or: mailsetup probe you@your-provider.example --password-stdin\n")
 	}
 	return probeExit(run.Report)
 }

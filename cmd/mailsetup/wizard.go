@@ -515,7 +515,7 @@ func printWritten(out io.Writer, dir string, files []profiles.File) {
 		if f.Secret {
 			mode = " (0600: holds the password)"
 		}
-		fmt.Fprintf(tw, "  %s\t%s%s\n", filepath.Join(dir, filepath.FromSlash(f.Path)), f.About, mode)
+		fmt.Fprintf(tw, "  %s\t%s%s\n", filepath.FromSlash(f.Path), f.About, mode)
 	}
 	tw.Flush()
 	fmt.Fprintln(out, "\nNext steps:")
@@ -523,7 +523,7 @@ func printWritten(out io.Writer, dir string, files []profiles.File) {
 	for _, f := range files {
 		if !seen[f.Format] {
 			seen[f.Format] = true
-			fmt.Fprintf(out, "  %s:\n      %s\n", f.Format.Clients(), f.Format.NextStep())
+			fmt.Fprint(out, probe.Wrap("  ", f.Format.Clients()+":"), probe.Wrap("      ", f.Format.NextStep()))
 		}
 	}
 }
