@@ -318,8 +318,10 @@ func (r *Report) LookupCounts() string {
 		n[l.Status]++
 	}
 	s := fmt.Sprintf("%d lookups: %d found something, %d nothing, %d failed", len(ls), n["found"], n["none"], n["error"])
-	if n["skipped"] > 0 {
-		s += fmt.Sprintf(", %d skipped", n["skipped"])
+	for _, other := range []string{"skipped", "cancelled"} {
+		if n[other] > 0 {
+			s += fmt.Sprintf(", %d %s", n[other], other)
+		}
 	}
 	return s
 }
