@@ -44,3 +44,10 @@ func TestServeJSONOnlyWithCheck(t *testing.T) {
 		t.Errorf("serve --json: exit %d, %q", code, stderr)
 	}
 }
+
+// mailsetup colours nothing, so it offers no flag to turn colours off.
+func TestNoColourFlag(t *testing.T) {
+	if code, _, _ := runMain(t, "--no-color", "version"); code != exitUsage {
+		t.Errorf("--no-color: exit %d, want %d (unknown flag)", code, exitUsage)
+	}
+}

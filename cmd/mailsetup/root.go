@@ -82,17 +82,11 @@ iPhone/Mac and Android import as they are.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version,
-		PersistentPreRun: func(cmd *cobra.Command, args []string) {
-			if noColor, _ := cmd.Flags().GetBool("no-color"); noColor {
-				f.IO.NoColor = true
-			}
-		},
 	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError("%v (see '%s --help')", err, cmd.CommandPath())
 	})
 	root.PersistentFlags().BoolVar(&f.JSON, "json", false, "print machine-readable JSON (schema: docs/json-schema.md)")
-	root.PersistentFlags().Bool("no-color", false, "never colour the output (NO_COLOR is honoured too)")
 
 	root.AddCommand(
 		newCmdVersion(f),
