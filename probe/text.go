@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/probe/discover"
@@ -89,9 +90,19 @@ func (r *Report) WriteRecommendation(w io.Writer) {
 // security, source, host and port, so that the same outcome reads the same
 // however the concurrent checks happened to finish.
 func (r *Report) WriteServers(w io.Writer) {
+	servers := r.sortedServers()
+	// The verdict gets what the other columns leave of TextWidth; a long
+	// error is clipped (the JSON has it whole).
+	var widths [4]int
+	for _, s := range servers {
+		for i, c := range append(s.Cells(), s.SourceList()) {
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	verdictWidth := max(TextWidth-2-(widths[0]+widths[1]+widths[2]+widths[3])-4*2, 32)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, s := range r.sortedServers() {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", strings.Join(s.Cells(), "\t"), s.Verdict(), s.SourceList())
+	for _, s := range servers {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", strings.Join(s.Cells(), "\t"), clip(s.Verdict(), verdictWidth), s.SourceList())
 	}
 	tw.Flush()
 }
@@ -182,10 +193,15 @@ func (s ServerReport) Cells() []string {
 }
 
 // Cells is the endpoint as every command prints it: protocol, host:port,
-// security, the username and the authentication.
+// security, the username, and the authentication when it is not the usual
+// password.
 func (e Endpoint) Cells() []string {
-	return []string{e.Protocol.DisplayName(), fmt.Sprintf("%s:%d", e.Host, e.Port), e.Security.Description(),
-		"user " + e.UserWords(), authWords(e.Auth)}
+	cells := []string{e.Protocol.DisplayName(), fmt.Sprintf("%s:%d", e.Host, e.Port), e.Security.Description(),
+		"user " + e.UserWords()}
+	if e.Auth != "" && e.Auth != autoconfig.AuthPasswordCleartext {
+		cells = append(cells, authWords(e.Auth))
+	}
+	return cells
 }
 
 // UserWords is the username for people: a probe of a bare domain knows
@@ -210,7 +226,7 @@ var confidenceWords = map[string]string{
 
 var nothingWords = map[Status]string{
 	StatusNothingFound:  "Nothing works: no server could be reached and proven.",
-	StatusInsecureOnly:  "Nothing secure works: only servers without a valid certificate or encryption answered (see the warnings).",
+	StatusInsecureOnly:  "Nothing secure works: only servers without valid TLS answered (see the warnings).",
 	StatusLoginRejected: "The login was refused.",
 }
 
@@ -294,7 +310,7 @@ func (s ServerReport) Verdict() string {
 		}
 		return "not checked: time ran out"
 	case s.Error != "":
-		return shortReason(s.Error, 50)
+		return shortReason(s.Error, 0)
 	}
 	return "not checked"
 }
@@ -418,6 +434,8 @@ var (
 	dialPrefix    = regexp.MustCompile(`dial \w+ [^ ]+: (connect: )?`)
 	quotedTail    = regexp.MustCompile(`: "[^"]*"$`)
 	fromTail      = regexp.MustCompile(` from [^ ]+$`)
+	onHostPort    = regexp.MustCompile(` on [^ ]+:\d+`)
+	readingThe    = regexp.MustCompile(`^reading the \w+ greeting: `)
 )
 
 // shortReason keeps what an error means and drops what it repeats (the
@@ -428,10 +446,14 @@ func shortReason(s string, max int) string {
 	}
 	s = httpOpPrefix.ReplaceAllString(s, "")
 	s = dnsQueryLabel.ReplaceAllString(s, "$1")
-	s = strings.ReplaceAll(s, "netx: ", "")
+	for _, pkg := range []string{"netx: ", "verify: ", "discover: "} {
+		s = strings.ReplaceAll(s, pkg, "")
+	}
 	s = dialPrefix.ReplaceAllString(s, "")
 	s = quotedTail.ReplaceAllString(s, "")
 	s = fromTail.ReplaceAllString(s, "")
+	s = onHostPort.ReplaceAllString(s, "")
+	s = readingThe.ReplaceAllString(s, "greeting: ")
 	s = strings.ReplaceAll(s, "the host has no address", "no address")
 	s = strings.ReplaceAll(s, "the DNS server could not answer: ", "DNS answered ")
 	if max > 0 {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/mailsetup/mailsetup/autoconfig"
 )
 
 func TestWriteText(t *testing.T) {
@@ -30,7 +32,7 @@ func TestWriteText(t *testing.T) {
 		"Probe of alice@example.test",
 		"  POP3  pop.example.test:995   SSL/TLS  works, login ok",
 		"Recommended: POP3",
-		"  Incoming  POP3  pop.example.test:995   SSL/TLS  user alice@example.test  normal password",
+		"  Incoming  POP3  pop.example.test:995   SSL/TLS  user alice@example.test\n",
 		"Leave messages on server: on",
 		"Without IMAP: IMAP would have kept",
 		"Why: Only POP3 works here",
@@ -55,6 +57,14 @@ func TestBareDomainUsernameInWords(t *testing.T) {
 	e := endpoint(c, nil)
 	if got := e.UserWords(); got != "your full address" {
 		t.Errorf("UserWords of %q = %q, want \"your full address\"", e.Username, got)
+	}
+	// The usual password goes without saying; anything else is named.
+	if cells := strings.Join(e.Cells(), "  "); cells != "IMAP  imap.example.test:993  SSL/TLS  user your full address" {
+		t.Errorf("Cells = %q", cells)
+	}
+	e.Auth = autoconfig.AuthOAuth2
+	if cells := e.Cells(); cells[len(cells)-1] != "OAuth2" {
+		t.Errorf("an OAuth2 endpoint does not say so: %q", cells)
 	}
 }
 
@@ -158,6 +168,31 @@ func TestNothingWorksIsShortAndAligned(t *testing.T) {
 			col = at
 		} else if at != col {
 			t.Errorf("misaligned row %q: outcome at column %d, want %d", l, at, col)
+		}
+	}
+}
+
+// TestWriteTextFitsTextWidth: long host names and errors are clipped, not
+// wrapped by the terminal.
+func TestWriteTextFitsTextWidth(t *testing.T) {
+	for _, name := range []string{"demo", "hostile-servers", "bad-cert-993", "plaintext-only", "autoconfig-only", "starttls-broken"} {
+		out := text(t, probeScenario(t, name))
+		for _, l := range strings.Split(out, "\n") {
+			if n := utf8.RuneCountInString(l); n > TextWidth {
+				t.Errorf("%s: line of %d columns (max %d): %q", name, n, TextWidth, l)
+			}
+		}
+	}
+}
+
+func TestVerdictOfAServerNotChecked(t *testing.T) {
+	for err, want := range map[string]string{
+		"check stopped: a better server was already proven": "not checked: a better one works",
+		"not checked: a better server was already proven":   "not checked: a better one works",
+		"not checked: the time budget (--timeout) ran out":  "not checked: time ran out",
+	} {
+		if got := (ServerReport{Error: err}).Verdict(); got != want {
+			t.Errorf("Verdict of %q = %q, want %q", err, got, want)
 		}
 	}
 }
