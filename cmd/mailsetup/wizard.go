@@ -15,6 +15,7 @@ import (
 	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/internal/iostreams"
 	"github.com/mailsetup/mailsetup/internal/prompt"
+	"github.com/mailsetup/mailsetup/internal/sandbox"
 	"github.com/mailsetup/mailsetup/probe"
 	"github.com/mailsetup/mailsetup/profiles"
 )
@@ -32,6 +33,10 @@ type wizardOptions struct {
 	Network  networkSetup
 	// Probe is probe.Run; tests give the same findings to several runs.
 	Probe probeFunc
+
+	// Sandbox is the --sandbox scenario, nil without one: an address
+	// outside its domains is refused (or asked again) before probing.
+	Sandbox *sandbox.Scenario
 
 	Address  string
 	Name     string
@@ -71,6 +76,13 @@ never from a flag value. Ctrl-C at any question exits 2 and writes nothing.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.JSON = f.JSON
 			opts.Network = net.setup
+			if net.sandbox != "" {
+				sc, err := net.scenario()
+				if err != nil {
+					return err
+				}
+				opts.Sandbox = &sc
+			}
 			if f.IO.CanPrompt() {
 				opts.Prompter = newSurveyPrompter(f.IO, f.JSON)
 			}
@@ -292,6 +304,16 @@ func (w *wizard) askAddress() error {
 			value = strings.TrimSpace(v)
 		}
 		addr, err := autoconfig.ParseAddress(value)
+		if err == nil && w.opts.Sandbox != nil {
+			if err := sandboxCovers(*w.opts.Sandbox, value); err != nil {
+				if w.ask == nil || w.opts.Address != "" {
+					return err
+				}
+				fmt.Fprintf(w.err, "%v\n", err)
+				value = ""
+				continue
+			}
+		}
 		if err == nil {
 			w.addr, w.opts.Address = addr, value
 			return nil

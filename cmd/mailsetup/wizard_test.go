@@ -378,3 +378,11 @@ func TestWizardOffersTheSheetWithWhatItFound(t *testing.T) {
 		t.Errorf("more than the sheet was written: %v", keys(files))
 	}
 }
+
+func TestWizardSandboxOnlyItsDomains(t *testing.T) {
+	code, out, errOut := runCLI(t, "", "wizard", "--sandbox", "demo", "--address", "bob@example.com", "--name", "Bob", "--yes", "--out", t.TempDir())
+	want := "mailsetup: --sandbox demo simulates only demo.test: probe an address at demo.test, or leave out --sandbox\n"
+	if code != exitUsage || errOut != want || out != "" {
+		t.Errorf("exit %d, stderr %q, stdout %q; want exit %d and %q", code, errOut, out, exitUsage, want)
+	}
+}
