@@ -197,9 +197,6 @@ func (l *statusLine) show(e probe.Event) {
 	switch e.Kind {
 	case probe.EventLookup:
 		l.lookups++
-		if l.latest == "" {
-			l.latest = "looking up names"
-		}
 	case probe.EventFound:
 		l.found++
 	case probe.EventChecked:
@@ -211,7 +208,11 @@ func (l *statusLine) show(e probe.Event) {
 	if e.Kind == probe.EventFound && l.checked == 0 {
 		l.latest = "checking " + e.Server.Address()
 	}
-	line := fmt.Sprintf("%s%s, %s found, %d checked; %s…", l.prefix, count(l.lookups, "lookup"), count(l.found, "server"), l.checked, l.latest)
+	line := fmt.Sprintf("%s%s, %s found, %d checked", l.prefix, count(l.lookups, "lookup"), count(l.found, "server"), l.checked)
+	if l.latest != "" {
+		line += "; " + l.latest
+	}
+	line += "…"
 	if r := []rune(line); len(r) > statusWidth {
 		line = string(r[:statusWidth-1]) + "…"
 	}
