@@ -168,8 +168,10 @@ type statusLine struct {
 	// prefix starts the line, e.g. "Looking up alice@example.com: ".
 	prefix                  string
 	lookups, found, checked int
-	latest                  string
-	shown                   bool
+	// seen holds the servers counted in found.
+	seen   map[string]bool
+	latest string
+	shown  bool
 }
 
 // statusWidth keeps the line within the narrowest usual terminal: a line
@@ -198,7 +200,15 @@ func (l *statusLine) show(e probe.Event) {
 	case probe.EventLookup:
 		l.lookups++
 	case probe.EventFound:
-		l.found++
+		// Each source that names a server says so; count servers once.
+		key := string(e.Server.Protocol) + " " + e.Server.Address() + " " + string(e.Server.Security)
+		if l.seen == nil {
+			l.seen = map[string]bool{}
+		}
+		if !l.seen[key] {
+			l.seen[key] = true
+			l.found++
+		}
 	case probe.EventChecked:
 		l.checked++
 		l.latest = "checked " + e.Server.Address()

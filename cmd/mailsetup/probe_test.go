@@ -257,7 +257,8 @@ func TestStatusLine(t *testing.T) {
 	ios.SetTTY(false, false, true)
 	l := newStatusLine(ios, "Looking up alice@example.test: ")
 	long := autoconfig.Server{Protocol: autoconfig.IMAP, Hostname: strings.Repeat("very-long-label.", 8) + "test", Port: 993}
-	for _, e := range []probe.Event{{Kind: probe.EventLookup}, {Kind: probe.EventFound, Server: long}, {Kind: probe.EventChecked, Server: long}} {
+	// A server named by two sources is one server found.
+	for _, e := range []probe.Event{{Kind: probe.EventLookup}, {Kind: probe.EventFound, Server: long}, {Kind: probe.EventFound, Server: long}, {Kind: probe.EventChecked, Server: long}} {
 		l.progress()(e)
 	}
 	got := errOut.String()
