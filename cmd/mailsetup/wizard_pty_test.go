@@ -56,7 +56,7 @@ func onPTY(t *testing.T, network networkSetup, args []string, keyboard func(c *e
 		keyboard(c)
 	}()
 
-	ios := &iostreams.IOStreams{In: c.Tty(), Out: c.Tty(), ErrOut: c.Tty(), NoColor: true}
+	ios := &iostreams.IOStreams{In: c.Tty(), Out: c.Tty(), ErrOut: c.Tty()}
 	ios.SetTTY(true, true, true)
 	cmd := newCmdWizard(&Factory{IO: ios}, func(o *wizardOptions) error {
 		o.Network = network

@@ -20,13 +20,10 @@ type IOStreams struct {
 	stdinTTY  bool
 	stdoutTTY bool
 	stderrTTY bool
-	// NoColor is set by --no-color or NO_COLOR.
-	NoColor bool
 }
 
 // System returns the process's streams.
 func System() *IOStreams {
-	_, noColor := os.LookupEnv("NO_COLOR")
 	return &IOStreams{
 		In:        os.Stdin,
 		Out:       os.Stdout,
@@ -34,7 +31,6 @@ func System() *IOStreams {
 		stdinTTY:  isTerminal(os.Stdin),
 		stdoutTTY: isTerminal(os.Stdout),
 		stderrTTY: isTerminal(os.Stderr),
-		NoColor:   noColor,
 	}
 }
 
@@ -44,7 +40,7 @@ func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 // None is a terminal until SetTTY says so.
 func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
 	in, out, errOut := &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
-	return &IOStreams{In: in, Out: out, ErrOut: errOut, NoColor: true}, in, out, errOut
+	return &IOStreams{In: in, Out: out, ErrOut: errOut}, in, out, errOut
 }
 
 // SetTTY marks the streams as terminals (or not), for tests.
@@ -70,6 +66,3 @@ func (s *IOStreams) CanPrompt() bool {
 	}
 	return s.stdinTTY && s.stdoutTTY
 }
-
-// ColorEnabled reports whether output may carry ANSI colours.
-func (s *IOStreams) ColorEnabled() bool { return s.stdoutTTY && !s.NoColor }

@@ -7,8 +7,10 @@ package prompt
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/AlecAivazis/survey/v2"
+	"github.com/AlecAivazis/survey/v2/core"
 	"github.com/AlecAivazis/survey/v2/terminal"
 )
 
@@ -40,7 +42,12 @@ type Survey struct {
 
 // NewSurvey returns a Prompter that reads in and draws on out (both
 // terminals: survey switches in to raw mode) and writes errors to errOut.
+// NO_COLOR (no-color.org) switches off survey's colours; survey only offers
+// that as a package-level switch.
 func NewSurvey(in terminal.FileReader, out terminal.FileWriter, errOut terminal.FileWriter) *Survey {
+	if _, set := os.LookupEnv("NO_COLOR"); set {
+		core.DisableColor = true
+	}
 	return &Survey{stdio: terminal.Stdio{In: in, Out: out, Err: errOut}}
 }
 
