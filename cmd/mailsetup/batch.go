@@ -494,11 +494,7 @@ func (b *batcher) render(rep *probe.Report, u batchUser) ([]profiles.File, autoc
 	// One client that cannot take the address (no Android QR code for a
 	// non-ASCII one) must not cost the user the others.
 	files, omitted, err := profiles.RenderAvailable(acct, b.formats, profiles.Options{})
-	var warnings []string
-	for _, o := range omitted {
-		warnings = append(warnings, fmt.Sprintf("no %s files were written: %v", o.Format, o.Err))
-	}
-	return files, protocol, warnings, err
+	return files, protocol, omittedWarnings(omitted), err
 }
 
 // loginAs logs in with the users file's username on the recommended servers,

@@ -151,15 +151,6 @@ func sandboxCovers(sc sandbox.Scenario, input string) error {
 		sc.Name, strings.Join(sc.Domains, " and "), home)
 }
 
-// progressPrinter shows a probe's steps as they happen, one line each, on a
-// terminal's standard error. Only profile uses it still: newStatusLine is
-// the display that keeps to one line.
-func progressPrinter(w io.Writer) func(probe.Event) {
-	return func(e probe.Event) {
-		fmt.Fprintf(w, "  … %s\n", e.Text)
-	}
-}
-
 // statusLine is a running probe's live display on a terminal: one line on
 // stderr, rewritten in place with a short summary, erased before the
 // report prints, so that the scroll-back holds the report alone.

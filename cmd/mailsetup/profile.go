@@ -217,9 +217,7 @@ func runProfile(ctx context.Context, opts *profileOptions) error {
 	if err := profiles.WriteFiles(opts.Out, files, opts.Force); err != nil {
 		return err
 	}
-	for _, o := range omitted {
-		warnings = append(warnings, fmt.Sprintf("no %s files were written: %v", o.Format, o.Err))
-	}
+	warnings = append(warnings, omittedWarnings(omitted)...)
 	warnings = append(warnings, profileWarnings(acct, files, popts)...)
 	if opts.JSON {
 		res := profileResult{SchemaVersion: jsonSchemaVersion, Email: addr.String(), Out: opts.Out, Source: source,
@@ -292,10 +290,10 @@ func profileSettings(ctx context.Context, opts *profileOptions) (p *autoconfig.P
 	if opts.IncludePassword && popts.Password == nil {
 		return nil, "", nil, nil, errNoPasswordToInclude
 	}
-	if opts.IO.IsStderrTTY() {
-		popts.Progress = progressPrinter(opts.IO.ErrOut)
-	}
+	status := newStatusLine(opts.IO, "Probing "+opts.Address+": ")
+	popts.Progress = status.progress()
 	rep, err = probe.Run(ctx, popts, opts.Address)
+	status.clear()
 	if err != nil {
 		if errors.Is(err, probe.ErrBadInput) {
 			return nil, "", nil, nil, withExitCode(exitUsage, err)

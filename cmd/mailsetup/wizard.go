@@ -216,11 +216,16 @@ func (w *wizard) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	files, err := w.write(dir, func() ([]profiles.File, error) {
-		return renderAccount(rep, w.addr, w.opts.Name, protocol, w.forms)
+	var warnings []string
+	files, err := w.write(dir, func() (files []profiles.File, err error) {
+		files, warnings, err = renderAccount(rep, w.addr, w.opts.Name, protocol, w.forms)
+		return files, err
 	})
 	if err != nil {
 		return err
+	}
+	for _, warning := range warnings {
+		fmt.Fprintf(w.opts.IO.ErrOut, "warning: %s\n", warning)
 	}
 	w.summary(dir, files)
 	if w.opts.JSON {
@@ -630,12 +635,24 @@ func unprovenSettings(rep *probe.Report) *autoconfig.Provider {
 
 // renderAccount is the one way the wizard, its flags and batch turn a
 // probe's recommendation into files, so the same answers give the same bytes.
-func renderAccount(rep *probe.Report, addr autoconfig.Address, name string, protocol autoconfig.Protocol, formats []profiles.Format) ([]profiles.File, error) {
+// A client that cannot take the address (no Android QR code for a non-ASCII
+// one) is left out with a warning rather than costing the user the others.
+func renderAccount(rep *probe.Report, addr autoconfig.Address, name string, protocol autoconfig.Protocol, formats []profiles.Format) ([]profiles.File, []string, error) {
 	acct, err := profiles.NewAccount(rep.Settings(), addr, name, protocol)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return profiles.Render(acct, formats, profiles.Options{})
+	files, omitted, err := profiles.RenderAvailable(acct, formats, profiles.Options{})
+	return files, omittedWarnings(omitted), err
+}
+
+// omittedWarnings says which clients got no files, and why.
+func omittedWarnings(omitted []profiles.Omitted) []string {
+	var warnings []string
+	for _, o := range omitted {
+		warnings = append(warnings, fmt.Sprintf("no %s files were written: %v", o.Format, o.Err))
+	}
+	return warnings
 }
 
 // folderName is an address as a directory name: the ASCII form, with every

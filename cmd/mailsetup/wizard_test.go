@@ -386,3 +386,26 @@ func TestWizardSandboxOnlyItsDomains(t *testing.T) {
 		t.Errorf("exit %d, stderr %q, stdout %q; want exit %d and %q", code, errOut, out, exitUsage, want)
 	}
 }
+
+// An address the Android QR format cannot carry costs the user only the
+// Android files, with a warning, not every client's.
+func TestWizardNonASCIIAddressLeavesOutOnlyAndroid(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	code, stdout, errOut := wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, nil, "demo"),
+		Address: "jörg@demo.test", Name: "Jörg", Protocol: "imap", Formats: "all", Out: out}, nil)
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, errOut)
+	}
+	if !strings.Contains(errOut, "warning: no android files were written") {
+		t.Errorf("no warning about Android: %q", errOut)
+	}
+	written := readTree(t, out)
+	for name := range written {
+		if strings.HasPrefix(name, "android/") {
+			t.Errorf("Android file %s was written for a non-ASCII address", name)
+		}
+	}
+	if _, ok := written["thunderbird/user.js"]; !ok {
+		t.Errorf("the other clients' files are missing: %v", keys(written))
+	}
+}
