@@ -93,6 +93,9 @@ Nothing is overwritten without --force, and a failed run writes nothing.`,
 				if err != nil {
 					return err
 				}
+				if err := sandboxCovers(sc, opts.Address); err != nil {
+					return err
+				}
 				opts.SandboxAddress = sc.Address
 			}
 			if runF != nil {

@@ -377,3 +377,10 @@ func TestProfileAllFormatsLeavesOutAndroidForNonASCII(t *testing.T) {
 		t.Errorf("--format android: exit %d, %s", code, stderr)
 	}
 }
+
+func TestProfileSandboxOnlyItsDomains(t *testing.T) {
+	code, _, errOut := runMain(t, "profile", "bob@example.com", "--sandbox", "demo", "--name", "Bob", "--out", t.TempDir())
+	if code != exitUsage || !strings.Contains(errOut, "--sandbox demo simulates only demo.test") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
