@@ -64,51 +64,49 @@ func needServers(t *testing.T) *realServers {
 }
 
 func serversFromEnv() (*realServers, error) {
-	get := func(name string) (string, error) {
+	var firstErr error
+	fail := func(err error) {
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	get := func(name string) string {
 		v := os.Getenv(name)
 		if v == "" {
-			return "", fmt.Errorf("MAILSETUP_REALSERVERS=1 but %s is empty: start the servers with scripts/realservers.sh and source its env file", name)
-		}
-		return v, nil
-	}
-	var firstErr error
-	must := func(name string) string {
-		v, err := get(name)
-		if err != nil && firstErr == nil {
-			firstErr = err
+			fail(fmt.Errorf("MAILSETUP_REALSERVERS=1 but %s is empty: start the servers with scripts/realservers.sh and source its env file", name))
 		}
 		return v
 	}
 	siteOf := func(prefix string) site {
-		s := site{Domain: must(prefix + "_DOMAIN")}
-		a, err := netip.ParseAddr(must(prefix + "_ADDR"))
-		if err == nil && !a.IsLoopback() {
-			err = fmt.Errorf("%s_ADDR %q is not a loopback address", prefix, a)
-		}
-		if err != nil && firstErr == nil {
-			firstErr = err
+		s := site{Domain: get(prefix + "_DOMAIN")}
+		a, err := netip.ParseAddr(get(prefix + "_ADDR"))
+		switch {
+		case err != nil:
+			fail(fmt.Errorf("%s_ADDR: %w", prefix, err))
+		case !a.IsLoopback():
+			fail(fmt.Errorf("%s_ADDR %q is not a loopback address: the suite stays on loopback", prefix, a))
 		}
 		s.Addr = a
 		return s
 	}
 	r := &realServers{
-		User:     must("MAILSETUP_REAL_USER"),
-		Password: must("MAILSETUP_REAL_PASSWORD"),
+		CAFile:   get("MAILSETUP_REAL_CA_FILE"),
+		User:     get("MAILSETUP_REAL_USER"),
+		Password: get("MAILSETUP_REAL_PASSWORD"),
 		Good:     siteOf("MAILSETUP_REAL"),
 		Mismatch: siteOf("MAILSETUP_REAL_MISMATCH"),
 		STARTTLS: siteOf("MAILSETUP_REAL_STARTTLS"),
-		Logs:     strings.Fields(must("MAILSETUP_REAL_LOGS")),
+		Logs:     strings.Fields(get("MAILSETUP_REAL_LOGS")),
 	}
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	r.CAFile = must("MAILSETUP_REAL_CA_FILE")
 	roots, err := netx.LoadRootCAs(r.CAFile)
 	if err != nil {
 		return nil, err
 	}
 	r.Roots = roots
-	return r, firstErr
+	return r, nil
 }
 
 func (r *realServers) sites() []site { return []site{r.Good, r.Mismatch, r.STARTTLS} }
