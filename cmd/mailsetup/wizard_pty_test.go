@@ -67,13 +67,42 @@ func onPTY(t *testing.T, network networkSetup, args []string, keyboard func(c *e
 	cmd.SetIn(ios.In)
 	cmd.SetOut(ios.Out)
 	cmd.SetErr(ios.ErrOut)
-	err = cmd.Execute()
+	executed := make(chan error, 1)
+	go func() { executed <- cmd.Execute() }()
+	select {
+	case err = <-executed:
+	case <-done:
+		// The keyboard has said all it will; a wizard still waiting for an
+		// answer would wait for ever (closing a pty does not end a blocked
+		// read), so it is sent Ctrl-C until it gives up.
+		select {
+		case err = <-executed:
+		case <-time.After(10 * time.Second):
+			t.Errorf("the wizard still waited for input after the keyboard finished; the terminal showed:\n%s", raw.String())
+			err = interruptUntilDone(c, executed)
+		}
+	}
 	if err != nil {
 		c.Tty().WriteString("mailsetup: " + err.Error() + "\n")
 	}
 	c.Tty().Close()
 	<-done
 	return exitCodeOf(err), raw.String()
+}
+
+// interruptUntilDone presses Ctrl-C until the command returns its error.
+// The console's output is read meanwhile: survey waits for vt10x to answer
+// its cursor queries, which happens only while something reads.
+func interruptUntilDone(c *expect.Console, executed <-chan error) error {
+	go c.Expect(expect.EOF, expect.WithTimeout(time.Minute))
+	for {
+		c.Send("\x03")
+		select {
+		case err := <-executed:
+			return err
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 type lockedBuffer struct {
