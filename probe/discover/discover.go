@@ -219,8 +219,9 @@ type candidate struct {
 }
 
 // Run discovers candidates for addr by every method at once and returns
-// when all have finished or ctx is done, whichever comes first; lookups cut
-// short are recorded as cancelled. found, when not nil, is called as soon
+// when all have finished. Every method honours ctx, so once ctx is done Run
+// returns as soon as the methods have noticed; lookups cut short are
+// recorded as cancelled. found, when not nil, is called as soon
 // as a candidate appears or gains a source, with a copy; calls never
 // overlap and found must not block for long. addr may be a bare domain
 // (empty LocalPart): then no address is sent anywhere and Autodiscover,
