@@ -12,6 +12,7 @@ import (
 
 	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/probe"
+	"github.com/mailsetup/mailsetup/probe/netx"
 )
 
 // srvService names each port's RFC 6186/8314 service.
@@ -37,15 +38,21 @@ func publishSRV(z *zone, s site) {
 const probeBudget = 40 * time.Second
 
 // runProbe runs the whole prober, discovery to recommendation, with the
-// zone as its --dns-server and the script's CA as its --ca-file. What the
-// probe did is logged, for when a test fails.
+// zone as its --dns-server and the script's CA as its --ca-file.
 func (r *realServers) runProbe(t *testing.T, z *zone, email, password string) *probe.Report {
+	t.Helper()
+	return r.runProbeIn(t, r.env(t, z), email, password)
+}
+
+// runProbeIn runs the prober in env. What it did is logged, for when a
+// test fails.
+func (r *realServers) runProbeIn(t *testing.T, env netx.Env, email, password string) *probe.Report {
 	t.Helper()
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), probeBudget+10*time.Second)
 	defer cancel()
 	rep, err := probe.Run(ctx, probe.Options{
-		Env:      r.env(t, z),
+		Env:      env,
 		Password: []byte(password),
 		Timeout:  probeBudget,
 		Rand:     rand.New(rand.NewPCG(1, 2)),
@@ -112,22 +119,35 @@ func TestProbe(t *testing.T) {
 	t.Run("wrong-password", func(t *testing.T) {
 		z := &zone{r: r}
 		publishSRV(z, r.Good)
-		rep := r.runProbe(t, z, r.Good.Email(r), "not-"+r.Password)
+		env := r.env(t, z)
+		rep := r.runProbeIn(t, env, r.Good.Email(r), "not-"+r.Password)
 		if rep.Status != probe.StatusLoginRejected {
 			t.Fatalf("status %s, want %s", rep.Status, probe.StatusLoginRejected)
 		}
-		failed := map[bool]int{} // by incoming
 		for _, s := range rep.Servers {
 			if s.Login != probe.LoginFailed {
 				continue
 			}
-			failed[s.Protocol != autoconfig.SMTP]++
-			if s.LoginDetail == nil || s.LoginDetail.Kind != "wrong-password" {
-				t.Errorf("%s %s:%d: login detail %+v, want kind wrong-password", s.Protocol, s.Host, s.Port, s.LoginDetail)
+			d := s.LoginDetail
+			switch {
+			case d == nil:
+				t.Errorf("%s %s:%d: failed login without detail", s.Protocol, s.Host, s.Port)
+			case d.Kind == "wrong-password":
+			// Postfix gives up on Dovecot's auth when its penalty for the
+			// earlier refusals outlasts the SASL timeout, and says so
+			// (454 4.7.0): a temporary failure, to be reported as one.
+			case strings.HasPrefix(d.ServerText, "454 ") && d.Fix != "":
+			default:
+				t.Errorf("%s %s:%d: login detail %+v, want kind wrong-password", s.Protocol, s.Host, s.Port, d)
 			}
 		}
-		if failed[true] == 0 || failed[true] > 2 || failed[false] > 2 {
-			t.Errorf("refused logins: %d incoming, %d outgoing; want 1 or 2 incoming and at most 2 outgoing (lockout)", failed[true], failed[false])
+		// Two refusals per direction at most, counted where it matters:
+		// by the server, which logs every refused password check.
+		time.Sleep(logSettle)
+		n := r.refusedChecks(t, sourceOf(env))
+		t.Logf("Dovecot refused %d password checks from the probe", n)
+		if n == 0 || n > 4 {
+			t.Errorf("Dovecot refused %d password checks from the probe, want 1 to 4 (two per direction)", n)
 		}
 	})
 

@@ -261,6 +261,33 @@ func (r *realServers) loginAttempts(t *testing.T, domain string, atLeast int, wa
 	}
 }
 
+// sourceOf is the source address of env's connections.
+func sourceOf(env netx.Env) netip.Addr {
+	return env.Dialer.(*net.Dialer).LocalAddr.(*net.TCPAddr).AddrPort().Addr()
+}
+
+// refusedChecks counts the password checks Dovecot's auth process refused
+// for connections from source, whichever service asked (IMAP, POP3, or
+// Postfix for SMTP AUTH): "Password mismatch" for a known account, "unknown
+// user" for a username it does not have.
+func (r *realServers) refusedChecks(t *testing.T, source netip.Addr) int {
+	t.Helper()
+	n := 0
+	for _, f := range r.Logs {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatalf("reading the server log: %v", err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "passwd-file(") && strings.Contains(line, ","+source.String()) &&
+				(strings.HasSuffix(line, "Password mismatch") || strings.HasSuffix(line, "unknown user")) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // logSettle is how long a test waits before it concludes from the logs
 // that a server saw no login: Dovecot and Postfix write within milliseconds.
 const logSettle = time.Second
