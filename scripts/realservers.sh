@@ -259,16 +259,17 @@ stop() {
 	[[ -f $d/postfix/etc/main.cf ]] && postfix -c "$d/postfix/etc" stop >/dev/null 2>&1 || true
 	[[ -f $d/dovecot/dovecot.conf ]] && dovecot -c "$d/dovecot/dovecot.conf" stop 2>/dev/null || true
 	# Both return before their masters have exited; wait so that DIR can go.
-	# A master that hangs goes with its children: each master leads its own
-	# process group (they daemonize with setsid).
+	# Then end whatever is left of each master's process group (they
+	# daemonize with setsid): a child that outlives its master (Dovecot's
+	# login processes have been seen to) would keep running.
 	for pidfile in "$d/postfix/queue/pid/master.pid" "$d/dovecot/run/master.pid"; do
 		[[ -f $pidfile ]] || continue
 		pid=$(tr -d ' \n' <"$pidfile")
 		for ((i = 0; i < 100; i++)); do
-			kill -0 "$pid" 2>/dev/null || continue 2
+			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
-		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+		kill -KILL -- "-$pid" 2>/dev/null || true
 	done
 }
 
