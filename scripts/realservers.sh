@@ -255,16 +255,18 @@ EOF
 }
 
 stop() {
-	local d=$1 pidfile pid i
+	local d=$1 pidfile pid pids=() i
+	# The masters remove their pid files as they exit: read them first.
+	for pidfile in "$d/postfix/queue/pid/master.pid" "$d/dovecot/run/master.pid"; do
+		[[ -f $pidfile ]] && pids+=("$(tr -d ' \n' <"$pidfile")")
+	done
 	[[ -f $d/postfix/etc/main.cf ]] && postfix -c "$d/postfix/etc" stop >/dev/null 2>&1 || true
 	[[ -f $d/dovecot/dovecot.conf ]] && dovecot -c "$d/dovecot/dovecot.conf" stop 2>/dev/null || true
 	# Both return before their masters have exited; wait so that DIR can go.
 	# Then end whatever is left of each master's process group (they
 	# daemonize with setsid): a child that outlives its master (Dovecot's
-	# login processes have been seen to) would keep running.
-	for pidfile in "$d/postfix/queue/pid/master.pid" "$d/dovecot/run/master.pid"; do
-		[[ -f $pidfile ]] || continue
-		pid=$(tr -d ' \n' <"$pidfile")
+	# login and auth processes have been seen to) would keep running.
+	for pid in "${pids[@]}"; do
 		for ((i = 0; i < 100; i++)); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
