@@ -17,6 +17,7 @@ import (
 	expect "github.com/Netflix/go-expect"
 	"github.com/creack/pty"
 	"github.com/hinshun/vt10x"
+	"golang.org/x/sys/unix"
 
 	"github.com/mailsetup/mailsetup/internal/iostreams"
 )
@@ -122,6 +123,26 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// waitForNoEcho waits until the wizard has switched the terminal's echo off:
+// survey draws the password prompt first and turns echo off after, and a
+// password typed in between would be echoed.
+func waitForNoEcho(t *testing.T, c *expect.Console) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		tio, err := unix.IoctlGetTermios(int(c.Tty().Fd()), ioctlGetTermios)
+		if err != nil {
+			t.Errorf("reading the terminal's mode: %v", err)
+			return
+		}
+		if tio.Lflag&unix.ECHO == 0 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Errorf("the terminal's echo was never switched off for the password")
+}
+
 func waitFor(t *testing.T, c *expect.Console, s string) {
 	t.Helper()
 	if _, err := c.ExpectString(s); err != nil {
@@ -138,6 +159,7 @@ func TestWizardOnTerminalHappyPath(t *testing.T) {
 		waitFor(t, c, "Your name")
 		c.Send("Alice Liddell" + keyEnter)
 		waitFor(t, c, "Password")
+		waitForNoEcho(t, c)
 		c.Send(demo.Password + keyEnter)
 		waitFor(t, c, "Looking up "+demo.Address)
 		// The protocol is asked when the probe proved POP3 too before it
@@ -175,6 +197,7 @@ func TestWizardOnTerminalPOP3Only(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "profiles")
 	code, screen := onPTY(t, sandboxNetwork(t, nil, "pop3-only"), []string{"--address", pop.Address, "--name", "Alice", "--out", dir}, func(c *expect.Console) {
 		waitFor(t, c, "Password")
+		waitForNoEcho(t, c)
 		c.Send(keyEnter) // no login test
 		waitFor(t, c, "Only POP3 works")
 		waitFor(t, c, "Use POP3")
@@ -223,6 +246,7 @@ func TestWizardOnTerminalNothingFound(t *testing.T) {
 		waitFor(t, c, "Your name")
 		c.Send("Alice" + keyEnter)
 		waitFor(t, c, "Password")
+		waitForNoEcho(t, c)
 		c.Send(keyEnter)
 		waitFor(t, c, "What was tried")
 		c.ExpectEOF()
