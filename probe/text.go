@@ -47,7 +47,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	writeList(b, "Disagreements", r.Disagreements)
 	writeList(b, "Warnings", r.Warnings)
-	fmt.Fprintf(b, "\nTook %.1f s.\n", float64(r.ElapsedMS)/1000)
+	if r.ElapsedMS < 1000 {
+		fmt.Fprintf(b, "\nTook %d ms.\n", r.ElapsedMS)
+	} else {
+		fmt.Fprintf(b, "\nTook %.1f s.\n", float64(r.ElapsedMS)/1000)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

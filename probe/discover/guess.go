@@ -156,7 +156,7 @@ func (r *run) guessPort(sem chan struct{}, host string, addrs []netip.Addr, t gu
 	lk := r.begin(MethodGuess, target, sentConnectOnly)
 	ctx, cancel := r.attemptCtx()
 	defer cancel()
-	conn, err := netx.DialAddrs(ctx, r.opts.Env.Dialer, "tcp", addrs, uint16(t.port))
+	conn, _, err := netx.DialAddrs(ctx, r.opts.Env.Dialer, "tcp", addrs, uint16(t.port))
 	if err != nil {
 		if r.ctx.Err() != nil {
 			lk.end(StatusCancelled, err)

@@ -38,15 +38,17 @@ func DialHost(ctx context.Context, r Resolver, d Dialer, network, hostport strin
 	if len(addrs) == 0 {
 		return nil, fmt.Errorf("%w: %q", ErrNoAddress, host)
 	}
-	return dialRace(ctx, d, network, interleave(addrs), portText)
+	conn, _, err := dialRace(ctx, d, network, interleave(addrs), portText)
+	return conn, err
 }
 
 // DialAddrs is DialHost for a caller that resolved the name itself (to
 // reuse one answer for several ports): it races addrs in Happy Eyeballs
-// order.
-func DialAddrs(ctx context.Context, d Dialer, network string, addrs []netip.Addr, port uint16) (net.Conn, error) {
+// order. It also returns the "ip:port" that answered, as dialled: a mapping
+// Dialer (the sandbox's) may report another address as the remote end.
+func DialAddrs(ctx context.Context, d Dialer, network string, addrs []netip.Addr, port uint16) (net.Conn, string, error) {
 	if len(addrs) == 0 {
-		return nil, ErrNoAddress
+		return nil, "", ErrNoAddress
 	}
 	return dialRace(ctx, d, network, interleave(addrs), strconv.Itoa(int(port)))
 }
@@ -56,8 +58,8 @@ func DialAddrs(ctx context.Context, d Dialer, network string, addrs []netip.Addr
 func interleave(addrs []netip.Addr) []netip.Addr {
 	var v6, v4 []netip.Addr
 	for _, a := range addrs {
-		if a.Is4() {
-			v4 = append(v4, a)
+		if a.Is4() || a.Is4In6() {
+			v4 = append(v4, a.Unmap())
 		} else {
 			v6 = append(v6, a)
 		}
@@ -74,12 +76,13 @@ func interleave(addrs []netip.Addr) []netip.Addr {
 	return out
 }
 
-func dialRace(ctx context.Context, d Dialer, network string, addrs []netip.Addr, port string) (net.Conn, error) {
+func dialRace(ctx context.Context, d Dialer, network string, addrs []netip.Addr, port string) (net.Conn, string, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type result struct {
-		conn net.Conn
-		err  error
+		conn   net.Conn
+		target string
+		err    error
 	}
 	results := make(chan result, len(addrs))
 	started, finished := 0, 0
@@ -88,7 +91,7 @@ func dialRace(ctx context.Context, d Dialer, network string, addrs []netip.Addr,
 		started++
 		go func() {
 			c, err := d.DialContext(ctx, network, addr)
-			results <- result{c, err}
+			results <- result{c, addr, err}
 		}()
 	}
 	start()
@@ -109,7 +112,7 @@ func dialRace(ctx context.Context, d Dialer, network string, addrs []netip.Addr,
 						}
 					}
 				}(started - finished)
-				return res.conn, nil
+				return res.conn, res.target, nil
 			}
 			errs = append(errs, res.err)
 			if started < len(addrs) && ctx.Err() == nil {
@@ -123,5 +126,5 @@ func dialRace(ctx context.Context, d Dialer, network string, addrs []netip.Addr,
 			}
 		}
 	}
-	return nil, errors.Join(errs...)
+	return nil, "", errors.Join(errs...)
 }
