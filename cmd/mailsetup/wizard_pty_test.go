@@ -97,7 +97,7 @@ func onPTY(t *testing.T, network networkSetup, args []string, keyboard func(c *e
 func interruptUntilDone(c *expect.Console, executed <-chan error) error {
 	go c.Expect(expect.EOF, expect.WithTimeout(time.Minute))
 	for {
-		c.Send("\x03")
+		c.Send(keyCtrlC)
 		select {
 		case err := <-executed:
 			return err
@@ -123,9 +123,9 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// waitForNoEcho waits until the wizard has switched the terminal's echo off:
-// survey draws the password prompt first and turns echo off after, and a
-// password typed in between would be echoed.
+// waitForNoEcho waits until the wizard has switched the terminal to raw
+// mode (echo off): survey draws a prompt first and switches after, and a
+// password typed in between would be echoed, a Ctrl-C turned into a signal.
 func waitForNoEcho(t *testing.T, c *expect.Console) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -140,7 +140,7 @@ func waitForNoEcho(t *testing.T, c *expect.Console) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	t.Errorf("the terminal's echo was never switched off for the password")
+	t.Errorf("the terminal's echo was never switched off")
 }
 
 func waitFor(t *testing.T, c *expect.Console, s string) {
@@ -226,6 +226,9 @@ func TestWizardOnTerminalCtrlC(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "profiles")
 	code, screen := onPTY(t, sandboxNetwork(t, nil, "demo"), []string{"--address", demo.Address, "--out", dir}, func(c *expect.Console) {
 		waitFor(t, c, "Your name")
+		// Typed before survey switches to raw mode, Ctrl-C would become
+		// the terminal driver's SIGINT and never reach the wizard.
+		waitForNoEcho(t, c)
 		c.Send(keyCtrlC)
 		c.ExpectEOF()
 	})
