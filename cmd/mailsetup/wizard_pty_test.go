@@ -143,6 +143,15 @@ func waitForNoEcho(t *testing.T, c *expect.Console) {
 	t.Errorf("the terminal's echo was never switched off")
 }
 
+// press types keys once the wizard reads the terminal in raw mode: typed
+// earlier, a password would be echoed and a Ctrl-C become the terminal
+// driver's SIGINT, which the wizard never sees.
+func press(t *testing.T, c *expect.Console, keys string) {
+	t.Helper()
+	waitForNoEcho(t, c)
+	c.Send(keys)
+}
+
 func waitFor(t *testing.T, c *expect.Console, s string) {
 	t.Helper()
 	if _, err := c.ExpectString(s); err != nil {
@@ -155,24 +164,23 @@ func TestWizardOnTerminalHappyPath(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "profiles")
 	code, screen := onPTY(t, sandboxNetwork(t, nil, "demo"), nil, func(c *expect.Console) {
 		waitFor(t, c, "E-mail address")
-		c.Send(demo.Address + keyEnter)
+		press(t, c, demo.Address+keyEnter)
 		waitFor(t, c, "Your name")
-		c.Send("Alice Liddell" + keyEnter)
+		press(t, c, "Alice Liddell"+keyEnter)
 		waitFor(t, c, "Password")
-		waitForNoEcho(t, c)
-		c.Send(demo.Password + keyEnter)
+		press(t, c, demo.Password+keyEnter)
 		waitFor(t, c, "Looking up "+demo.Address)
 		// The protocol is asked when the probe proved POP3 too before it
 		// stopped; IMAP is preselected.
 		if seen, err := c.Expect(expect.String("Incoming mail protocol"), expect.String("Which mail clients")); err != nil {
 			t.Errorf("neither the protocol nor the clients were asked: %v", err)
 		} else if strings.HasSuffix(seen, "Incoming mail protocol") {
-			c.Send(keyEnter)
+			press(t, c, keyEnter)
 			waitFor(t, c, "Which mail clients")
 		}
-		c.Send(keyEnter) // every client, preselected
+		press(t, c, keyEnter) // every client, preselected
 		waitFor(t, c, "Folder")
-		c.Send(dir + keyEnter)
+		press(t, c, dir+keyEnter)
 		waitFor(t, c, "Next steps")
 		c.ExpectEOF()
 	})
@@ -197,13 +205,12 @@ func TestWizardOnTerminalPOP3Only(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "profiles")
 	code, screen := onPTY(t, sandboxNetwork(t, nil, "pop3-only"), []string{"--address", pop.Address, "--name", "Alice", "--out", dir}, func(c *expect.Console) {
 		waitFor(t, c, "Password")
-		waitForNoEcho(t, c)
-		c.Send(keyEnter) // no login test
+		press(t, c, keyEnter) // no login test
 		waitFor(t, c, "Only POP3 works")
 		waitFor(t, c, "Use POP3")
-		c.Send("y" + keyEnter)
+		press(t, c, "y"+keyEnter)
 		waitFor(t, c, "Which mail clients")
-		c.Send(keyEnter)
+		press(t, c, keyEnter)
 		waitFor(t, c, "Next steps")
 		c.ExpectEOF()
 	})
@@ -226,10 +233,7 @@ func TestWizardOnTerminalCtrlC(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "profiles")
 	code, screen := onPTY(t, sandboxNetwork(t, nil, "demo"), []string{"--address", demo.Address, "--out", dir}, func(c *expect.Console) {
 		waitFor(t, c, "Your name")
-		// Typed before survey switches to raw mode, Ctrl-C would become
-		// the terminal driver's SIGINT and never reach the wizard.
-		waitForNoEcho(t, c)
-		c.Send(keyCtrlC)
+		press(t, c, keyCtrlC)
 		c.ExpectEOF()
 	})
 	if code != exitUsage || !strings.Contains(screen, "cancelled; nothing was written") {
@@ -245,12 +249,11 @@ func TestWizardOnTerminalNothingFound(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "profiles")
 	code, screen := onPTY(t, sandboxNetwork(t, nil, "nothing"), []string{"--out", dir}, func(c *expect.Console) {
 		waitFor(t, c, "E-mail address")
-		c.Send(none.Address + keyEnter)
+		press(t, c, none.Address+keyEnter)
 		waitFor(t, c, "Your name")
-		c.Send("Alice" + keyEnter)
+		press(t, c, "Alice"+keyEnter)
 		waitFor(t, c, "Password")
-		waitForNoEcho(t, c)
-		c.Send(keyEnter)
+		press(t, c, keyEnter)
 		waitFor(t, c, "What was tried")
 		c.ExpectEOF()
 	})
