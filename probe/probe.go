@@ -204,7 +204,7 @@ func parseInput(input string) (addr *autoconfig.Address, discoverAddr autoconfig
 	if strings.Contains(input, "@") {
 		a, err := autoconfig.ParseAddress(input)
 		if err != nil {
-			return nil, autoconfig.Address{}, fmt.Errorf("%w: %w", ErrBadInput, err)
+			return nil, autoconfig.Address{}, badAddress{err}
 		}
 		return &a, a, nil
 	}
@@ -214,6 +214,13 @@ func parseInput(input string) (addr *autoconfig.Address, discoverAddr autoconfig
 	}
 	return nil, autoconfig.Address{Domain: d.ASCII, DomainUnicode: d.Unicode}, nil
 }
+
+// badAddress is ErrBadInput for an address, worded by the address parser
+// alone: its message already says what is wrong and what to write.
+type badAddress struct{ err error }
+
+func (b badAddress) Error() string   { return b.err.Error() }
+func (b badAddress) Unwrap() []error { return []error{ErrBadInput, b.err} }
 
 // report assembles the Report from the engine's final state.
 func (e *engine) report(addr *autoconfig.Address, discoverAddr autoconfig.Address, opts Options, start time.Time) *Report {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -67,9 +68,16 @@ func argsAreUsage(cmd *cobra.Command) {
 	}
 }
 
-// oneLine keeps an error on one line, as the README promises.
+// packagePrefix matches the package names mailsetup's errors carry for
+// programmers ("autoconfig: not an e-mail address"); people are shown the
+// message without them.
+// They stand first, or right after another error's ": ".
+var packagePrefix = regexp.MustCompile(`(^|: )(autoconfig|probe|profiles|server|verify|discover|netx|sandbox|prompt): `)
+
+// oneLine keeps an error on one line, as the README promises, without the
+// package prefixes.
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	return packagePrefix.ReplaceAllString(strings.Join(strings.Fields(s), " "), "$1")
 }
 
 func newRootCmd(f *Factory) *cobra.Command {
