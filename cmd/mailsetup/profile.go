@@ -106,7 +106,7 @@ Nothing is overwritten without --force, and a failed run writes nothing.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Name, "name", "", "the sender `NAME` that goes into every file, e.g. \"Jane Doe\"")
-	fl.StringVar(&opts.Formats, "format", "all", "which files: thunderbird, outlook, apple, android, sheet (comma-separated) or all")
+	fl.StringVar(&opts.Formats, "format", "all", "which files: "+formatChoices)
 	fl.StringVar(&opts.Out, "out", "", "`DIR`ectory to write into (created if missing)")
 	fl.BoolVar(&opts.Force, "force", false, "overwrite files that exist")
 	fl.StringVar(&opts.SettingsFile, "settings", "", "take the settings from this autoconfig `FILE` (config-v1.1 XML or Autodiscover response) instead of probing")
@@ -122,6 +122,16 @@ Nothing is overwritten without --force, and a failed run writes nothing.`,
 }
 
 // profileResult is the --json output (docs/json-schema.md, "profile").
+// formatChoices is the --format help of profile, wizard and batch, made
+// from profiles.AllFormats so that a new client shows up in all three.
+var formatChoices = func() string {
+	names := make([]string, len(profiles.AllFormats))
+	for i, f := range profiles.AllFormats {
+		names[i] = string(f)
+	}
+	return strings.Join(names, ", ") + " or all, comma-separated"
+}()
+
 type profileResult struct {
 	SchemaVersion int                 `json:"schema_version"`
 	Email         string              `json:"email"`

@@ -96,7 +96,7 @@ never from a flag value. Ctrl-C at any question exits 2 and writes nothing.`,
 	fl.StringVar(&opts.Address, "address", "", "the e-mail `ADDRESS` to set up")
 	fl.StringVar(&opts.Name, "name", "", "the display `NAME` recipients see")
 	fl.StringVar(&opts.Protocol, "protocol", "", "incoming protocol: imap or pop3 (asked; --yes takes the recommendation)")
-	fl.StringVar(&opts.Formats, "format", "", "clients to write files for: thunderbird, outlook, apple, android, sheet or all, comma-separated (asked; --yes takes all)")
+	fl.StringVar(&opts.Formats, "format", "", "clients to write files for: "+formatChoices+" (asked; --yes takes all)")
 	fl.StringVar(&opts.Out, "out", "", "`DIR`ectory to write the files into (asked; --yes takes mailsetup-ADDRESS)")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "take the preselected answers and confirm POP3 without asking")
 	fl.BoolVar(&opts.Force, "force", false, "overwrite files that already exist")
