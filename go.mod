@@ -35,3 +35,9 @@ require (
 	golang.org/x/text v0.44.0 // indirect
 	golang.org/x/tools v0.52.0 // indirect
 )
+
+// go-imap v2.0.0-beta.8 with two fixes for hangs a hostile server can cause
+// (a reader spinning at full CPU on "* CAPABILITY(", STARTTLS waiting for
+// ever after "T1 OK\rx"); see third_party/go-imap/MAILSETUP.md. Drop this
+// line once a release holds both fixes.
+replace github.com/emersion/go-imap/v2 => ./third_party/go-imap
