@@ -70,6 +70,11 @@ func (c *conversation) upgrade(verb string) error {
 		return fmt.Errorf("%w: plaintext after the %s go-ahead", ErrSTARTTLS, verb)
 	}
 	if err := c.startTLS(); err != nil {
+		if contextDone(c.ctx) != nil {
+			// Our own deadline ended the handshake (--timeout 100ms does
+			// it to any server): no finding about the server.
+			return fmt.Errorf("after the %s go-ahead: %w", verb, err)
+		}
 		c.res.addFinding(SeverityCritical, FindingSTARTTLSFailed, "%s on %s accepted %s but the TLS handshake failed: %v", c.res.Server.Protocol.DisplayName(), c.res.Server.Address(), verb, err)
 		return fmt.Errorf("%w: %w", ErrSTARTTLS, err)
 	}

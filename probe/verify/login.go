@@ -165,6 +165,14 @@ func (l *login) setupFailed(step string, err error) {
 		l.notAttempted(l.gate.refusal, fmt.Errorf("%w: %s", ErrUnsafe, l.gate.refusal))
 		return
 	}
+	// Our own deadline ending a step is no fault of the server's.
+	if ctxErr := contextDone(l.gate.ctx); ctxErr != nil || l.watch.expired() {
+		if ctxErr == nil {
+			ctxErr = context.DeadlineExceeded
+		}
+		l.notAttempted(fmt.Sprintf("%s: no answer within the time allowed", step), fmt.Errorf("%w (%w): %w", ErrTimeout, ctxErr, err))
+		return
+	}
 	l.notAttempted(fmt.Sprintf("%s failed: %v", step, err), err)
 }
 
@@ -301,12 +309,12 @@ func (l *login) imap(conn net.Conn) {
 		}
 		client = imapclient.New(tc, nil)
 	case autoconfig.SecuritySTARTTLS:
-		c, err := imapclient.NewStartTLS(conn, &imapclient.Options{TLSConfig: l.gate.tlsConfig()})
+		tc, err := l.imapStartTLS(conn)
 		if err != nil {
 			l.setupFailed("STARTTLS", err)
 			return
 		}
-		client = c
+		client = imapclient.New(tc, nil)
 	default:
 		client = imapclient.New(conn, nil)
 	}
@@ -357,6 +365,65 @@ func (l *login) imap(conn net.Conn) {
 	default:
 		l.broke(err)
 	}
+}
+
+// imapStartTLS upgrades an IMAP connection (RFC 9051 §6.2.1) with our own
+// bounded wire code and hands go-imap a connection that is already TLS.
+// Before TLS anyone on the path can write to us, so those bytes go through
+// the same size-bounded, fuzzed reader as Check rather than through the
+// library's parser (whose STARTTLS hung for ever on "T1 OK\rx").
+// go-imap reads a greeting first; the greeting came before TLS and was
+// consumed here, so a bare one is replayed, without the capabilities seen
+// in plaintext, which the library must ask again over TLS.
+func (l *login) imapStartTLS(conn net.Conn) (net.Conn, error) {
+	lr := newLineReader(conn, maxSession)
+	line, err := lr.readLine()
+	if err != nil {
+		return nil, err
+	}
+	g, err := parseIMAPResponse(line)
+	switch {
+	case err != nil:
+		return nil, err
+	case g.Tag == "*" && g.Kind == "OK":
+	case g.Tag == "*" && g.Kind == "PREAUTH":
+		return nil, fmt.Errorf("%w: PREAUTH greeting on a connection to be upgraded", ErrSTARTTLS)
+	case g.Tag == "*" && g.Kind == "BYE":
+		return nil, fmt.Errorf("%w: %q", ErrRefused, printable(g.Text))
+	default:
+		return nil, fmt.Errorf("%w: greeting %q", ErrProtocol, printable(line))
+	}
+	if _, err := io.WriteString(conn, "T1 STARTTLS\r\n"); err != nil {
+		return nil, err
+	}
+	for {
+		line, err := lr.readLine()
+		if err != nil {
+			return nil, err
+		}
+		r, err := parseIMAPResponse(line)
+		switch {
+		case err != nil:
+			return nil, err
+		case r.Tag == "*" && r.Kind == "BYE":
+			return nil, fmt.Errorf("%w: %q", ErrRefused, printable(r.Text))
+		case r.Tag == "*":
+			continue // untagged data may come at any time
+		case r.Tag != "T1":
+			return nil, fmt.Errorf("%w: unexpected %q", ErrProtocol, printable(line))
+		case r.Kind != "OK":
+			return nil, fmt.Errorf("%w: the server answered %q", ErrSTARTTLS, printable(line))
+		}
+		break
+	}
+	if lr.buffered() > 0 {
+		return nil, fmt.Errorf("%w: plaintext after the STARTTLS go-ahead", ErrSTARTTLS)
+	}
+	tc, err := l.gate.handshake(conn)
+	if err != nil {
+		return nil, err
+	}
+	return &replayConn{Conn: tc, r: io.MultiReader(strings.NewReader("* OK TLS is on\r\n"), tc)}, nil
 }
 
 // pop3 logs in with go-pop3. The library dials through our pop3Dialer,
@@ -568,10 +635,11 @@ func (l *login) smtp(ctx context.Context, conn net.Conn) {
 	}
 }
 
-// errCtx adds the context's error when the context ended the operation.
+// errCtx marks err as ErrTimeout, with the context's error, when the
+// context ended the operation.
 func errCtx(ctx context.Context, err error) error {
 	if ctxErr := contextDone(ctx); ctxErr != nil {
-		return fmt.Errorf("%w (%w)", ctxErr, err)
+		return fmt.Errorf("%w: %w (%w)", ErrTimeout, ctxErr, err)
 	}
 	return err
 }

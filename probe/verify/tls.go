@@ -135,8 +135,12 @@ func (c *conversation) handshake(raw net.Conn) (*tls.Conn, error) {
 	host := c.res.Server.Hostname
 	tc := tls.Client(raw, clientTLSConfig(host, nil))
 	if err := tc.HandshakeContext(c.ctx); err != nil {
+		if contextDone(c.ctx) != nil {
+			c.res.TLS = &TLSInfo{Reason: ReasonHandshake, Problems: []Reason{ReasonHandshake}, Error: "the TLS handshake did not finish within the time allowed"}
+			return nil, fmt.Errorf("TLS handshake with %s: %w", c.res.Server.Address(), errCtx(c.ctx, err))
+		}
 		c.res.TLS = &TLSInfo{Reason: ReasonHandshake, Problems: []Reason{ReasonHandshake}, Error: fmt.Sprintf("the TLS handshake failed: %v", err)}
-		return nil, fmt.Errorf("%w with %s: %w", ErrTLS, c.res.Server.Address(), errCtx(c.ctx, err))
+		return nil, fmt.Errorf("%w with %s: %w", ErrTLS, c.res.Server.Address(), err)
 	}
 	cs := tc.ConnectionState()
 	info := inspect(cs, host, c.opts.Env.RootCAs, c.opts, time.Now())

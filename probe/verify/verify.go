@@ -65,6 +65,10 @@ var (
 	ErrSTARTTLS = errors.New("verify: STARTTLS failed")
 	// ErrTLS: the TLS handshake failed.
 	ErrTLS = errors.New("verify: TLS handshake failed")
+	// ErrTimeout: our own deadline (the context's or Options.Timeout)
+	// ended the step, which says nothing about the server. It always
+	// comes with context.DeadlineExceeded or context.Canceled.
+	ErrTimeout = errors.New("verify: no answer within the time allowed")
 )
 
 // DefaultTimeout is used when Options.Timeout is zero.
