@@ -2,6 +2,7 @@ package autoconfig
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -48,5 +49,35 @@ func TestExpandTemplate(t *testing.T) {
 		if err := CheckTemplate(tmpl); (err == nil) != ok {
 			t.Errorf("CheckTemplate(%q) = %v", tmpl, err)
 		}
+	}
+}
+
+// Issue 13: each refusal says its own reason, in words for people.
+func TestParseAddressReasons(t *testing.T) {
+	for in, want := range map[string]string{
+		"al\x01ice@example.test":                      "control character U+0001",
+		"alice\x7f@example.test":                      "control character U+007F",
+		strings.Repeat("a", 65) + "@example.test":     "at most 64",
+		"alice@" + strings.Repeat("a.", 127) + "test": "at most 253",
+		".alice@example.test":                         "dot",
+		"alice.@example.test":                         "dot",
+		"al..ice@example.test":                        "two dots in a row",
+		"alice@[127.0.0.1]":                           "IP address",
+		"alice@127.0.0.1":                             "IP address",
+		"alice@[IPv6:::1]":                            "IP address",
+		"alice@ex\ufffdample.test":                    "cannot be part of a domain name",
+		"alice@-bad-.test":                            "hyphen",
+	} {
+		_, err := ParseAddress(in)
+		if !errors.Is(err, ErrBadAddress) || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseAddress(%q) = %v, want a reason with %q", in, err, want)
+			continue
+		}
+		if msg := err.Error(); strings.Contains(msg, "idna") || strings.Contains(msg, "characters an address cannot have") {
+			t.Errorf("ParseAddress(%q) = %q: not the reason in words", in, msg)
+		}
+	}
+	if _, err := ParseAddress(strings.Repeat("a", 64) + "@example.test"); err != nil {
+		t.Errorf("a 64-octet local part: %v", err)
 	}
 }

@@ -349,6 +349,9 @@ func (r *AutodiscoverResponse) Provider(domain string) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckOneLine("the <DisplayName>", r.DisplayName); err != nil {
+		return nil, err
+	}
 	p := &Provider{ID: d.ASCII, Domains: []string{d.ASCII}, DisplayName: r.DisplayName}
 	for _, ap := range r.Protocols {
 		var proto Protocol
@@ -365,7 +368,16 @@ func (r *AutodiscoverResponse) Provider(domain string) (*Provider, error) {
 		if ap.Server == "" || ap.Port < 1 || ap.Port > 65535 {
 			continue
 		}
-		s := Server{Protocol: proto, Hostname: ap.Server, Port: ap.Port, Security: ap.Security(), Username: ap.LoginName, Line: ap.Line}
+		// A bad host name is refused outright, not skipped: the response
+		// is broken or hostile, and the next entry is no better trusted.
+		host, err := ParseHostname(ap.Server)
+		if err != nil {
+			return nil, fmt.Errorf("%w: the %s <Server> (line %d): %w", ErrMalformed, ap.Type, ap.Line, err)
+		}
+		if err := CheckOneLine("the <LoginName>", ap.LoginName); err != nil {
+			return nil, err
+		}
+		s := Server{Protocol: proto, Hostname: host, Port: ap.Port, Security: ap.Security(), Username: ap.LoginName, Line: ap.Line}
 		if s.Username == "" {
 			s.Username = PlaceholderAddress
 		}

@@ -81,9 +81,9 @@ func ReadConfig(r io.Reader) (*Provider, []Diagnostic, error) {
 			}
 			p.Domains = append(p.Domains, d.ASCII)
 		case "displayName":
-			p.DisplayName = c.text()
+			p.DisplayName = cr.oneLine(c, "<displayName>")
 		case "displayShortName":
-			p.DisplayShortName = c.text()
+			p.DisplayShortName = cr.oneLine(c, "<displayShortName>")
 		case "incomingServer":
 			if s, ok := cr.server(c, false); ok {
 				if s.Protocol.IsMail() {
@@ -97,11 +97,11 @@ func ReadConfig(r io.Reader) (*Provider, []Diagnostic, error) {
 				p.Outgoing = append(p.Outgoing, s)
 			}
 		case "documentation":
-			if l, ok := readLink(c, "url", "descr"); ok {
+			if l, ok := cr.link(c, "url", "descr"); ok {
 				p.Documentation = append(p.Documentation, l)
 			}
 		case "enable":
-			if l, ok := readLink(c, "visiturl", "instruction"); ok {
+			if l, ok := cr.link(c, "visiturl", "instruction"); ok {
 				p.Enable = &l
 			}
 		}
@@ -109,14 +109,19 @@ func ReadConfig(r io.Reader) (*Provider, []Diagnostic, error) {
 	for _, c := range root.Children {
 		switch c.Name {
 		case "oAuth2":
-			p.OAuth2 = &OAuth2{
+			o := &OAuth2{
 				Issuer:   c.childText("issuer"),
 				Scope:    c.childText("scope"),
 				AuthURL:  c.childText("authURL"),
 				TokenURL: c.childText("tokenURL"),
 			}
+			if err := CheckOneLine("<oAuth2>", o.Issuer+o.Scope+o.AuthURL+o.TokenURL); err != nil {
+				cr.add(c.Line, Error, "<oAuth2> is skipped: "+reason(err))
+				continue
+			}
+			p.OAuth2 = o
 		case "enable":
-			if l, ok := readLink(c, "visiturl", "instruction"); ok && p.Enable == nil {
+			if l, ok := cr.link(c, "visiturl", "instruction"); ok && p.Enable == nil {
 				p.Enable = &l
 			}
 		}
@@ -144,6 +149,27 @@ func (cr *configReader) add(line int, sev Severity, msg string) {
 	cr.diags = append(cr.diags, Diagnostic{Line: line, Severity: sev, Message: msg})
 }
 
+// oneLine is el's text, or "" with an Error when it holds a line break or
+// another control character: written into a file it could start a line of
+// its own (in user.js, an active user_pref).
+func (cr *configReader) oneLine(el *element, what string) string {
+	if err := CheckOneLine(what, el.text()); err != nil {
+		cr.add(el.Line, Error, what+" is left out: "+reason(err))
+		return ""
+	}
+	return el.text()
+}
+
+// reason is err's message without the sentinel's package prefix: the
+// diagnostic already says where it comes from.
+func reason(err error) string {
+	msg := err.Error()
+	for _, prefix := range []string{ErrMalformed.Error() + ": ", ErrBadHostname.Error() + ": "} {
+		msg = strings.TrimPrefix(msg, prefix)
+	}
+	return msg
+}
+
 // server reads an incomingServer or outgoingServer. Only mail protocols are
 // judged; other types are kept as written.
 func (cr *configReader) server(el *element, outgoing bool) (Server, bool) {
@@ -160,7 +186,8 @@ func (cr *configReader) server(el *element, outgoing bool) (Server, bool) {
 	}
 	judged := s.Protocol.IsMail()
 	if !outgoing && !judged {
-		// exchange, ews, owa, graph, jmap, activesync: noted, not judged.
+		// exchange, ews, owa, graph, jmap, activesync: noted, not judged,
+		// but kept only with values that are safe to write back.
 		s.Hostname = el.childText("hostname")
 		s.Port, _ = strconv.Atoi(el.childText("port"))
 		s.URL = el.childText("url")
@@ -175,6 +202,10 @@ func (cr *configReader) server(el *element, outgoing bool) (Server, bool) {
 				s.Auth = append(s.Auth, AuthMethod(c.text()))
 			}
 		}
+		if err := s.validate(); err != nil {
+			cr.add(el.Line, Error, where+" is skipped: "+reason(err))
+			return Server{}, false
+		}
 		return s, true
 	}
 
@@ -183,10 +214,12 @@ func (cr *configReader) server(el *element, outgoing bool) (Server, bool) {
 		cr.add(el.Line, Error, where+" is skipped: it has no <hostname>")
 		return Server{}, false
 	}
-	if err := CheckTemplate(s.Hostname); err != nil {
-		cr.add(lineOf(el, "hostname"), Error, where+" is skipped: "+err.Error())
+	host, err := checkHostTemplate(s.Hostname)
+	if err != nil {
+		cr.add(lineOf(el, "hostname"), Error, where+" is skipped: <hostname> "+reason(err))
 		return Server{}, false
 	}
+	s.Hostname = host
 	portText := el.childText("port")
 	port, err := strconv.Atoi(portText)
 	if portText == "" {
@@ -255,6 +288,10 @@ func (cr *configReader) server(el *element, outgoing bool) (Server, bool) {
 
 	if u := el.child("username"); u != nil {
 		s.Username = u.text()
+		if err := CheckOneLine("<username>", s.Username); err != nil {
+			cr.add(u.Line, Error, where+" is skipped: "+reason(err))
+			return Server{}, false
+		}
 		if err := CheckTemplate(s.Username); err != nil {
 			cr.add(u.Line, Error, where+": "+err.Error())
 		}
@@ -266,8 +303,8 @@ func (cr *configReader) server(el *element, outgoing bool) (Server, bool) {
 		cr.add(el.Line, Error, where+" is skipped: it has no <username>")
 		return Server{}, false
 	}
-	if r := el.childText("restriction"); r != "" {
-		s.Restriction = r
+	if r := el.child("restriction"); r != nil && r.text() != "" {
+		s.Restriction = cr.oneLine(r, "<restriction>")
 	}
 	if s.Protocol == POP3 {
 		if pe := el.child("pop3"); pe != nil {
@@ -300,16 +337,24 @@ func readPOP3(el *element) *POP3Options {
 	return o
 }
 
-func readLink(el *element, urlAttr, descr string) (Link, bool) {
+func (cr *configReader) link(el *element, urlAttr, descr string) (Link, bool) {
 	u, ok := el.attr(urlAttr)
 	if !ok || u == "" {
+		return Link{}, false
+	}
+	if err := CheckOneLine(fmt.Sprintf("<%s %s>", el.Name, urlAttr), u); err != nil {
+		cr.add(el.Line, Error, fmt.Sprintf("<%s> is skipped: %s", el.Name, reason(err)))
 		return Link{}, false
 	}
 	l := Link{URL: u}
 	for _, c := range el.Children {
 		if c.Name == descr && c.text() != "" {
 			lang, _ := c.attr("lang")
-			l.Descriptions = append(l.Descriptions, Description{Lang: lang, Text: c.text()})
+			text := cr.oneLine(c, "<"+descr+">")
+			if text == "" || CheckOneLine("lang", lang) != nil {
+				continue
+			}
+			l.Descriptions = append(l.Descriptions, Description{Lang: lang, Text: text})
 		}
 	}
 	return l, true
@@ -413,27 +458,6 @@ func writeLink(x *xmlWriter, name, urlAttr, descr string, l Link) {
 		}
 	}
 	x.close(2, name)
-}
-
-// Validate reports what would make a written file unusable: no domain, no
-// incoming server, a server without host, port or a known security.
-func (p *Provider) Validate() error {
-	if len(p.Domains) == 0 {
-		return fmt.Errorf("%w: the settings name no domain", ErrMalformed)
-	}
-	if p.ID == "" {
-		return fmt.Errorf("%w: the settings have no provider id", ErrMalformed)
-	}
-	if len(p.Incoming) == 0 {
-		return fmt.Errorf("%w: the settings have no incoming server", ErrMalformed)
-	}
-	for _, s := range append(append([]Server(nil), p.Incoming...), p.Outgoing...) {
-		if s.Hostname == "" || s.Port < 1 || s.Port > 65535 || !s.Security.Valid() || len(s.Auth) == 0 {
-			return fmt.Errorf("%w: %s server %q:%d lacks a host, a port from 1 to 65535, a security or an authentication method",
-				ErrMalformed, s.Protocol.DisplayName(), s.Hostname, s.Port)
-		}
-	}
-	return nil
 }
 
 // xmlWriter writes indented XML by hand: encoding/xml cannot both indent and

@@ -136,6 +136,9 @@ func lintAutodiscover(data []byte) LintReport {
 		add(0, Error, "<Action> is %q; clients need settings, redirectAddr or redirectUrl", r.Action)
 		return rep
 	}
+	if err := CheckOneLine("<DisplayName>", r.DisplayName); err != nil {
+		add(0, Error, "%s", reason(err))
+	}
 	incoming, outgoing := 0, 0
 	for _, ap := range r.Protocols {
 		name := fmt.Sprintf("%s entry %s:%d", ap.Type, ap.Server, ap.Port)
@@ -154,6 +157,13 @@ func lintAutodiscover(data []byte) LintReport {
 		if ap.Server == "" || ap.Port < 1 || ap.Port > 65535 {
 			add(ap.Line, Error, "%s lacks a <Server> or a <Port> from 1 to 65535", name)
 			continue
+		}
+		if _, err := ParseHostname(ap.Server); err != nil {
+			add(ap.Line, Error, "%s entry: <Server> %s", ap.Type, reason(err))
+			continue
+		}
+		if err := CheckOneLine("<LoginName>", ap.LoginName); err != nil {
+			add(ap.Line, Error, "%s entry: %s", ap.Type, reason(err))
 		}
 		if ap.SPA {
 			add(ap.Line, Warning, "%s has SPA on (the default when absent): Outlook then tries NTLM, which IMAP and SMTP servers refuse; write <SPA>off</SPA>", name)

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/net/html/charset"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
 )
@@ -116,6 +117,21 @@ func lintFile(name string) autoconfig.LintReport {
 	return autoconfig.Lint(bytes.NewReader(data))
 }
 
+// declaresEncoding reports whether text starts with an XML declaration
+// that names an encoding other than UTF-8 (XML 1.0 §4.3.3).
+func declaresEncoding(text string) bool {
+	decl, _, ok := strings.Cut(text, "?>")
+	if !ok || !strings.HasPrefix(decl, "<?xml") {
+		return false
+	}
+	_, enc, ok := strings.Cut(decl, "encoding=")
+	if !ok || len(enc) < 2 {
+		return false
+	}
+	name, _, _ := strings.Cut(enc[1:], enc[:1])
+	return !strings.EqualFold(name, "utf-8") && !strings.EqualFold(name, "utf8")
+}
+
 // lookalike names what a file that is surely no autoconfig or Autodiscover
 // document looks like, or "" when it may be one (the linter judges it).
 func lookalike(data []byte) string {
@@ -129,11 +145,15 @@ func lookalike(data []byte) string {
 		return "UTF-16 text, such as a Windows .reg file"
 	case data[0] == 0x30: // an ASN.1 SEQUENCE: DER
 		return "a signed (CMS) file, such as a signed .mobileconfig"
-	case !utf8.Valid(data):
+	case !utf8.Valid(data) && !declaresEncoding(text):
+		// A document whose XML declaration names its encoding (such as
+		// ISO-8859-1) is text the reader decodes, as mail clients do.
 		return "binary data"
 	case strings.HasPrefix(text, "{") || strings.HasPrefix(text, "["):
 		return "JSON"
-	case strings.Contains(text, "user_pref("):
+	case !strings.HasPrefix(text, "<") && strings.Contains(text, "user_pref("):
+		// Only outside XML: in an autoconfig, user_pref( is a hostile value
+		// (a display name with a line break), which the linter flags.
 		return "a Thunderbird user.js"
 	case !strings.HasPrefix(text, "<"):
 		for _, line := range strings.Split(text, "\n") {
@@ -148,6 +168,7 @@ func lookalike(data []byte) string {
 	}
 	dec := xml.NewDecoder(strings.NewReader(text))
 	dec.Strict = false
+	dec.CharsetReader = charset.NewReaderLabel
 	for {
 		tok, err := dec.Token()
 		if err != nil {

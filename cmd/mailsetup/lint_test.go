@@ -136,3 +136,71 @@ func TestOneLineDropsPackagePrefixes(t *testing.T) {
 		}
 	}
 }
+
+// lintConfig is a config-v1.1 file whose IMAP <hostname> (line 7) and
+// <displayName> (line 5) are given.
+func lintConfig(encoding, displayName, host string) string {
+	return `<?xml version="1.0" encoding="` + encoding + `"?>
+<clientConfig version="1.1">
+  <emailProvider id="example.test">
+    <domain>example.test</domain>
+    <displayName>` + displayName + `</displayName>
+    <incomingServer type="imap">
+      <hostname>` + host + `</hostname>
+      <port>993</port>
+      <socketType>SSL</socketType>
+      <authentication>password-cleartext</authentication>
+      <username>%EMAILADDRESS%</username>
+    </incomingServer>
+    <outgoingServer type="smtp">
+      <hostname>smtp.example.test</hostname>
+      <port>465</port>
+      <socketType>SSL</socketType>
+      <authentication>password-cleartext</authentication>
+      <username>%EMAILADDRESS%</username>
+    </outgoingServer>
+  </emailProvider>
+</clientConfig>
+`
+}
+
+// Issue 13: every bad host name is an error on its line.
+func TestLintFlagsBadHostnames(t *testing.T) {
+	dir := t.TempDir()
+	for _, host := range []string{
+		"https://imap.example.test:993", "imap example.test", "-bad-.test",
+		strings.Repeat("a", 300) + ".test", "localhost", "imap.example.test\nSMTPServer=attacker.test",
+	} {
+		path := filepath.Join(dir, "config.xml")
+		writeFile(t, path, lintConfig("UTF-8", "Example", host))
+		code, out, _ := runMain(t, "lint", path)
+		if code != exitFailure || !strings.HasPrefix(out, path+":7: error: ") || !strings.Contains(out, "<hostname>") {
+			t.Errorf("%q: exit %d, %q", host, code, out)
+		}
+	}
+}
+
+// A display name that would add lines to a user.js is flagged, not taken
+// for a user.js.
+func TestLintFlagsDisplayNameWithLineBreak(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.xml")
+	writeFile(t, path, lintConfig("UTF-8", "Example\nuser_pref(\"network.proxy.type\", 1);", "imap.example.test"))
+	code, out, _ := runMain(t, "lint", path)
+	if code != exitFailure || !strings.HasPrefix(out, path+":5: error: <displayName>") || strings.Contains(out, "user.js") {
+		t.Errorf("exit %d, %q", code, out)
+	}
+}
+
+// A valid ISO-8859-1 file is read by its declaration, not called binary.
+func TestLintHonoursDeclaredEncoding(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.xml")
+	writeFile(t, path, lintConfig("ISO-8859-1", "M\xfcller Mail", "imap.example.test"))
+	if code, out, errOut := runMain(t, "lint", path); code != exitOK || out != "" {
+		t.Errorf("exit %d, %q, %q", code, out, errOut)
+	}
+	binary := filepath.Join(t.TempDir(), "binary.xml")
+	writeFile(t, binary, "<\xff\xfe\x00")
+	if code, out, _ := runMain(t, "lint", binary); code != exitFailure || !strings.Contains(out, "binary data") {
+		t.Errorf("binary: exit %d, %q", code, out)
+	}
+}
