@@ -328,8 +328,7 @@ func (p AutodiscoverProtocol) Security() Security {
 	if !p.SSL {
 		return SecurityPlain
 	}
-	switch p.Port {
-	case 143, 110, 25, 587:
+	if sec, ok := StandardSecurity(p.Port); ok && sec == SecuritySTARTTLS {
 		return SecuritySTARTTLS
 	}
 	return SecurityTLS

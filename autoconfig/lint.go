@@ -83,12 +83,6 @@ func lintAutoconfig(data []byte) LintReport {
 	return rep
 }
 
-// standardSecurity is what each well-known port is for (RFC 8314 §7, RFC 6409).
-var standardSecurity = map[int]Security{
-	993: SecurityTLS, 995: SecurityTLS, 465: SecurityTLS,
-	143: SecuritySTARTTLS, 110: SecuritySTARTTLS, 587: SecuritySTARTTLS, 25: SecuritySTARTTLS,
-}
-
 func lintServer(s Server, add func(int, Severity, string, ...any)) {
 	name := fmt.Sprintf("%s server %s:%d", s.Protocol.DisplayName(), s.Hostname, s.Port)
 	if s.Security == SecurityPlain {
@@ -98,7 +92,7 @@ func lintServer(s Server, add func(int, Severity, string, ...any)) {
 			add(s.Line, Warning, "%s uses a plain connection: mail travels unencrypted", name)
 		}
 	}
-	if want, ok := standardSecurity[s.Port]; ok && s.Security != want && s.Security != SecurityPlain {
+	if want, ok := StandardSecurity(s.Port); ok && s.Security != want && s.Security != SecurityPlain {
 		add(s.Line, Warning, "%s says %s, but port %d is for %s: clients will fail to connect", name, s.Security.SocketType(), s.Port, want.SocketType())
 	}
 }
