@@ -115,7 +115,7 @@ func ReadConfig(r io.Reader) (*Provider, []Diagnostic, error) {
 				AuthURL:  c.childText("authURL"),
 				TokenURL: c.childText("tokenURL"),
 			}
-			if err := CheckOneLine("<oAuth2>", o.Issuer+o.Scope+o.AuthURL+o.TokenURL); err != nil {
+			if err := o.checkOneLine(); err != nil {
 				cr.add(c.Line, Error, "<oAuth2> is skipped: "+reason(err))
 				continue
 			}

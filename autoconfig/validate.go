@@ -43,10 +43,9 @@ func (p *Provider) Validate() error {
 		{"the provider's short name", p.DisplayShortName},
 	}
 	if o := p.OAuth2; o != nil {
-		texts = append(texts, []struct{ what, value string }{
-			{"the OAuth2 issuer", o.Issuer}, {"the OAuth2 scope", o.Scope},
-			{"the OAuth2 authorization URL", o.AuthURL}, {"the OAuth2 token URL", o.TokenURL},
-		}...)
+		if err := o.checkOneLine(); err != nil {
+			return err
+		}
 	}
 	links := append([]Link(nil), p.Documentation...)
 	if p.Enable != nil {
@@ -118,4 +117,15 @@ func checkHostTemplate(host string) (string, error) {
 		return "", fmt.Errorf("%w: %q filled in for an address at example.com becomes %w", ErrBadHostname, host, err)
 	}
 	return host, nil
+}
+
+func (o *OAuth2) checkOneLine() error {
+	for _, t := range []struct{ what, value string }{
+		{"<issuer>", o.Issuer}, {"<scope>", o.Scope}, {"<authURL>", o.AuthURL}, {"<tokenURL>", o.TokenURL},
+	} {
+		if err := CheckOneLine("the OAuth2 "+t.what, t.value); err != nil {
+			return err
+		}
+	}
+	return nil
 }
