@@ -289,3 +289,45 @@ func FuzzLoginEndsByDeadline(f *testing.F) {
 		}
 	})
 }
+
+// TestLoginRefusesSTARTTLSInjection: plaintext sent after the go-ahead and
+// before the handshake (RFC 3207 §6, CVE-2011-0411) ends Login's own
+// STARTTLS step for every protocol, as it ends Check.
+func TestLoginRefusesSTARTTLSInjection(t *testing.T) {
+	for _, tc := range []struct {
+		proto autoconfig.Protocol
+		port  int
+		play  func(c net.Conn, br *bufio.Reader)
+	}{
+		{autoconfig.IMAP, 143, func(c net.Conn, br *bufio.Reader) {
+			fmt.Fprint(c, "* OK hi\r\n")
+			tag, _, _ := strings.Cut(readCommand(br), " ")
+			fmt.Fprintf(c, "%s OK begin TLS\r\n* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] injected\r\n", tag)
+			hold(br)
+		}},
+		{autoconfig.POP3, 110, func(c net.Conn, br *bufio.Reader) {
+			fmt.Fprint(c, "+OK hi\r\n")
+			readCommand(br)
+			fmt.Fprint(c, "+OK begin TLS\r\n+OK injected\r\n")
+			hold(br)
+		}},
+		{autoconfig.SMTP, 587, func(c net.Conn, br *bufio.Reader) {
+			fmt.Fprint(c, "220 hi\r\n")
+			readCommand(br)
+			fmt.Fprint(c, "250-hi\r\n250 STARTTLS\r\n")
+			readCommand(br)
+			fmt.Fprint(c, "220 go ahead\r\n250 AUTH PLAIN injected\r\n")
+			hold(br)
+		}},
+	} {
+		t.Run(string(tc.proto), func(t *testing.T) {
+			w := newWorld(t)
+			host := "mail.example.test"
+			rec := w.scripted(host, tc.port, tc.play)
+			lr := loginWithin(t, context.Background(), w.opts(), server(tc.proto, host, tc.port, autoconfig.SecuritySTARTTLS))
+			if lr.Status != LoginNotAttempted || !errors.Is(lr.Err, ErrSTARTTLS) || rec.sawPassword() {
+				t.Fatalf("Login = %+v (err %v)", lr, lr.Err)
+			}
+		})
+	}
+}
