@@ -168,6 +168,8 @@ func TestControlCharactersInTexts(t *testing.T) {
 		},
 		"domain":        func(p *Provider) { p.Domains = []string{"Example.TEST"} },
 		"host template": func(p *Provider) { p.Incoming[0].Hostname = "imap.%EMAILDOMAIN%:993" },
+		"host form":     func(p *Provider) { p.Incoming[0].Hostname = "IMAP.bücher.test" },
+		"oauth2":        func(p *Provider) { p.OAuth2 = &OAuth2{Issuer: "x.test", Scope: "a\nb"} },
 	} {
 		p := good()
 		spoil(p)

@@ -14,8 +14,9 @@ import (
 //   - no domain, no provider id, no incoming server;
 //   - a server without a host, a port from 1 to 65535, a known security or
 //     an authentication method;
-//   - a host name that ParseHostname refuses (placeholders such as
-//     mail.%EMAILDOMAIN% are judged as filled in);
+//   - a host name that ParseHostname refuses, or one not stored in the form
+//     it returns (lower case, A-labels, no trailing dot); placeholders such
+//     as mail.%EMAILDOMAIN% are judged as filled in;
 //   - a domain that ParseDomain refuses;
 //   - a line break or other control character in any text that reaches a
 //     file: display names, usernames, URLs, link texts, OAuth2 values.
@@ -82,8 +83,12 @@ func (p *Provider) Validate() error {
 // validate checks a server's host name (when it has one) and texts.
 func (s Server) validate() error {
 	if s.Hostname != "" {
-		if _, err := checkHostTemplate(s.Hostname); err != nil {
+		host, err := checkHostTemplate(s.Hostname)
+		if err != nil {
 			return fmt.Errorf("%w: %s server: %w", ErrMalformed, s.Protocol.DisplayName(), err)
+		}
+		if host != s.Hostname {
+			return fmt.Errorf("%w: %s server: the host name %q is not stored as %q (lower case, A-label form): pass it through ParseHostname first", ErrMalformed, s.Protocol.DisplayName(), s.Hostname, host)
 		}
 	}
 	for _, t := range []struct{ what, value string }{
