@@ -35,7 +35,7 @@ const (
 // IP addresses, which no certificate a mail client trusts names.
 func ParseHostname(s string) (string, error) {
 	bad := func(format string, args ...any) (string, error) {
-		return "", fmt.Errorf("%w: %q %s", ErrBadHostname, s, fmt.Sprintf(format, args...))
+		return "", fmt.Errorf("%w: %s %s", ErrBadHostname, quoteShort(s), fmt.Sprintf(format, args...))
 	}
 	switch {
 	case s == "":
@@ -95,6 +95,20 @@ func ParseHostname(s string) (string, error) {
 		return bad("ends in a number, so it is no host name; write the server's full name, such as imap.example.com")
 	}
 	return ascii, nil
+}
+
+// quoteShort quotes s with %q, cut after 60 bytes so that a hostile
+// value of kilobytes does not flood the one-line message that names it.
+func quoteShort(s string) string {
+	const keep = 60
+	if len(s) <= keep+20 {
+		return fmt.Sprintf("%q", s)
+	}
+	cut := keep
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%q… (%d characters)", s[:cut], len(s))
 }
 
 // labelProblem says what is wrong with one label, or "". Labels with
