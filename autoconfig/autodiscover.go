@@ -349,7 +349,7 @@ func (r *AutodiscoverResponse) Provider(domain string) (*Provider, error) {
 		return nil, err
 	}
 	if err := CheckOneLine("the <DisplayName>", r.DisplayName); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	p := &Provider{ID: d.ASCII, Domains: []string{d.ASCII}, DisplayName: r.DisplayName}
 	for _, ap := range r.Protocols {
@@ -374,7 +374,7 @@ func (r *AutodiscoverResponse) Provider(domain string) (*Provider, error) {
 			return nil, fmt.Errorf("%w: the %s <Server> (line %d): %w", ErrMalformed, ap.Type, ap.Line, err)
 		}
 		if err := CheckOneLine("the <LoginName>", ap.LoginName); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 		}
 		s := Server{Protocol: proto, Hostname: host, Port: ap.Port, Security: ap.Security(), Username: ap.LoginName, Line: ap.Line}
 		if s.Username == "" {

@@ -160,12 +160,12 @@ func (cr *configReader) oneLine(el *element, what string) string {
 	return el.text()
 }
 
-// reason is err's message without the sentinel's package prefix: the
-// diagnostic already says where it comes from.
+// reason is err's message without the sentinels' texts: the diagnostic
+// already says where it comes from.
 func reason(err error) string {
 	msg := err.Error()
 	for _, prefix := range []string{ErrMalformed.Error() + ": ", ErrBadHostname.Error() + ": "} {
-		msg = strings.TrimPrefix(msg, prefix)
+		msg = strings.ReplaceAll(msg, prefix, "")
 	}
 	return msg
 }

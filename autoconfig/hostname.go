@@ -171,18 +171,29 @@ func idnaWords(name string) string {
 	return "check its spelling"
 }
 
+// ErrControlCharacter is wrapped by CheckOneLine's errors.
+var ErrControlCharacter = errors.New("autoconfig: a control character in a value")
+
+// textError is a sentence for people that wraps ErrControlCharacter
+// without repeating its text.
+type textError struct{ msg string }
+
+func (e *textError) Error() string { return e.msg }
+func (e *textError) Unwrap() error { return ErrControlCharacter }
+
 // CheckOneLine refuses a value that will be written into a file on one
 // line (a display name, a username, a URL) when it holds a line break or
 // another control character: in a user.js comment, a .prf or .reg line or
 // a plist, such a character could start a setting of its own. what names
-// the value for people ("the display name").
+// the value for people ("the display name"); the error quotes the value
+// and says what to do, and wraps ErrControlCharacter.
 func CheckOneLine(what, value string) error {
 	if i := strings.IndexFunc(value, isControl); i >= 0 {
 		r, _ := utf8.DecodeRuneInString(value[i:])
-		return fmt.Errorf("%w: %s %q holds the control character %U (a line break, a tab or the like); write it on one line, without such characters", ErrMalformed, what, value, r)
+		return &textError{fmt.Sprintf("%s %s holds the control character %U (a line break, a tab or the like); write it on one line, without such characters", what, quoteShort(value), r)}
 	}
 	if !utf8.ValidString(value) {
-		return fmt.Errorf("%w: %s %q is not valid UTF-8 text; save it as UTF-8", ErrMalformed, what, value)
+		return &textError{fmt.Sprintf("%s %s is not valid UTF-8 text; save it as UTF-8", what, quoteShort(value))}
 	}
 	return nil
 }

@@ -178,7 +178,7 @@ func TestControlCharactersInTexts(t *testing.T) {
 			t.Errorf("%s: Validate = %v", name, err)
 		}
 	}
-	if err := CheckOneLine("the name", "Jane\nDoe"); err == nil || !strings.Contains(err.Error(), `"Jane\nDoe"`) || !strings.Contains(err.Error(), "one line") {
+	if err := CheckOneLine("the name", "Jane\nDoe"); !errors.Is(err, ErrControlCharacter) || !strings.HasPrefix(err.Error(), `the name "Jane\nDoe" holds`) || !strings.Contains(err.Error(), "one line") {
 		t.Errorf("CheckOneLine = %v", err)
 	}
 }

@@ -21,7 +21,8 @@ import (
 //   - a line break or other control character in any text that reaches a
 //     file: display names, usernames, URLs, link texts, OAuth2 values.
 //
-// The error wraps ErrMalformed (and ErrBadHostname for a host name), quotes
+// The error wraps ErrMalformed (and ErrBadHostname for a host name,
+// ErrControlCharacter for a text), quotes
 // the bad value and says what to write instead.
 func (p *Provider) Validate() error {
 	if len(p.Domains) == 0 {
@@ -45,7 +46,7 @@ func (p *Provider) Validate() error {
 	}
 	if o := p.OAuth2; o != nil {
 		if err := o.checkOneLine(); err != nil {
-			return err
+			return fmt.Errorf("%w: %w", ErrMalformed, err)
 		}
 	}
 	links := append([]Link(nil), p.Documentation...)
@@ -60,7 +61,7 @@ func (p *Provider) Validate() error {
 	}
 	for _, t := range texts {
 		if err := CheckOneLine(t.what, t.value); err != nil {
-			return err
+			return fmt.Errorf("%w: %w", ErrMalformed, err)
 		}
 	}
 	for _, s := range append(append([]Server(nil), p.Incoming...), p.Outgoing...) {
@@ -95,12 +96,12 @@ func (s Server) validate() error {
 		{"the protocol", string(s.Protocol)}, {"the username", s.Username}, {"the URL", s.URL}, {"the restriction", s.Restriction},
 	} {
 		if err := CheckOneLine(s.Protocol.DisplayName()+" server: "+t.what, t.value); err != nil {
-			return err
+			return fmt.Errorf("%w: %w", ErrMalformed, err)
 		}
 	}
 	for _, a := range s.Auth {
 		if err := CheckOneLine(s.Protocol.DisplayName()+" server: the authentication method", string(a)); err != nil {
-			return err
+			return fmt.Errorf("%w: %w", ErrMalformed, err)
 		}
 	}
 	return nil
