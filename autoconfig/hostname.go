@@ -117,7 +117,7 @@ func labelProblem(l string) string {
 	switch {
 	case l == "":
 		return "has an empty part between dots; write it as imap.example.com"
-	case len(l) > maxLabel:
+	case len(l) > maxLabel && isASCII(l): // a U-label is judged by its A-label
 		return fmt.Sprintf("has a part of %d characters; each part between dots has at most %d", len(l), maxLabel)
 	case l[0] == '-' || l[len(l)-1] == '-':
 		return "has a part that begins or ends with a hyphen, which a host name cannot have"
