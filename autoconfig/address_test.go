@@ -67,6 +67,7 @@ func TestParseAddressReasons(t *testing.T) {
 		"alice@[IPv6:::1]":                            "IP address",
 		"alice@ex\ufffdample.test":                    "cannot be part of a domain name",
 		"alice@-bad-.test":                            "hyphen",
+		"jane@exa mple.test":                          "the character ' ' cannot be part of a domain name",
 	} {
 		_, err := ParseAddress(in)
 		if !errors.Is(err, ErrBadAddress) || !strings.Contains(err.Error(), want) {

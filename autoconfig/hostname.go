@@ -157,6 +157,9 @@ func idnaWords(name string) string {
 			return fmt.Sprintf("the part %q %s", label, strings.TrimPrefix(msg, "has a part that "))
 		}
 		for _, r := range label {
+			if r < utf8.RuneSelf && !isLDH(byte(r)) && r != '_' {
+				return fmt.Sprintf("the character %q cannot be part of a domain name", r)
+			}
 			if r >= utf8.RuneSelf {
 				if _, err := idnaProfile.ToASCII(string(r)); err != nil {
 					return fmt.Sprintf("the character %q (%U) cannot be part of a domain name", r, r)
