@@ -376,6 +376,12 @@ func (l *login) imap(conn net.Conn) {
 // consumed here, so a bare one is replayed, without the capabilities seen
 // in plaintext, which the library must ask again over TLS.
 func (l *login) imapStartTLS(conn net.Conn) (net.Conn, error) {
+	// STARTTLS goes out before the greeting has come, as go-imap's own
+	// STARTTLS did: it saves a round trip, and a greeting that forbids it
+	// (PREAUTH, BYE) still ends the step before any TLS.
+	if _, err := io.WriteString(conn, "T1 STARTTLS\r\n"); err != nil {
+		return nil, err
+	}
 	lr := newLineReader(conn, maxSession)
 	line, err := lr.readLine()
 	if err != nil {
@@ -392,9 +398,6 @@ func (l *login) imapStartTLS(conn net.Conn) (net.Conn, error) {
 		return nil, fmt.Errorf("%w: %q", ErrRefused, printable(g.Text))
 	default:
 		return nil, fmt.Errorf("%w: greeting %q", ErrProtocol, printable(line))
-	}
-	if _, err := io.WriteString(conn, "T1 STARTTLS\r\n"); err != nil {
-		return nil, err
 	}
 	for {
 		line, err := lr.readLine()

@@ -82,8 +82,8 @@ var roundTrips = []struct {
 	{autoconfig.IMAP, 993, autoconfig.SecurityTLS, 3, 4},
 	// Check: connect, greeting (with capabilities), STARTTLS, TLS,
 	// CAPABILITY. Login: connect, greeting, STARTTLS, TLS, CAPABILITY,
-	// AUTHENTICATE — imapclient often sends STARTTLS before the greeting
-	// has been read, saving one.
+	// AUTHENTICATE — Login sends STARTTLS before the greeting has been
+	// read, which usually saves one.
 	{autoconfig.IMAP, 143, autoconfig.SecuritySTARTTLS, 5, 6},
 	// Check: connect, TLS, greeting, CAPA. Login: the same, AUTH PLAIN.
 	{autoconfig.POP3, 995, autoconfig.SecurityTLS, 4, 5},
