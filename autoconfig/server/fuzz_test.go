@@ -35,6 +35,10 @@ func FuzzServe(f *testing.F) {
 		{"GET", "/autodiscover/autodiscover.json?Email=%22%40example.test&Protocol=AutodiscoverV1", "x", "", nil},
 		{"GET", "/mail.mobileconfig?emailaddress=%E2%80%AE%40example.test", "x", "", nil},
 		{"GET", "/android?emailaddress=%3Cscript%3E%40example.test", "x", "", nil},
+		// The QR format takes ASCII addresses only: the page, never a 500.
+		{"GET", "/android?emailaddress=j%C3%BCrgen%40example.test", "x", "", nil},
+		{"GET", "/android.png?emailaddress=j%C3%BCrgen%40b%C3%BCcher.test", "x", "", nil},
+		{"GET", "/android?emailaddress=x%40b%C3%BCcher.test", "x", "198.51.100.1:80", nil},
 		{"GET", "/metrics", "x", "127.0.0.1", nil},
 	}
 	for _, s := range seeds {

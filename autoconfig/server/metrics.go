@@ -20,6 +20,7 @@ type metrics struct {
 	count    [numEndpoints]atomic.Uint64
 	sumNanos [numEndpoints]atomic.Uint64
 	limited  atomic.Uint64
+	rendered atomic.Uint64
 	reloads  struct{ ok, failed atomic.Uint64 }
 }
 
@@ -74,6 +75,9 @@ func (m *metrics) writeTo(w io.Writer) {
 	b.WriteString("# HELP mailsetup_serve_rate_limited_total Requests refused by the per-client rate limit.\n")
 	b.WriteString("# TYPE mailsetup_serve_rate_limited_total counter\n")
 	b.WriteString("mailsetup_serve_rate_limited_total " + strconv.FormatUint(m.limited.Load(), 10) + "\n")
+	b.WriteString("# HELP mailsetup_serve_renders_total Answers rendered for an address (Apple profiles, Android pages and QR codes); the rest came from the cache.\n")
+	b.WriteString("# TYPE mailsetup_serve_renders_total counter\n")
+	b.WriteString("mailsetup_serve_renders_total " + strconv.FormatUint(m.rendered.Load(), 10) + "\n")
 	b.WriteString("# HELP mailsetup_serve_config_reloads_total Configuration reloads (SIGHUP), by result.\n")
 	b.WriteString("# TYPE mailsetup_serve_config_reloads_total counter\n")
 	b.WriteString(`mailsetup_serve_config_reloads_total{result="ok"} ` + strconv.FormatUint(m.reloads.ok.Load(), 10) + "\n")

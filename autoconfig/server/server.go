@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,6 +47,9 @@ type state struct {
 	cfg     *Config
 	limiter *limiter // nil when the rate limit is off
 	signer  *signer  // nil when Apple profiles are not signed
+	// renders holds the answers rendered per address from this
+	// configuration; a reload starts a new one.
+	renders *renderCache
 }
 
 // New checks what cfg points at (certificate files, signing key) and returns
@@ -67,7 +71,7 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 }
 
 func (s *Server) newState(cfg *Config, old *state) (*state, error) {
-	st := &state{cfg: cfg}
+	st := &state{cfg: cfg, renders: newRenderCache(maxRenderCacheBytes, maxConcurrentRenders, maxRenderWait, &s.metrics.rendered)}
 	if cfg.Limit.PerMinute > 0 {
 		if old != nil && old.limiter != nil && old.cfg.Limit.PerMinute == cfg.Limit.PerMinute && old.cfg.Limit.Burst == cfg.Limit.Burst {
 			st.limiter = old.limiter // keep the buckets: a reload is no reset
@@ -202,13 +206,14 @@ const (
 	epAutodiscoverJSON
 	epMobileconfig
 	epAndroid
+	epAndroidQR
 	epHealth
 	epMetrics
 	epOther
 	numEndpoints
 )
 
-var endpointNames = [numEndpoints]string{"autoconfig", "autodiscover", "autodiscover_json", "mobileconfig", "android", "healthz", "metrics", "other"}
+var endpointNames = [numEndpoints]string{"autoconfig", "autodiscover", "autodiscover_json", "mobileconfig", "android", "android_qr", "healthz", "metrics", "other"}
 
 // Paths served. Matching ignores letter case: Outlook sends
 // /Autodiscover/Autodiscover.xml, the specification /autodiscover/autodiscover.xml.
@@ -219,6 +224,7 @@ const (
 	pathAutodiscoverJSON    = "/autodiscover/autodiscover.json"
 	pathMobileconfig        = "/mail.mobileconfig"
 	pathAndroid             = "/android"
+	pathAndroidQR           = "/android.png"
 	pathHealth              = "/healthz"
 	pathMetrics             = "/metrics"
 )
@@ -242,6 +248,8 @@ func route(path string) endpoint {
 		return epMobileconfig
 	case strings.EqualFold(path, pathAndroid):
 		return epAndroid
+	case strings.EqualFold(path, pathAndroidQR):
+		return epAndroidQR
 	case path == pathHealth:
 		return epHealth
 	case path == pathMetrics:
@@ -287,6 +295,8 @@ func (s *Server) serveEndpoint(w http.ResponseWriter, r *http.Request, st *state
 		return s.serveMobileconfig(w, r, st)
 	case epAndroid:
 		return s.serveAndroid(w, r, st)
+	case epAndroidQR:
+		return s.serveAndroidQR(w, r, st)
 	case epHealth:
 		return outcome{status: plainText(w, http.StatusOK, "ok\n")}
 	case epMetrics:
@@ -333,6 +343,21 @@ func redact(addr string, full bool) string {
 	return "…"
 }
 
+// redactError is err's text with the address's local part hidden as redact
+// hides it: writers quote the address they refuse (%q, which keeps letters
+// outside ASCII as they are).
+func redactError(err error, addr string, full bool) string {
+	msg := err.Error()
+	at := strings.LastIndexByte(addr, '@')
+	if full || at <= 0 {
+		return msg
+	}
+	local := addr[:at]
+	quoted := strconv.Quote(local)
+	msg = strings.ReplaceAll(msg, local+"@", "…@")
+	return strings.ReplaceAll(msg, quoted[1:len(quoted)-1]+"@", "…@")
+}
+
 // Header values, allocated once: a request sets them without copying.
 var (
 	valueNosniff     = []string{"nosniff"}
@@ -343,6 +368,7 @@ var (
 	valueText        = []string{"text/plain; charset=utf-8"}
 	valueHTML        = []string{"text/html; charset=utf-8"}
 	valueAppleConfig = []string{"application/x-apple-aspen-config"}
+	valuePNG         = []string{"image/png"}
 	valuePrometheus  = []string{"text/plain; version=0.0.4; charset=utf-8"}
 	valueNoStore     = []string{"no-store"}
 )
