@@ -21,6 +21,11 @@ type metrics struct {
 	sumNanos [numEndpoints]atomic.Uint64
 	limited  atomic.Uint64
 	rendered atomic.Uint64
+	// Connections (connLimiter): open now, and closed at once because a
+	// cap was full.
+	openConns        atomic.Int64
+	refusedTotal     atomic.Uint64
+	refusedPerClient atomic.Uint64
 	reloads  struct{ ok, failed atomic.Uint64 }
 }
 
@@ -75,6 +80,13 @@ func (m *metrics) writeTo(w io.Writer) {
 	b.WriteString("# HELP mailsetup_serve_rate_limited_total Requests refused by the per-client rate limit.\n")
 	b.WriteString("# TYPE mailsetup_serve_rate_limited_total counter\n")
 	b.WriteString("mailsetup_serve_rate_limited_total " + strconv.FormatUint(m.limited.Load(), 10) + "\n")
+	b.WriteString("# HELP mailsetup_serve_connections_open Connections open now (connections.max caps them).\n")
+	b.WriteString("# TYPE mailsetup_serve_connections_open gauge\n")
+	b.WriteString("mailsetup_serve_connections_open " + strconv.FormatInt(m.openConns.Load(), 10) + "\n")
+	b.WriteString("# HELP mailsetup_serve_connections_refused_total Connections closed on arrival because a cap was full, by cap.\n")
+	b.WriteString("# TYPE mailsetup_serve_connections_refused_total counter\n")
+	b.WriteString(`mailsetup_serve_connections_refused_total{cap="total"} ` + strconv.FormatUint(m.refusedTotal.Load(), 10) + "\n")
+	b.WriteString(`mailsetup_serve_connections_refused_total{cap="per_client"} ` + strconv.FormatUint(m.refusedPerClient.Load(), 10) + "\n")
 	b.WriteString("# HELP mailsetup_serve_renders_total Answers rendered for an address (Apple profiles, Android pages and QR codes); the rest came from the cache.\n")
 	b.WriteString("# TYPE mailsetup_serve_renders_total counter\n")
 	b.WriteString("mailsetup_serve_renders_total " + strconv.FormatUint(m.rendered.Load(), 10) + "\n")

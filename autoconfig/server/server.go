@@ -40,6 +40,8 @@ type Server struct {
 	state   atomic.Pointer[state]
 	metrics *metrics
 	certs   *certSource
+	// separateMetrics is set while a metrics listener answers /metrics.
+	separateMetrics atomic.Bool
 }
 
 // state is everything a request reads, swapped as a whole on Reload.
@@ -103,13 +105,29 @@ func (s *Server) Reload(cfg *Config) error {
 		s.metrics.reloads.failed.Add(1)
 		return err
 	}
-	if cfg.Listen != old.cfg.Listen || cfg.Timeouts != old.cfg.Timeouts || !sameACME(cfg.TLS.ACME, old.cfg.TLS.ACME) {
-		s.log.Warn("reload: listen addresses, timeouts and ACME settings take effect only after a restart")
+	if cfg.Listen != old.cfg.Listen || cfg.Timeouts != old.cfg.Timeouts || cfg.Conns != old.cfg.Conns || !sameACME(cfg.TLS.ACME, old.cfg.TLS.ACME) {
+		s.log.Warn("reload: listen addresses, timeouts, connection caps and ACME settings take effect only after a restart")
 	}
 	s.state.Store(st)
 	s.metrics.reloads.ok.Add(1)
 	s.log.Info("configuration reloaded", "domains", len(cfg.order))
 	return nil
+}
+
+// ReloadWith reads a configuration with load (LoadConfig, usually) and
+// swaps it in as Reload does. A configuration that cannot be read is a
+// refused reload too: it is counted in config_reloads_total{result="failed"}
+// and the old one kept.
+func (s *Server) ReloadWith(load func() (*Config, error)) (*Config, error) {
+	cfg, err := load()
+	if err != nil {
+		s.metrics.reloads.failed.Add(1)
+		return nil, err
+	}
+	if err := s.Reload(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 func sameACME(a, b *ACMEConfig) bool {
@@ -137,14 +155,24 @@ func (s *Server) hostAllowed(host string) bool {
 	return false
 }
 
-// Serve answers on the given listeners (either may be nil) until ctx ends,
-// then shuts down gracefully: listeners close at once, requests in flight
-// get the configured shutdown time to finish.
-func (s *Server) Serve(ctx context.Context, plain, secure net.Listener) error {
-	if plain == nil && secure == nil {
+// Listeners are what Serve answers on; a nil one is not served.
+type Listeners struct {
+	HTTP, HTTPS net.Listener
+	// Metrics answers /metrics and /healthz only (Config.Listen.Metrics);
+	// while it is set, the other listeners do not answer /metrics.
+	Metrics net.Listener
+}
+
+// Serve answers on the given listeners until ctx ends, then shuts down
+// gracefully: listeners close at once, requests in flight get the
+// configured shutdown time to finish. The HTTP and HTTPS listeners keep at
+// most the configured number of connections (Config.Conns).
+func (s *Server) Serve(ctx context.Context, ls Listeners) error {
+	if ls.HTTP == nil && ls.HTTPS == nil {
 		return errors.New("server: nothing to listen on: set listen.http or listen.https")
 	}
-	t := s.state.Load().cfg.Timeouts
+	cfg := s.state.Load().cfg
+	t := cfg.Timeouts
 	newHTTP := func(h http.Handler) *http.Server {
 		return &http.Server{
 			Handler:           h,
@@ -156,20 +184,30 @@ func (s *Server) Serve(ctx context.Context, plain, secure net.Listener) error {
 			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		}
 	}
+	s.separateMetrics.Store(ls.Metrics != nil)
+	limit := func(l net.Listener) net.Listener {
+		return newConnLimiter(l, cfg.Conns, cfg.Limit.TrustedProxies, s.metrics)
+	}
 	var servers []*http.Server
-	errc := make(chan error, 2)
-	if plain != nil {
+	errc := make(chan error, 3)
+	if ls.HTTP != nil {
 		hs := newHTTP(s.certs.httpHandler(s))
 		servers = append(servers, hs)
-		go func() { errc <- hs.Serve(plain) }()
-		s.log.Info("serving HTTP", "addr", plain.Addr().String())
+		go func() { errc <- hs.Serve(limit(ls.HTTP)) }()
+		s.log.Info("serving HTTP", "addr", ls.HTTP.Addr().String())
 	}
-	if secure != nil {
+	if ls.HTTPS != nil {
 		hs := newHTTP(s)
 		hs.TLSConfig = s.certs.tlsConfig()
 		servers = append(servers, hs)
-		go func() { errc <- hs.Serve(tls.NewListener(secure, hs.TLSConfig)) }()
-		s.log.Info("serving HTTPS", "addr", secure.Addr().String())
+		go func() { errc <- hs.Serve(tls.NewListener(limit(ls.HTTPS), hs.TLSConfig)) }()
+		s.log.Info("serving HTTPS", "addr", ls.HTTPS.Addr().String())
+	}
+	if ls.Metrics != nil {
+		hs := newHTTP(http.HandlerFunc(s.serveMetricsListener))
+		servers = append(servers, hs)
+		go func() { errc <- hs.Serve(ls.Metrics) }()
+		s.log.Info("serving /metrics", "addr", ls.Metrics.Addr().String())
 	}
 	var err error
 	select {
@@ -195,6 +233,31 @@ func (s *Server) Serve(ctx context.Context, plain, secure net.Listener) error {
 		return fmt.Errorf("server: %w", err)
 	}
 	return nil
+}
+
+// serveMetricsListener answers the metrics listener: /metrics for the
+// networks in metrics.allow, /healthz for probes, nothing else.
+func (s *Server) serveMetricsListener(w http.ResponseWriter, r *http.Request) {
+	st := s.state.Load()
+	setHeader(w, "X-Content-Type-Options", valueNosniff)
+	switch r.URL.Path {
+	case pathMetrics:
+		s.writeMetrics(w, st, clientIP(r, nil))
+	case pathHealth:
+		plainText(w, http.StatusOK, "ok\n")
+	default:
+		plainText(w, http.StatusNotFound, "not found\n")
+	}
+}
+
+func (s *Server) writeMetrics(w http.ResponseWriter, st *state, client netip.Addr) outcome {
+	if !allowed(client, st.cfg.MetricsAllow) {
+		return outcome{status: plainText(w, http.StatusNotFound, "not found\n")}
+	}
+	setHeader(w, "Content-Type", valuePrometheus)
+	w.WriteHeader(http.StatusOK)
+	s.metrics.writeTo(w)
+	return outcome{status: http.StatusOK}
 }
 
 // endpoint names what a request asked for, for metrics and logs.
@@ -300,13 +363,10 @@ func (s *Server) serveEndpoint(w http.ResponseWriter, r *http.Request, st *state
 	case epHealth:
 		return outcome{status: plainText(w, http.StatusOK, "ok\n")}
 	case epMetrics:
-		if !allowed(client, st.cfg.MetricsAllow) {
+		if s.separateMetrics.Load() {
 			return outcome{status: plainText(w, http.StatusNotFound, "not found\n")}
 		}
-		setHeader(w, "Content-Type", valuePrometheus)
-		w.WriteHeader(http.StatusOK)
-		s.metrics.writeTo(w)
-		return outcome{status: http.StatusOK}
+		return s.writeMetrics(w, st, client)
 	}
 	return outcome{status: plainText(w, http.StatusNotFound, "not found\n")}
 }
