@@ -218,10 +218,10 @@ const (
 	// defaultIdle is short: a client that sets up an account asks a few
 	// times in a row and then not for days, so a long idle time only lets
 	// connections pile up (about 20 KB each).
-	defaultIdle       = 30 * time.Second
-	defaultShutdown   = 20 * time.Second
-	defaultPerMinute  = 60
-	defaultBurst      = 20
+	defaultIdle      = 30 * time.Second
+	defaultShutdown  = 20 * time.Second
+	defaultPerMinute = 60
+	defaultBurst     = 20
 	// With the 30 s idle time these hold about 20 MB of idle connections at
 	// most; 64 per address leave room for offices behind one NAT address.
 	defaultMaxConns       = 1024

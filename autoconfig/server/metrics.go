@@ -26,7 +26,7 @@ type metrics struct {
 	openConns        atomic.Int64
 	refusedTotal     atomic.Uint64
 	refusedPerClient atomic.Uint64
-	reloads  struct{ ok, failed atomic.Uint64 }
+	reloads          struct{ ok, failed atomic.Uint64 }
 }
 
 func newMetrics() *metrics { return &metrics{} }
