@@ -561,6 +561,33 @@ func TestGenericAnswer(t *testing.T) {
 	}
 }
 
+// TestUnknownDomainsHidesOnlyTheStatus holds what the README promises for
+// unknown_domains: DOMAIN: an unknown domain gets exactly DOMAIN's answer,
+// but a served domain with other settings, or an alias (Autodiscover
+// redirect), can still be told apart by its answer.
+func TestUnknownDomainsHidesOnlyTheStatus(t *testing.T) {
+	cfg := parseTestConfig(t, "testdata", "unknown_domains: example.test\n")
+	_, ts, _ := startServer(t, cfg)
+	get := func(domain string) string {
+		resp, body := fetch(t, ts, "GET", "autoconfig."+domain, "/mail/config-v1.1.xml", "", nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d", domain, resp.StatusCode)
+		}
+		return string(body)
+	}
+	if get("unknown.test") != get("example.test") {
+		t.Error("an unknown domain's answer differs from unknown_domains' domain's")
+	}
+	if get("files.test") == get("unknown.test") {
+		t.Error("a served domain with its own settings looks unknown: the README says it can be told apart")
+	}
+	_, alias := postAutodiscover(t, ts, "example-mail.test", "/autodiscover/autodiscover.xml", "x@example-mail.test")
+	_, unknown := postAutodiscover(t, ts, "unknown.test", "/autodiscover/autodiscover.xml", "x@unknown.test")
+	if !bytes.Contains(alias, []byte("redirectAddr")) || bytes.Contains(unknown, []byte("redirectAddr")) {
+		t.Errorf("the alias's Autodiscover answer is not told apart by its redirect:\n%s\n%s", alias, unknown)
+	}
+}
+
 // parseTestConfig is testdata/serve.yaml with extra top-level keys, read as
 // if it were in dir.
 func parseTestConfig(t testing.TB, dir, extra string) *Config {
