@@ -136,3 +136,40 @@ for c in $CASES; do
 done
 echo "peak RSS: mailsetup serve $(rss "$ours_pid"), bare handler $(rss "$bare_pid")"
 echo "runs kept: $(awk '{print $1}' "$work/results" | sort | uniq -c | tr -s ' ' | paste -sd, -)"
+
+# The worst case for memory (issue 15): every request a new address, so
+# nothing comes from the cache and every answer is rendered (at most two at
+# once), then connections.max + 76 idle keep-alive connections held open.
+[[ ${FLOOD:-1} == 0 ]] && exit 0
+cat >"$work/distinct.lua" <<'LUA'
+local paths = {"/android.png", "/mail.mobileconfig", "/android"}
+local n = 0
+setup = function(thread) thread:set("id", tostring(math.random(1, 1000000000))) end
+init = function() n = 0 end
+request = function()
+	n = n + 1
+	return wrk.format("GET", paths[(n % 3) + 1] .. "?emailaddress=u" .. id .. "x" .. n .. "%40example.test", {Host = "example.test"})
+end
+LUA
+flood=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$work/distinct.lua" "http://$OURS_ADDR/")
+echo
+echo "distinct addresses: $(awk '/^Requests\/sec:/ {print $2}' <<<"$flood") req/s, $(grep -E 'Non-2xx|Socket errors' <<<"$flood" | tr -s ' ' | paste -sd, - || true)"
+python3 - "$OURS_ADDR" <<'PY'
+import socket, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+held = []
+for _ in range(1100):
+    s = socket.create_connection((host, int(port)))
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    held.append(s)
+time.sleep(2)
+def answered(s):
+    try:
+        return s.recv(64).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+n = sum(1 for s in held if answered(s))
+print(f"idle connections: {n} of {len(held)} held open and answered")
+PY
+curl -s "http://$OURS_ADDR/metrics" | grep -E '^mailsetup_serve_(renders_total|connections_refused_total)|code="503"' || true
+echo "peak RSS after the flood: mailsetup serve $(rss "$ours_pid")"
