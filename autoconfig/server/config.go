@@ -44,6 +44,8 @@ type Config struct {
 	Log      Logging
 	// MetricsAllow lists the client networks that may read /metrics.
 	MetricsAllow []netip.Prefix
+	// Page is the setup page for the hoster's customers (GET /).
+	Page PageConfig
 
 	sites   map[string]*site // by A-label domain, lower case; aliases included
 	generic *site            // answer for unknown domains; nil means 404
@@ -178,6 +180,7 @@ type fileConfig struct {
 		Listen string   `yaml:"listen"`
 		Allow  []string `yaml:"allow"`
 	} `yaml:"metrics"`
+	Page           filePage     `yaml:"page"`
 	UnknownDomains string       `yaml:"unknown_domains"`
 	Domains        []fileDomain `yaml:"domains"`
 }
@@ -349,6 +352,9 @@ func (l *loader) compile(fc *fileConfig) (*Config, error) {
 			return nil, l.errorf(at("unknown_domains"), "unknown_domains names %q, which is not under domains:", g)
 		}
 		c.generic = s
+	}
+	if err := l.compilePage(&fc.Page, c); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

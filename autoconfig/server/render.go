@@ -37,6 +37,12 @@ const (
 	renderMobileconfig renderKind = iota
 	renderAndroidQR
 	renderAndroidPage
+	renderOutlookPRF
+	renderSheet
+	renderPageForm
+	renderPageBadAddress
+	renderPageUnknown
+	renderPageAddress
 )
 
 type renderKey struct {

@@ -270,13 +270,17 @@ const (
 	epMobileconfig
 	epAndroid
 	epAndroidQR
+	epOutlookPRF
+	epSheet
+	epPage
+	epAsset
 	epHealth
 	epMetrics
 	epOther
 	numEndpoints
 )
 
-var endpointNames = [numEndpoints]string{"autoconfig", "autodiscover", "autodiscover_json", "mobileconfig", "android", "android_qr", "healthz", "metrics", "other"}
+var endpointNames = [numEndpoints]string{"autoconfig", "autodiscover", "autodiscover_json", "mobileconfig", "android", "android_qr", "outlook_prf", "sheet", "page", "page_asset", "healthz", "metrics", "other"}
 
 // Paths served. Matching ignores letter case: Outlook sends
 // /Autodiscover/Autodiscover.xml, the specification /autodiscover/autodiscover.xml.
@@ -288,6 +292,12 @@ const (
 	pathMobileconfig        = "/mail.mobileconfig"
 	pathAndroid             = "/android"
 	pathAndroidQR           = "/android.png"
+	pathOutlookPRF          = "/outlook.prf"
+	pathSheet               = "/sheet"
+	pathPage                = "/"
+	pathPageCSS             = "/setup.css"
+	pathPageJS              = "/setup.js"
+	pathLogo                = "/logo"
 	pathHealth              = "/healthz"
 	pathMetrics             = "/metrics"
 )
@@ -313,6 +323,14 @@ func route(path string) endpoint {
 		return epAndroid
 	case strings.EqualFold(path, pathAndroidQR):
 		return epAndroidQR
+	case strings.EqualFold(path, pathOutlookPRF):
+		return epOutlookPRF
+	case strings.EqualFold(path, pathSheet):
+		return epSheet
+	case path == pathPage:
+		return epPage
+	case strings.EqualFold(path, pathPageCSS), strings.EqualFold(path, pathPageJS), strings.EqualFold(path, pathLogo):
+		return epAsset
 	case path == pathHealth:
 		return epHealth
 	case path == pathMetrics:
@@ -331,13 +349,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	var out outcome
 	switch {
-	case ep != epHealth && ep != epMetrics && st.limiter != nil && !st.limiter.allow(client, start):
+	// The health check, the metrics and the page's fixed assets are not
+	// counted: a page view would otherwise cost several tokens.
+	case ep != epHealth && ep != epMetrics && ep != epAsset && st.limiter != nil && !st.limiter.allow(client, start):
 		s.metrics.limited.Add(1)
 		setHeader(w, "Retry-After", valueRetryAfter)
 		out = outcome{status: http.StatusTooManyRequests}
 		plainText(w, out.status, "too many requests: try again in a minute\n")
 	default:
 		out = s.serveEndpoint(w, r, st, ep, client)
+		if out.status == http.StatusOK && isDownload(ep) {
+			s.metrics.countDownload(ep, queryValue(r.URL.RawQuery, "device"))
+		}
 	}
 	elapsed := time.Since(start)
 	s.metrics.observe(ep, out.status, elapsed)
@@ -360,6 +383,14 @@ func (s *Server) serveEndpoint(w http.ResponseWriter, r *http.Request, st *state
 		return s.serveAndroid(w, r, st)
 	case epAndroidQR:
 		return s.serveAndroidQR(w, r, st)
+	case epOutlookPRF:
+		return s.serveOutlookPRF(w, r, st)
+	case epSheet:
+		return s.serveSheet(w, r, st)
+	case epPage:
+		return s.servePage(w, r, st)
+	case epAsset:
+		return s.serveAsset(w, r, st)
 	case epHealth:
 		return outcome{status: plainText(w, http.StatusOK, "ok\n")}
 	case epMetrics:
