@@ -493,6 +493,15 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request, st *state) o
 		body, ct = p.css, valueCSS
 	case pathPageJS:
 		body, ct = p.js, valueJS
+	case pathFavicon:
+		// Browsers ask for it on every host; a 404 would be a console error.
+		if p.logo == nil {
+			setHeader(w, "Cache-Control", valueCacheAsset)
+			w.WriteHeader(http.StatusNoContent)
+			return outcome{status: http.StatusNoContent}
+		}
+		body, ct = p.logo, p.logoType
+		setHeader(w, "Content-Security-Policy", valueLogoCSP)
 	case pathLogo:
 		if p.logo == nil {
 			return outcome{status: plainText(w, http.StatusNotFound, "not found\n")}

@@ -298,6 +298,7 @@ const (
 	pathPageCSS             = "/setup.css"
 	pathPageJS              = "/setup.js"
 	pathLogo                = "/logo"
+	pathFavicon             = "/favicon.ico"
 	pathHealth              = "/healthz"
 	pathMetrics             = "/metrics"
 )
@@ -329,7 +330,7 @@ func route(path string) endpoint {
 		return epSheet
 	case path == pathPage:
 		return epPage
-	case strings.EqualFold(path, pathPageCSS), strings.EqualFold(path, pathPageJS), strings.EqualFold(path, pathLogo):
+	case strings.EqualFold(path, pathPageCSS), strings.EqualFold(path, pathPageJS), strings.EqualFold(path, pathLogo), path == pathFavicon:
 		return epAsset
 	case path == pathHealth:
 		return epHealth
