@@ -4,7 +4,8 @@
 # POST Autodiscover, and the answers rendered per address (issue 15: the
 # Android page and QR image, the Apple profile), rate limit off, alternating
 # runs in one session, median of RUNS runs, runs with any non-2xx answer
-# discarded. Loopback only.
+# discarded; and the setup page (issue 16: GET / and the page for an
+# address, at least 0.5x). Loopback only.
 #
 #   scripts/bench-serve.sh            # 5 runs of 5 s per case
 #   RUNS=7 DURATION=10s scripts/bench-serve.sh
@@ -13,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-5}
-CASES=${CASES:-get post android android-png mobileconfig}
+CASES=${CASES:-get post android android-png mobileconfig page page-address}
 DURATION=${DURATION:-5s}
 CONNECTIONS=${CONNECTIONS:-256}
 THREADS=${THREADS:-2}
@@ -66,14 +67,15 @@ curl -sf -H 'Host: autodiscover.example.test' -H 'Content-Type: text/xml' \
 # The answers rendered per address, fetched once for the bare handler.
 query="emailaddress=alice%40example.test"
 declare -A path_of=([get]="$get_path" [post]=/Autodiscover/Autodiscover.xml [android]="/android?$query"
-	[android-png]="/android.png?$query" [mobileconfig]="/mail.mobileconfig?$query")
+	[android-png]="/android.png?$query" [mobileconfig]="/mail.mobileconfig?$query"
+	[page]=/ [page-address]="/?$query&device=android")
 declare -A host_of=([get]=autoconfig.example.test [post]=autodiscover.example.test [android]=example.test
-	[android-png]=example.test [mobileconfig]=example.test)
+	[android-png]=example.test [mobileconfig]=example.test [page]=setup.example.test [page-address]=setup.example.test)
 answers=()
-for c in android android-png mobileconfig; do
+for c in android android-png mobileconfig page page-address; do
 	p=${path_of[$c]}
 	ct=$(curl -sf -o "$work/$c.body" -w '%{content_type}' -H "Host: ${host_of[$c]}" "http://$OURS_ADDR$p")
-	answers+=(-answer "${p%%\?*},$ct,$work/$c.body")
+	answers+=(-answer "$p,$ct,$work/$c.body")
 done
 "$work/barehandler" -listen "$BARE_ADDR" -get "$work/get.body" -post "$work/post.body" "${answers[@]}" &
 pids+=($!)

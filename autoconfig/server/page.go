@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/text/language"
 	"gopkg.in/yaml.v3"
@@ -94,7 +95,20 @@ type PageConfig struct {
 	logo       []byte
 	logoType   []string
 	version    string // changes with the assets, so browsers may cache them
+	// byHeader remembers the language chosen for an Accept-Language value:
+	// browsers send a few distinct ones, and parsing one costs more than
+	// serving the cached page.
+	byHeader *headerLanguages
 }
+
+// headerLanguages maps Accept-Language values to catalogue indexes, up to
+// maxHeaderLanguages of them (then new values are parsed each time).
+type headerLanguages struct {
+	mu sync.RWMutex
+	m  map[string]int
+}
+
+const maxHeaderLanguages = 1024
 
 type filePage struct {
 	Enabled    *bool  `yaml:"enabled"`
@@ -239,6 +253,7 @@ func (l *loader) loadCatalogues(p *PageConfig, dir string) error {
 		p.catalogues = append(p.catalogues, cat)
 	}
 	p.matcher = language.NewMatcher(p.langs)
+	p.byHeader = &headerLanguages{m: map[string]int{}}
 	return nil
 }
 
@@ -268,13 +283,25 @@ func (p *PageConfig) language(r *http.Request) (idx int, explicit bool) {
 			}
 		}
 	}
-	if h := r.Header.Get("Accept-Language"); h != "" && len(h) <= 512 {
-		if tags, _, err := language.ParseAcceptLanguage(h); err == nil && len(tags) > 0 {
-			_, i, _ := p.matcher.Match(tags...)
-			return i, false
-		}
+	h := r.Header.Get("Accept-Language")
+	if h == "" || len(h) > 512 {
+		return 0, false
 	}
-	return 0, false
+	p.byHeader.mu.RLock()
+	i, ok := p.byHeader.m[h]
+	p.byHeader.mu.RUnlock()
+	if ok {
+		return i, false
+	}
+	if tags, _, err := language.ParseAcceptLanguage(h); err == nil && len(tags) > 0 {
+		_, i, _ = p.matcher.Match(tags...)
+	}
+	p.byHeader.mu.Lock()
+	if len(p.byHeader.m) < maxHeaderLanguages {
+		p.byHeader.m[h] = i
+	}
+	p.byHeader.mu.Unlock()
+	return i, false
 }
 
 // pageData is what the templates read.
@@ -406,11 +433,11 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request, st *state) ou
 		device = guessDevice(r.UserAgent())
 	}
 	s.metrics.pageViews[slices.Index(devices[:], device)].Add(1)
-	acct, err := profiles.NewAccount(site.provider, addr, "", "")
-	if err != nil {
-		return s.renderFailed(w, r, st, out, "the setup page", err)
-	}
 	return s.renderPage(w, r, st, out, http.StatusOK, renderKey{kind: renderPageAddress, variant: variant + "|" + device, addr: addr.String()}, func() ([]byte, error) {
+		acct, err := profiles.NewAccount(site.provider, addr, "", "")
+		if err != nil {
+			return nil, err
+		}
 		return executePage("address", p.addressPage(li, explicit, acct, device))
 	})
 }

@@ -19,7 +19,8 @@ type answer struct {
 	body        []byte
 }
 
-// answers is the -answer flag: PATH,TYPE,FILE, repeated.
+// answers is the -answer flag: TARGET,TYPE,FILE, repeated; TARGET is a
+// path with its query, as wrk sends it.
 type answers map[string]answer
 
 func (a answers) String() string { return "" }
@@ -42,7 +43,7 @@ func main() {
 	get := flag.String("get", "", "`FILE` answered to GET (application/xml)")
 	post := flag.String("post", "", "`FILE` answered to POST (text/xml)")
 	byPath := answers{}
-	flag.Var(byPath, "answer", "`PATH,TYPE,FILE`: answer GET PATH with FILE as TYPE instead (repeatable)")
+	flag.Var(byPath, "answer", "`TARGET,TYPE,FILE`: answer GET TARGET (path and query) with FILE as TYPE instead (repeatable)")
 	flag.Parse()
 	getBody, err := os.ReadFile(*get)
 	if err != nil {
@@ -59,7 +60,7 @@ func main() {
 			_, _ = w.Write(postBody)
 			return
 		}
-		if a, ok := byPath[r.URL.Path]; ok {
+		if a, ok := byPath[r.URL.RequestURI()]; ok {
 			w.Header().Set("Content-Type", a.contentType)
 			_, _ = w.Write(a.body)
 			return
