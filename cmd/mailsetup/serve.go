@@ -47,7 +47,8 @@ Thunderbird autoconfig (/mail/config-v1.1.xml, also .well-known), Outlook
 Autodiscover (POST /autodiscover/autodiscover.xml in any case, and
 autodiscover.json), Apple profiles (/mail.mobileconfig?emailaddress=), an
 Android setup page with the Thunderbird QR code (/android?emailaddress=),
-/healthz and /metrics (Prometheus).
+/healthz and /metrics (Prometheus), and a setup page for people at /: type
+an address, get the file or the steps for your device (page: in the file).
 
 The configuration is one YAML file; examples/serve.yaml documents every key.
 SIGHUP re-reads it (and certificate files) without dropping a request; a
