@@ -363,3 +363,21 @@ func TestCataloguesComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestACMEPolicyNamesSetupHost: HTTPS certificates are ordered for
+// setup.DOMAIN too while the page is on, and not once it is off.
+func TestACMEPolicyNamesSetupHost(t *testing.T) {
+	on, _, _ := testServer(t)
+	off, _, _ := startServer(t, parseTestConfig(t, "testdata", "page: {enabled: false}\n"))
+	for _, host := range []string{"setup.example.test", "SETUP.example-mail.test:443"} {
+		if !on.hostAllowed(strings.ToLower(host)) {
+			t.Errorf("%s: no certificate with the page on", host)
+		}
+		if off.hostAllowed(strings.ToLower(host)) {
+			t.Errorf("%s: a certificate with the page off", host)
+		}
+	}
+	if on.hostAllowed("setup.unknown.test") {
+		t.Error("setup.unknown.test: a certificate for a domain not served")
+	}
+}

@@ -138,14 +138,17 @@ func sameACME(a, b *ACMEConfig) bool {
 }
 
 // hostAllowed is the ACME host policy: certificates only for the names
-// clients look the configured domains up at.
+// clients look the configured domains up at, and setup.DOMAIN for people.
 func (s *Server) hostAllowed(host string) bool {
 	cfg := s.state.Load().cfg
 	host = hostDomain(host) // HTTP-01 asks with the Host header, port and all
 	if host == cfg.Hostname && host != "" {
 		return true
 	}
-	for _, prefix := range []string{"autoconfig.", "autodiscover.", ""} {
+	for _, prefix := range []string{"autoconfig.", "autodiscover.", "setup.", ""} {
+		if prefix == "setup." && !cfg.Page.Enabled {
+			continue // the setup page's name, only while there is a page
+		}
 		if d, ok := strings.CutPrefix(host, prefix); ok {
 			if _, known := cfg.sites[d]; known {
 				return true
