@@ -145,7 +145,7 @@ func TestACMEWithPebble(t *testing.T) {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- srv.Serve(ctx, plain, secure) }()
+		go func() { done <- srv.Serve(ctx, Listeners{HTTP: plain, HTTPS: secure}) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	start(plain, secure)

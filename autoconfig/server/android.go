@@ -2,10 +2,9 @@ package server
 
 import (
 	"bytes"
-	"encoding/base64"
+	"errors"
 	"html/template"
 	"net/http"
-	"strconv"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/profiles"
@@ -13,7 +12,9 @@ import (
 
 // androidPage is the page an Android user opens on another screen (or
 // prints): the Thunderbird-for-Android QR code, and the settings to type into
-// apps that import nothing. html/template escapes every value.
+// apps that import nothing. html/template escapes every value. The QR code is
+// a separate, cached image (/android.png), so the page costs a template run
+// and the image is rendered once per address, not per view.
 var androidPage = template.Must(template.New("android").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -25,9 +26,10 @@ var androidPage = template.Must(template.New("android").Parse(`<!DOCTYPE html>
 <body>
 <h1>Set up {{.Address}} on Android</h1>
 <h2>Thunderbird for Android (and K-9 Mail)</h2>
-<p>Open the app, choose <b>Import settings</b>, then <b>Scan QR code</b>, and scan this code. The app asks for your password afterwards: the code holds none.</p>
-<p><img alt="QR code for Thunderbird for Android" width="256" height="256" src="{{.QR}}"></p>
-<h2>Other apps (Gmail, Samsung Email, Outlook)</h2>
+{{if .QR}}<p>Open the app, choose <b>Import settings</b>, then <b>Scan QR code</b>, and scan this code. The app asks for your password afterwards: the code holds none.</p>
+<p><img alt="QR code for Thunderbird for Android" width="256" height="256" src="/android.png?emailaddress={{.Address}}"></p>
+{{else}}<p>This address cannot be put into the app's QR code (it takes plain ASCII addresses only). Add the account by hand and type the settings below.</p>
+{{end}}<h2>Other apps (Gmail, Samsung Email, Outlook)</h2>
 <p>Add the account as <b>Other</b>, choose <b>Manual setup</b>, and type these settings.</p>
 <table>
 <tr><th></th><th>Server</th><th>Port</th><th>Security</th><th>Username</th></tr>
@@ -43,6 +45,9 @@ type androidServer struct {
 }
 
 // serveAndroid answers GET /android?emailaddress=ADDR with the setup page.
+// An address the QR format cannot carry (not ASCII, or an authentication
+// the format has no value for) gets the page without the code: the settings
+// to type are the answer, not an error.
 func (s *Server) serveAndroid(w http.ResponseWriter, r *http.Request, st *state) outcome {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		setHeader(w, "Allow", valueGetHead)
@@ -52,11 +57,21 @@ func (s *Server) serveAndroid(w http.ResponseWriter, r *http.Request, st *state)
 	if !ok {
 		return out
 	}
-	var png bytes.Buffer
-	if err := profiles.AndroidQRPNG(&png, acct); err != nil {
-		s.log.Error("writing an Android QR code", "domain", out.domain, "err", err)
-		out.status = plainText(w, http.StatusInternalServerError, "the QR code could not be made\n")
-		return out
+	body, err := st.renders.get(r.Context(), renderKey{kind: renderAndroidPage, addr: acct.Address.String()}, func() ([]byte, error) {
+		return androidPageFor(acct)
+	})
+	if err != nil {
+		return s.renderFailed(w, r, st, out, "the Android page", err)
+	}
+	writeRendered(w, r, valueHTML, body, valueCSP)
+	out.status = http.StatusOK
+	return out
+}
+
+func androidPageFor(acct profiles.Account) ([]byte, error) {
+	_, qrErr := profiles.AndroidQRPayload(acct)
+	if qrErr != nil && !errors.Is(qrErr, profiles.ErrUnsupported) {
+		return nil, qrErr
 	}
 	row := func(role string, sv autoconfig.Server) androidServer {
 		return androidServer{Role: role, Host: sv.Hostname, Port: sv.Port, Security: sv.Security.Description(), Username: sv.Username}
@@ -64,31 +79,47 @@ func (s *Server) serveAndroid(w http.ResponseWriter, r *http.Request, st *state)
 	in := acct.In()
 	data := struct {
 		Address string
-		QR      template.URL
+		QR      bool
 		Servers []androidServer
 	}{
 		Address: acct.Address.String(),
-		// A data: URL of our own PNG, base64: html/template would refuse it otherwise.
-		QR:      template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png.Bytes())),
+		QR:      qrErr == nil,
 		Servers: []androidServer{row("Incoming ("+in.Protocol.DisplayName()+")", in), row("Outgoing (SMTP)", acct.Out())},
 	}
 	var body bytes.Buffer
 	if err := androidPage.Execute(&body, data); err != nil {
-		s.log.Error("writing the Android page", "domain", out.domain, "err", err)
-		out.status = plainText(w, http.StatusInternalServerError, "the page could not be made\n")
+		return nil, err
+	}
+	return body.Bytes(), nil
+}
+
+// serveAndroidQR answers GET /android.png?emailaddress=ADDR with the
+// Thunderbird-for-Android QR code, rendered once per address and cached.
+func (s *Server) serveAndroidQR(w http.ResponseWriter, r *http.Request, st *state) outcome {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		setHeader(w, "Allow", valueGetHead)
+		return outcome{status: plainText(w, http.StatusMethodNotAllowed, "use GET\n")}
+	}
+	acct, out, ok := accountFor(w, r, st)
+	if !ok {
 		return out
 	}
-	setHeader(w, "Content-Type", valueHTML)
-	setHeader(w, "Cache-Control", valueNoStore)
-	setHeader(w, "Content-Security-Policy", valueCSP)
-	setHeader(w, "Content-Length", []string{strconv.Itoa(body.Len())})
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodGet {
-		_, _ = w.Write(body.Bytes())
+	body, err := st.renders.get(r.Context(), renderKey{kind: renderAndroidQR, addr: acct.Address.String()}, func() ([]byte, error) {
+		var png bytes.Buffer
+		err := profiles.AndroidQRPNG(&png, acct)
+		return png.Bytes(), err
+	})
+	if errors.Is(err, profiles.ErrUnsupported) {
+		out.status = plainText(w, http.StatusNotFound, "this address cannot be put into a QR code: type the settings from /android\n")
+		return out
 	}
+	if err != nil {
+		return s.renderFailed(w, r, st, out, "an Android QR code", err)
+	}
+	writeRendered(w, r, valuePNG, body, nil)
 	out.status = http.StatusOK
 	return out
 }
 
-// valueCSP lets the page show its inline QR image and nothing else.
-var valueCSP = []string{"default-src 'none'; img-src data:"}
+// valueCSP lets the page show its QR image (served from here) and nothing else.
+var valueCSP = []string{"default-src 'none'; img-src 'self'"}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -56,24 +57,59 @@ func (s *Server) serveMobileconfig(w http.ResponseWriter, r *http.Request, st *s
 	if !ok {
 		return out
 	}
-	var body bytes.Buffer
-	if err := profiles.AppleMobileconfig(&body, acct, profiles.AppleOptions{Signer: st.signer}); err != nil {
-		s.log.Error("writing an Apple profile", "domain", out.domain, "err", err)
-		out.status = plainText(w, http.StatusInternalServerError, "the profile could not be made\n")
-		return out
+	body, err := st.renders.get(r.Context(), renderKey{kind: renderMobileconfig, addr: acct.Address.String()}, func() ([]byte, error) {
+		var b bytes.Buffer
+		err := profiles.AppleMobileconfig(&b, acct, profiles.AppleOptions{Signer: st.signer})
+		return b.Bytes(), err
+	})
+	if err != nil {
+		return s.renderFailed(w, r, st, out, "an Apple profile", err)
 	}
-	setHeader(w, "Content-Type", valueAppleConfig)
-	setHeader(w, "Cache-Control", valueNoStore)
 	// FormatMediaType quotes the name, or encodes it (RFC 2231) when it is not ASCII.
 	setHeader(w, "Content-Disposition", []string{mime.FormatMediaType("attachment", map[string]string{"filename": profiles.AppleFileName(acct.Address)})})
-	setHeader(w, "Content-Length", []string{strconv.Itoa(body.Len())})
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodGet {
-		_, _ = w.Write(body.Bytes())
-	}
+	writeRendered(w, r, valueAppleConfig, body, nil)
 	out.status = http.StatusOK
 	return out
 }
+
+// writeRendered answers 200 with a rendered answer; csp, when set, is the
+// Content-Security-Policy of a page.
+func writeRendered(w http.ResponseWriter, r *http.Request, contentType []string, body []byte, csp []string) {
+	setHeader(w, "Content-Type", contentType)
+	setHeader(w, "Cache-Control", valueNoStore)
+	if csp != nil {
+		setHeader(w, "Content-Security-Policy", csp)
+	}
+	setHeader(w, "Content-Length", []string{strconv.Itoa(len(body))})
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// statusClientGone is logged and counted for a request whose client went
+// away before its answer was rendered (nginx's 499); nothing is sent.
+const statusClientGone = 499
+
+// renderFailed answers a request whose answer could not be rendered: 503
+// when every render slot stayed busy, nothing when the client is gone, 500
+// otherwise. The error is logged with the address redacted as the logging
+// settings say, since writers quote the address they refuse.
+func (s *Server) renderFailed(w http.ResponseWriter, r *http.Request, st *state, out outcome, what string, err error) outcome {
+	switch {
+	case errors.Is(err, errRenderBusy):
+		setHeader(w, "Retry-After", valueRetryAfterBusy)
+		out.status = plainText(w, http.StatusServiceUnavailable, "busy: try again in a few seconds\n")
+	case r.Context().Err() != nil:
+		out.status = statusClientGone
+	default:
+		s.log.Error("rendering "+what, "domain", out.domain, "err", redactError(err, out.addr, st.cfg.Log.FullAddresses))
+		out.status = plainText(w, http.StatusInternalServerError, what+" could not be made\n")
+	}
+	return out
+}
+
+var valueRetryAfterBusy = []string{"2"}
 
 // accountFor reads ?emailaddress= and finds the account's settings; when it
 // cannot, it has answered the request and ok is false.

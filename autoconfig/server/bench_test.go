@@ -58,3 +58,28 @@ func BenchmarkAutodiscoverPOST(b *testing.B) {
 		srv.ServeHTTP(w, r)
 	}
 }
+
+// BenchmarkCachedAnswers are the answers rendered once per address and then
+// served from the cache (issues 15 and 16), as a browser or device asks.
+func BenchmarkCachedAnswers(b *testing.B) {
+	srv := benchServer(b)
+	for _, target := range []string{
+		"http://example.test/android?emailaddress=alice%40example.test",
+		"http://example.test/android.png?emailaddress=alice%40example.test",
+		"http://example.test/mail.mobileconfig?emailaddress=alice%40example.test",
+		"http://setup.example.test/",
+		"http://setup.example.test/?emailaddress=alice%40example.test&device=android",
+	} {
+		r := httptest.NewRequest("GET", target, nil)
+		r.RemoteAddr = "127.0.0.1:1"
+		r.Header.Set("Accept-Language", "de-DE,de;q=0.9,en-US;q=0.8,en;q=0.7")
+		r.Header.Set("User-Agent", "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/124.0 Mobile Safari/537.36")
+		b.Run(r.URL.RequestURI(), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				w := &discardWriter{h: http.Header{}}
+				srv.ServeHTTP(w, r)
+			}
+		})
+	}
+}

@@ -40,9 +40,12 @@ type Config struct {
 	Signing  *SigningConfig
 	Timeouts Timeouts
 	Limit    RateLimit
+	Conns    Connections
 	Log      Logging
 	// MetricsAllow lists the client networks that may read /metrics.
 	MetricsAllow []netip.Prefix
+	// Page is the setup page for the hoster's customers (GET /).
+	Page PageConfig
 
 	sites   map[string]*site // by A-label domain, lower case; aliases included
 	generic *site            // answer for unknown domains; nil means 404
@@ -53,6 +56,15 @@ type Config struct {
 type Listen struct {
 	HTTP  string
 	HTTPS string
+	// Metrics, when set, is the only place /metrics is answered (file key
+	// metrics.listen): a port the load balancer does not expose.
+	Metrics string
+}
+
+// Connections caps open connections; 0 means no cap.
+type Connections struct {
+	Max       int // overall, per listener
+	PerClient int // per client address (IPv6: per /64), trusted proxies aside
 }
 
 // TLSConfig says where the HTTPS certificate comes from: files, or ACME.
@@ -160,9 +172,15 @@ type fileConfig struct {
 		Requests      bool   `yaml:"requests"`
 		FullAddresses bool   `yaml:"full_addresses"`
 	} `yaml:"logging"`
+	Connections struct {
+		Max       *int `yaml:"max"`
+		PerClient *int `yaml:"per_client"`
+	} `yaml:"connections"`
 	Metrics struct {
-		Allow []string `yaml:"allow"`
+		Listen string   `yaml:"listen"`
+		Allow  []string `yaml:"allow"`
 	} `yaml:"metrics"`
+	Page           filePage     `yaml:"page"`
 	UnknownDomains string       `yaml:"unknown_domains"`
 	Domains        []fileDomain `yaml:"domains"`
 }
@@ -200,10 +218,17 @@ const (
 	defaultReadHeader = 5 * time.Second
 	defaultRead       = 10 * time.Second
 	defaultWrite      = 10 * time.Second
-	defaultIdle       = 120 * time.Second
-	defaultShutdown   = 20 * time.Second
-	defaultPerMinute  = 60
-	defaultBurst      = 20
+	// defaultIdle is short: a client that sets up an account asks a few
+	// times in a row and then not for days, so a long idle time only lets
+	// connections pile up (about 20 KB each).
+	defaultIdle      = 30 * time.Second
+	defaultShutdown  = 20 * time.Second
+	defaultPerMinute = 60
+	defaultBurst     = 20
+	// With the 30 s idle time these hold about 20 MB of idle connections at
+	// most; 64 per address leave room for offices behind one NAT address.
+	defaultMaxConns       = 1024
+	defaultConnsPerClient = 64
 )
 
 // LoadConfig reads and checks the configuration file at path. Provider files
@@ -302,7 +327,7 @@ func at(path ...any) []any { return path }
 
 func (l *loader) compile(fc *fileConfig) (*Config, error) {
 	c := &Config{
-		Listen:   Listen{HTTP: fc.Listen.HTTP, HTTPS: fc.Listen.HTTPS},
+		Listen:   Listen{HTTP: fc.Listen.HTTP, HTTPS: fc.Listen.HTTPS, Metrics: fc.Metrics.Listen},
 		Hostname: fc.Hostname,
 		sites:    map[string]*site{},
 	}
@@ -328,6 +353,9 @@ func (l *loader) compile(fc *fileConfig) (*Config, error) {
 		}
 		c.generic = s
 	}
+	if err := l.compilePage(&fc.Page, c); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -335,6 +363,9 @@ func (l *loader) compile(fc *fileConfig) (*Config, error) {
 func (l *loader) compileServing(fc *fileConfig, c *Config) error {
 	if c.Listen.HTTP == "" && c.Listen.HTTPS == "" {
 		return l.errorf(at("listen"), "no listen address: set listen.http and/or listen.https, e.g. \":8080\"")
+	}
+	if m := c.Listen.Metrics; m != "" && (m == c.Listen.HTTP || m == c.Listen.HTTPS) {
+		return l.errorf(at("metrics", "listen"), "metrics.listen %q is also a listen address: give /metrics its own port, e.g. \":9090\"", m)
 	}
 	if c.Hostname != "" {
 		d, err := autoconfig.ParseDomain(c.Hostname)
@@ -404,6 +435,11 @@ func (l *loader) compileServing(fc *fileConfig, c *Config) error {
 	}
 	if c.Limit.PerMinute > 0 && c.Limit.Burst == 0 {
 		return l.errorf(at("rate_limit", "burst"), "rate_limit.burst must be at least 1 while the limit is on")
+	}
+
+	c.Conns = Connections{Max: intOr(fc.Connections.Max, defaultMaxConns), PerClient: intOr(fc.Connections.PerClient, defaultConnsPerClient)}
+	if c.Conns.Max < 0 || c.Conns.PerClient < 0 {
+		return l.errorf(at("connections"), "connections values cannot be negative (0 means no cap)")
 	}
 
 	lg := fc.Logging

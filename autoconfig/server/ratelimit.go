@@ -95,17 +95,29 @@ func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	for i := len(hops) - 1; i >= 0; i-- {
 		parts := strings.Split(hops[i], ",")
 		for j := len(parts) - 1; j >= 0; j-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
-			if err != nil {
+			a, ok := forwardedAddr(strings.TrimSpace(parts[j]))
+			if !ok {
 				return peer // a garbled header: count the proxy's own address
 			}
-			a = a.Unmap()
 			if !allowed(a, trusted) {
 				return a
 			}
 		}
 	}
 	return peer
+}
+
+// forwardedAddr reads one X-Forwarded-For entry: an address, or an address
+// with the client's port as some proxies write it ("192.0.2.1:4711",
+// "[2001:db8::1]:4711").
+func forwardedAddr(entry string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(entry); err == nil {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(entry); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	return netip.Addr{}, false
 }
 
 // allowed reports whether a is inside one of the networks.

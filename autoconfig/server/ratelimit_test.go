@@ -65,6 +65,11 @@ func TestClientIP(t *testing.T) {
 		{"two headers", "10.0.0.1:5000", []string{"1.2.3.4", "198.51.100.1"}, "198.51.100.1"},
 		{"garbled", "10.0.0.1:5000", []string{"nonsense"}, "10.0.0.1"},
 		{"IPv6", "[2001:db8::1]:5000", nil, "2001:db8::1"},
+		{"entry with port", "10.0.0.1:5000", []string{"198.51.100.1:4711"}, "198.51.100.1"},
+		{"IPv6 entry with port", "10.0.0.1:5000", []string{"[2001:db8::7]:4711"}, "2001:db8::7"},
+		{"proxy entry with port skipped", "10.0.0.1:5000", []string{"198.51.100.1, 10.0.0.9:80"}, "198.51.100.1"},
+		{"mapped IPv4 entry with port", "10.0.0.1:5000", []string{"[::ffff:198.51.100.1]:4711"}, "198.51.100.1"},
+		{"port without address", "10.0.0.1:5000", []string{":4711"}, "10.0.0.1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -79,7 +79,7 @@ func TestServeHTTPSAndReload(t *testing.T) {
 	plain, secure := listen(t), listen(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, plain, secure) }()
+	go func() { done <- srv.Serve(ctx, Listeners{HTTP: plain, HTTPS: secure}) }()
 
 	client := func(roots []byte) *http.Client {
 		pool := x509.NewCertPool()
@@ -185,7 +185,7 @@ func TestGracefulShutdown(t *testing.T) {
 	ln := listen(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln, nil) }()
+	go func() { done <- srv.Serve(ctx, Listeners{HTTP: ln}) }()
 
 	// Send the headers of a POST and hold back its body: the request is in flight.
 	conn, err := net.Dial("tcp", ln.Addr().String())
@@ -222,7 +222,7 @@ func TestSlowClientCutOff(t *testing.T) {
 	ln := listen(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln, nil) }()
+	go func() { done <- srv.Serve(ctx, Listeners{HTTP: ln}) }()
 	defer func() { cancel(); <-done }()
 	conn, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,8 @@ type Server struct {
 	state   atomic.Pointer[state]
 	metrics *metrics
 	certs   *certSource
+	// separateMetrics is set while a metrics listener answers /metrics.
+	separateMetrics atomic.Bool
 }
 
 // state is everything a request reads, swapped as a whole on Reload.
@@ -46,6 +49,9 @@ type state struct {
 	cfg     *Config
 	limiter *limiter // nil when the rate limit is off
 	signer  *signer  // nil when Apple profiles are not signed
+	// renders holds the answers rendered per address from this
+	// configuration; a reload starts a new one.
+	renders *renderCache
 }
 
 // New checks what cfg points at (certificate files, signing key) and returns
@@ -67,7 +73,7 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 }
 
 func (s *Server) newState(cfg *Config, old *state) (*state, error) {
-	st := &state{cfg: cfg}
+	st := &state{cfg: cfg, renders: newRenderCache(maxRenderCacheBytes, maxConcurrentRenders, maxRenderWait, &s.metrics.rendered)}
 	if cfg.Limit.PerMinute > 0 {
 		if old != nil && old.limiter != nil && old.cfg.Limit.PerMinute == cfg.Limit.PerMinute && old.cfg.Limit.Burst == cfg.Limit.Burst {
 			st.limiter = old.limiter // keep the buckets: a reload is no reset
@@ -99,13 +105,29 @@ func (s *Server) Reload(cfg *Config) error {
 		s.metrics.reloads.failed.Add(1)
 		return err
 	}
-	if cfg.Listen != old.cfg.Listen || cfg.Timeouts != old.cfg.Timeouts || !sameACME(cfg.TLS.ACME, old.cfg.TLS.ACME) {
-		s.log.Warn("reload: listen addresses, timeouts and ACME settings take effect only after a restart")
+	if cfg.Listen != old.cfg.Listen || cfg.Timeouts != old.cfg.Timeouts || cfg.Conns != old.cfg.Conns || !sameACME(cfg.TLS.ACME, old.cfg.TLS.ACME) {
+		s.log.Warn("reload: listen addresses, timeouts, connection caps and ACME settings take effect only after a restart")
 	}
 	s.state.Store(st)
 	s.metrics.reloads.ok.Add(1)
 	s.log.Info("configuration reloaded", "domains", len(cfg.order))
 	return nil
+}
+
+// ReloadWith reads a configuration with load (LoadConfig, usually) and
+// swaps it in as Reload does. A configuration that cannot be read is a
+// refused reload too: it is counted in config_reloads_total{result="failed"}
+// and the old one kept.
+func (s *Server) ReloadWith(load func() (*Config, error)) (*Config, error) {
+	cfg, err := load()
+	if err != nil {
+		s.metrics.reloads.failed.Add(1)
+		return nil, err
+	}
+	if err := s.Reload(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 func sameACME(a, b *ACMEConfig) bool {
@@ -116,14 +138,17 @@ func sameACME(a, b *ACMEConfig) bool {
 }
 
 // hostAllowed is the ACME host policy: certificates only for the names
-// clients look the configured domains up at.
+// clients look the configured domains up at, and setup.DOMAIN for people.
 func (s *Server) hostAllowed(host string) bool {
 	cfg := s.state.Load().cfg
 	host = hostDomain(host) // HTTP-01 asks with the Host header, port and all
 	if host == cfg.Hostname && host != "" {
 		return true
 	}
-	for _, prefix := range []string{"autoconfig.", "autodiscover.", ""} {
+	for _, prefix := range []string{"autoconfig.", "autodiscover.", "setup.", ""} {
+		if prefix == "setup." && !cfg.Page.Enabled {
+			continue // the setup page's name, only while there is a page
+		}
 		if d, ok := strings.CutPrefix(host, prefix); ok {
 			if _, known := cfg.sites[d]; known {
 				return true
@@ -133,14 +158,24 @@ func (s *Server) hostAllowed(host string) bool {
 	return false
 }
 
-// Serve answers on the given listeners (either may be nil) until ctx ends,
-// then shuts down gracefully: listeners close at once, requests in flight
-// get the configured shutdown time to finish.
-func (s *Server) Serve(ctx context.Context, plain, secure net.Listener) error {
-	if plain == nil && secure == nil {
+// Listeners are what Serve answers on; a nil one is not served.
+type Listeners struct {
+	HTTP, HTTPS net.Listener
+	// Metrics answers /metrics and /healthz only (Config.Listen.Metrics);
+	// while it is set, the other listeners do not answer /metrics.
+	Metrics net.Listener
+}
+
+// Serve answers on the given listeners until ctx ends, then shuts down
+// gracefully: listeners close at once, requests in flight get the
+// configured shutdown time to finish. The HTTP and HTTPS listeners keep at
+// most the configured number of connections (Config.Conns).
+func (s *Server) Serve(ctx context.Context, ls Listeners) error {
+	if ls.HTTP == nil && ls.HTTPS == nil {
 		return errors.New("server: nothing to listen on: set listen.http or listen.https")
 	}
-	t := s.state.Load().cfg.Timeouts
+	cfg := s.state.Load().cfg
+	t := cfg.Timeouts
 	newHTTP := func(h http.Handler) *http.Server {
 		return &http.Server{
 			Handler:           h,
@@ -152,20 +187,30 @@ func (s *Server) Serve(ctx context.Context, plain, secure net.Listener) error {
 			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		}
 	}
+	s.separateMetrics.Store(ls.Metrics != nil)
+	limit := func(l net.Listener) net.Listener {
+		return newConnLimiter(l, cfg.Conns, cfg.Limit.TrustedProxies, s.metrics)
+	}
 	var servers []*http.Server
-	errc := make(chan error, 2)
-	if plain != nil {
+	errc := make(chan error, 3)
+	if ls.HTTP != nil {
 		hs := newHTTP(s.certs.httpHandler(s))
 		servers = append(servers, hs)
-		go func() { errc <- hs.Serve(plain) }()
-		s.log.Info("serving HTTP", "addr", plain.Addr().String())
+		go func() { errc <- hs.Serve(limit(ls.HTTP)) }()
+		s.log.Info("serving HTTP", "addr", ls.HTTP.Addr().String())
 	}
-	if secure != nil {
+	if ls.HTTPS != nil {
 		hs := newHTTP(s)
 		hs.TLSConfig = s.certs.tlsConfig()
 		servers = append(servers, hs)
-		go func() { errc <- hs.Serve(tls.NewListener(secure, hs.TLSConfig)) }()
-		s.log.Info("serving HTTPS", "addr", secure.Addr().String())
+		go func() { errc <- hs.Serve(tls.NewListener(limit(ls.HTTPS), hs.TLSConfig)) }()
+		s.log.Info("serving HTTPS", "addr", ls.HTTPS.Addr().String())
+	}
+	if ls.Metrics != nil {
+		hs := newHTTP(http.HandlerFunc(s.serveMetricsListener))
+		servers = append(servers, hs)
+		go func() { errc <- hs.Serve(ls.Metrics) }()
+		s.log.Info("serving /metrics", "addr", ls.Metrics.Addr().String())
 	}
 	var err error
 	select {
@@ -193,6 +238,31 @@ func (s *Server) Serve(ctx context.Context, plain, secure net.Listener) error {
 	return nil
 }
 
+// serveMetricsListener answers the metrics listener: /metrics for the
+// networks in metrics.allow, /healthz for probes, nothing else.
+func (s *Server) serveMetricsListener(w http.ResponseWriter, r *http.Request) {
+	st := s.state.Load()
+	setHeader(w, "X-Content-Type-Options", valueNosniff)
+	switch r.URL.Path {
+	case pathMetrics:
+		s.writeMetrics(w, st, clientIP(r, nil))
+	case pathHealth:
+		plainText(w, http.StatusOK, "ok\n")
+	default:
+		plainText(w, http.StatusNotFound, "not found\n")
+	}
+}
+
+func (s *Server) writeMetrics(w http.ResponseWriter, st *state, client netip.Addr) outcome {
+	if !allowed(client, st.cfg.MetricsAllow) {
+		return outcome{status: plainText(w, http.StatusNotFound, "not found\n")}
+	}
+	setHeader(w, "Content-Type", valuePrometheus)
+	w.WriteHeader(http.StatusOK)
+	s.metrics.writeTo(w)
+	return outcome{status: http.StatusOK}
+}
+
 // endpoint names what a request asked for, for metrics and logs.
 type endpoint int
 
@@ -202,13 +272,18 @@ const (
 	epAutodiscoverJSON
 	epMobileconfig
 	epAndroid
+	epAndroidQR
+	epOutlookPRF
+	epSheet
+	epPage
+	epAsset
 	epHealth
 	epMetrics
 	epOther
 	numEndpoints
 )
 
-var endpointNames = [numEndpoints]string{"autoconfig", "autodiscover", "autodiscover_json", "mobileconfig", "android", "healthz", "metrics", "other"}
+var endpointNames = [numEndpoints]string{"autoconfig", "autodiscover", "autodiscover_json", "mobileconfig", "android", "android_qr", "outlook_prf", "sheet", "page", "page_asset", "healthz", "metrics", "other"}
 
 // Paths served. Matching ignores letter case: Outlook sends
 // /Autodiscover/Autodiscover.xml, the specification /autodiscover/autodiscover.xml.
@@ -219,6 +294,14 @@ const (
 	pathAutodiscoverJSON    = "/autodiscover/autodiscover.json"
 	pathMobileconfig        = "/mail.mobileconfig"
 	pathAndroid             = "/android"
+	pathAndroidQR           = "/android.png"
+	pathOutlookPRF          = "/outlook.prf"
+	pathSheet               = "/sheet"
+	pathPage                = "/"
+	pathPageCSS             = "/setup.css"
+	pathPageJS              = "/setup.js"
+	pathLogo                = "/logo"
+	pathFavicon             = "/favicon.ico"
 	pathHealth              = "/healthz"
 	pathMetrics             = "/metrics"
 )
@@ -242,6 +325,16 @@ func route(path string) endpoint {
 		return epMobileconfig
 	case strings.EqualFold(path, pathAndroid):
 		return epAndroid
+	case strings.EqualFold(path, pathAndroidQR):
+		return epAndroidQR
+	case strings.EqualFold(path, pathOutlookPRF):
+		return epOutlookPRF
+	case strings.EqualFold(path, pathSheet):
+		return epSheet
+	case path == pathPage:
+		return epPage
+	case strings.EqualFold(path, pathPageCSS), strings.EqualFold(path, pathPageJS), strings.EqualFold(path, pathLogo), path == pathFavicon:
+		return epAsset
 	case path == pathHealth:
 		return epHealth
 	case path == pathMetrics:
@@ -260,13 +353,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	var out outcome
 	switch {
-	case ep != epHealth && ep != epMetrics && st.limiter != nil && !st.limiter.allow(client, start):
+	// The health check, the metrics and the page's fixed assets are not
+	// counted: a page view would otherwise cost several tokens.
+	case ep != epHealth && ep != epMetrics && ep != epAsset && st.limiter != nil && !st.limiter.allow(client, start):
 		s.metrics.limited.Add(1)
 		setHeader(w, "Retry-After", valueRetryAfter)
 		out = outcome{status: http.StatusTooManyRequests}
 		plainText(w, out.status, "too many requests: try again in a minute\n")
 	default:
 		out = s.serveEndpoint(w, r, st, ep, client)
+		if out.status == http.StatusOK && isDownload(ep) {
+			s.metrics.countDownload(ep, queryValue(r.URL.RawQuery, "device"))
+		}
 	}
 	elapsed := time.Since(start)
 	s.metrics.observe(ep, out.status, elapsed)
@@ -287,16 +385,23 @@ func (s *Server) serveEndpoint(w http.ResponseWriter, r *http.Request, st *state
 		return s.serveMobileconfig(w, r, st)
 	case epAndroid:
 		return s.serveAndroid(w, r, st)
+	case epAndroidQR:
+		return s.serveAndroidQR(w, r, st)
+	case epOutlookPRF:
+		return s.serveOutlookPRF(w, r, st)
+	case epSheet:
+		return s.serveSheet(w, r, st)
+	case epPage:
+		return s.servePage(w, r, st)
+	case epAsset:
+		return s.serveAsset(w, r, st)
 	case epHealth:
 		return outcome{status: plainText(w, http.StatusOK, "ok\n")}
 	case epMetrics:
-		if !allowed(client, st.cfg.MetricsAllow) {
+		if s.separateMetrics.Load() {
 			return outcome{status: plainText(w, http.StatusNotFound, "not found\n")}
 		}
-		setHeader(w, "Content-Type", valuePrometheus)
-		w.WriteHeader(http.StatusOK)
-		s.metrics.writeTo(w)
-		return outcome{status: http.StatusOK}
+		return s.writeMetrics(w, st, client)
 	}
 	return outcome{status: plainText(w, http.StatusNotFound, "not found\n")}
 }
@@ -333,6 +438,21 @@ func redact(addr string, full bool) string {
 	return "…"
 }
 
+// redactError is err's text with the address's local part hidden as redact
+// hides it: writers quote the address they refuse (%q, which keeps letters
+// outside ASCII as they are).
+func redactError(err error, addr string, full bool) string {
+	msg := err.Error()
+	at := strings.LastIndexByte(addr, '@')
+	if full || at <= 0 {
+		return msg
+	}
+	local := addr[:at]
+	quoted := strconv.Quote(local)
+	msg = strings.ReplaceAll(msg, local+"@", "…@")
+	return strings.ReplaceAll(msg, quoted[1:len(quoted)-1]+"@", "…@")
+}
+
 // Header values, allocated once: a request sets them without copying.
 var (
 	valueNosniff     = []string{"nosniff"}
@@ -343,6 +463,7 @@ var (
 	valueText        = []string{"text/plain; charset=utf-8"}
 	valueHTML        = []string{"text/html; charset=utf-8"}
 	valueAppleConfig = []string{"application/x-apple-aspen-config"}
+	valuePNG         = []string{"image/png"}
 	valuePrometheus  = []string{"text/plain; version=0.0.4; charset=utf-8"}
 	valueNoStore     = []string{"no-store"}
 )

@@ -16,6 +16,7 @@ import (
 	"howett.net/plist"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/profiles"
 )
 
 // testServer serves testdata/serve.yaml (rate limit off) on loopback.
@@ -425,21 +426,82 @@ func TestAppleSigned(t *testing.T) {
 	}
 }
 
-// TestClientsAndroid opens the Android page as a phone's browser does.
+// TestClientsAndroid opens the Android page as a phone's browser does, and
+// the QR image it shows.
 func TestClientsAndroid(t *testing.T) {
-	_, ts, _ := testServer(t)
+	srv, ts, _ := testServer(t)
 	resp, body := fetch(t, ts, "GET", "example.test", "/android?emailaddress=alice%40example.test", "", nil)
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
-	for _, want := range []string{`src="data:image/png;base64,iVBOR`, "imap.example.test", "993", "smtp.example.test", "587", "alice@example.test"} {
+	for _, want := range []string{`src="/android.png?emailaddress=alice%40example.test"`, "imap.example.test", "993", "smtp.example.test", "587", "alice@example.test"} {
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
+	resp, png := fetch(t, ts, "GET", "example.test", "/android.png?emailaddress=alice%40example.test", "", nil)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("QR image: status %d, %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	acct, err := profiles.NewAccount(want(t, srv, "example.test"), autoconfig.Address{LocalPart: "alice", Domain: "example.test", DomainUnicode: "example.test"}, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var direct bytes.Buffer
+	if err := profiles.AndroidQRPNG(&direct, acct); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(png, direct.Bytes()) {
+		t.Error("the served QR image differs from profiles.AndroidQRPNG's")
+	}
 	_, body = fetch(t, ts, "GET", "example.test", "/android?emailaddress=a%26b%27c%40files.test", "", nil)
 	if bytes.Contains(body, []byte("a&b'c")) || !bytes.Contains(body, []byte("a&amp;b&#39;c@files.test")) {
 		t.Errorf("the address is not escaped:\n%s", body)
+	}
+}
+
+// TestAndroidNonASCII: an address the QR format cannot carry gets the page
+// with the settings to type (200, no image), and the log keeps the person's
+// name out as logging.full_addresses: false says.
+func TestAndroidNonASCII(t *testing.T) {
+	_, ts, logs := testServer(t)
+	resp, body := fetch(t, ts, "GET", "example.test", "/android?emailaddress=j%C3%BCrgen%40example.test", "", nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	for _, want := range []string{"jürgen@example.test", "type the settings below", "imap.example.test", "993"} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("page lacks %q:\n%s", want, body)
+		}
+	}
+	if bytes.Contains(body, []byte("<img")) {
+		t.Errorf("the page shows a QR code the app cannot read:\n%s", body)
+	}
+	if resp, _ := fetch(t, ts, "GET", "example.test", "/android.png?emailaddress=j%C3%BCrgen%40example.test", "", nil); resp.StatusCode != 404 {
+		t.Errorf("QR image of a non-ASCII address: status %d, want 404", resp.StatusCode)
+	}
+	if bytes.Contains(logs.Bytes(), []byte("rgen")) || bytes.Contains(logs.Bytes(), []byte(`"level":"ERROR"`)) {
+		t.Errorf("the log names the person or reports an error:\n%s", logs)
+	}
+}
+
+// TestRenderedOncePerAddress: repeated requests for one address's Apple
+// profile, Android page and QR code render each once; the rest is cached.
+func TestRenderedOncePerAddress(t *testing.T) {
+	srv, ts, _ := testServer(t)
+	for range 10 {
+		for _, target := range []string{"/android?emailaddress=alice%40example.test", "/android.png?emailaddress=alice%40example.test", "/mail.mobileconfig?emailaddress=alice%40example.test"} {
+			if resp, body := fetch(t, ts, "GET", "example.test", target, "", nil); resp.StatusCode != 200 {
+				t.Fatalf("%s: %d %s", target, resp.StatusCode, body)
+			}
+		}
+	}
+	if n := srv.metrics.rendered.Load(); n != 3 {
+		t.Errorf("%d renders for 30 requests of 3 answers, want 3", n)
+	}
+	_, body := fetch(t, ts, "GET", "x", "/metrics", "", nil)
+	if !bytes.Contains(body, []byte("mailsetup_serve_renders_total 3\n")) {
+		t.Errorf("metrics lack the render count:\n%s", body)
 	}
 }
 
@@ -496,6 +558,33 @@ func TestGenericAnswer(t *testing.T) {
 	resp, body = postAutodiscover(t, ts, "autodiscover.unknown.test", "/autodiscover/autodiscover.xml", "x@unknown.test")
 	if resp.StatusCode != 200 || !bytes.Contains(body, []byte("<LoginName>x@unknown.test</LoginName>")) {
 		t.Errorf("status %d\n%s", resp.StatusCode, body)
+	}
+}
+
+// TestUnknownDomainsHidesOnlyTheStatus holds what the README promises for
+// unknown_domains: DOMAIN: an unknown domain gets exactly DOMAIN's answer,
+// but a served domain with other settings, or an alias (Autodiscover
+// redirect), can still be told apart by its answer.
+func TestUnknownDomainsHidesOnlyTheStatus(t *testing.T) {
+	cfg := parseTestConfig(t, "testdata", "unknown_domains: example.test\n")
+	_, ts, _ := startServer(t, cfg)
+	get := func(domain string) string {
+		resp, body := fetch(t, ts, "GET", "autoconfig."+domain, "/mail/config-v1.1.xml", "", nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d", domain, resp.StatusCode)
+		}
+		return string(body)
+	}
+	if get("unknown.test") != get("example.test") {
+		t.Error("an unknown domain's answer differs from unknown_domains' domain's")
+	}
+	if get("files.test") == get("unknown.test") {
+		t.Error("a served domain with its own settings looks unknown: the README says it can be told apart")
+	}
+	_, alias := postAutodiscover(t, ts, "example-mail.test", "/autodiscover/autodiscover.xml", "x@example-mail.test")
+	_, unknown := postAutodiscover(t, ts, "unknown.test", "/autodiscover/autodiscover.xml", "x@unknown.test")
+	if !bytes.Contains(alias, []byte("redirectAddr")) || bytes.Contains(unknown, []byte("redirectAddr")) {
+		t.Errorf("the alias's Autodiscover answer is not told apart by its redirect:\n%s\n%s", alias, unknown)
 	}
 }
 

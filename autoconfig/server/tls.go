@@ -44,10 +44,10 @@ func newCertSource(cfg *Config, allowHost func(string) bool) (*certSource, error
 		}
 		cs.acme = &autocert.Manager{
 			Prompt: autocert.AcceptTOS,
-			Cache:  autocert.DirCache(a.CacheDir),
+			Cache:  acmeCache(a.CacheDir),
 			HostPolicy: func(_ context.Context, host string) error {
 				if !allowHost(host) {
-					return fmt.Errorf("server: no certificate for %q: it is not autoconfig., autodiscover. or a configured domain", host)
+					return fmt.Errorf("server: no certificate for %q: it is not autoconfig., autodiscover., setup. or a configured domain", host)
 				}
 				return nil
 			},

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -46,7 +47,8 @@ Thunderbird autoconfig (/mail/config-v1.1.xml, also .well-known), Outlook
 Autodiscover (POST /autodiscover/autodiscover.xml in any case, and
 autodiscover.json), Apple profiles (/mail.mobileconfig?emailaddress=), an
 Android setup page with the Thunderbird QR code (/android?emailaddress=),
-/healthz and /metrics (Prometheus).
+/healthz and /metrics (Prometheus), and a setup page for people at /: type
+an address, get the file or the steps for your device (page: in the file).
 
 The configuration is one YAML file; examples/serve.yaml documents every key.
 SIGHUP re-reads it (and certificate files) without dropping a request; a
@@ -92,7 +94,8 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	logger := newServeLogger(streams.ErrOut, cfg)
+	logs := newServeLog(streams.ErrOut, cfg.Log)
+	logger := slog.New(logs)
 	srv, err := server.New(cfg, logger)
 	if err != nil {
 		return err
@@ -115,18 +118,28 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	var plain, secure net.Listener
-	if cfg.Listen.HTTP != "" {
-		if plain, err = net.Listen("tcp", cfg.Listen.HTTP); err != nil {
-			return fmt.Errorf("listen.http: %w (is another server on that port? choose one with --listen)", err)
+	var ls server.Listeners
+	closeAll := func() {
+		for _, l := range []net.Listener{ls.HTTP, ls.HTTPS, ls.Metrics} {
+			if l != nil {
+				l.Close()
+			}
 		}
 	}
-	if cfg.Listen.HTTPS != "" {
-		if secure, err = net.Listen("tcp", cfg.Listen.HTTPS); err != nil {
-			if plain != nil {
-				plain.Close()
-			}
-			return fmt.Errorf("listen.https: %w", err)
+	for _, l := range []struct {
+		addr, key, hint string
+		into            *net.Listener
+	}{
+		{cfg.Listen.HTTP, "listen.http", " (is another server on that port? choose one with --listen)", &ls.HTTP},
+		{cfg.Listen.HTTPS, "listen.https", "", &ls.HTTPS},
+		{cfg.Listen.Metrics, "metrics.listen", "", &ls.Metrics},
+	} {
+		if l.addr == "" {
+			continue
+		}
+		if *l.into, err = net.Listen("tcp", l.addr); err != nil {
+			closeAll()
+			return fmt.Errorf("%s: %w%s", l.key, err, l.hint)
 		}
 	}
 	go func() {
@@ -135,20 +148,19 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 			case <-ctx.Done():
 				return
 			case <-hup:
-				next, err := opts.load()
-				if err == nil {
-					err = srv.Reload(next)
-				}
+				next, err := srv.ReloadWith(opts.load)
 				if err != nil {
 					logger.Error("reload refused; still serving the previous configuration", "err", err)
+					continue
 				}
+				logs.apply(next.Log)
 			}
 		}
 	}()
 	if opts.listening != nil {
-		opts.listening(addrOf(plain), addrOf(secure))
+		opts.listening(addrOf(ls.HTTP), addrOf(ls.HTTPS))
 	}
-	return srv.Serve(ctx, plain, secure)
+	return srv.Serve(ctx, ls)
 }
 
 func addrOf(l net.Listener) net.Addr {
@@ -158,12 +170,54 @@ func addrOf(l net.Listener) net.Addr {
 	return l.Addr()
 }
 
-// newServeLogger writes the structured log to stderr (journald and container
-// runtimes collect it there).
-func newServeLogger(w io.Writer, cfg *server.Config) *slog.Logger {
-	hopts := &slog.HandlerOptions{Level: cfg.Log.Level}
-	if cfg.Log.JSON {
-		return slog.New(slog.NewJSONHandler(w, hopts))
+// serveLog is the server's log handler, writing to stderr (journald and
+// container runtimes collect it there). A reload applies logging.level and
+// logging.format to it, so the server keeps its one logger.
+type serveLog struct {
+	w     io.Writer
+	level *slog.LevelVar
+	cur   *atomic.Pointer[slog.Handler]
+	// with replays WithAttrs/WithGroup calls on whichever handler is current.
+	with []func(slog.Handler) slog.Handler
+}
+
+func newServeLog(w io.Writer, lg server.Logging) *serveLog {
+	l := &serveLog{w: w, level: new(slog.LevelVar), cur: new(atomic.Pointer[slog.Handler])}
+	l.apply(lg)
+	return l
+}
+
+// apply switches to lg's level and format.
+func (l *serveLog) apply(lg server.Logging) {
+	l.level.Set(lg.Level)
+	hopts := &slog.HandlerOptions{Level: l.level}
+	var h slog.Handler = slog.NewTextHandler(l.w, hopts)
+	if lg.JSON {
+		h = slog.NewJSONHandler(l.w, hopts)
 	}
-	return slog.New(slog.NewTextHandler(w, hopts))
+	l.cur.Store(&h)
+}
+
+func (l *serveLog) Enabled(_ context.Context, level slog.Level) bool { return level >= l.level.Level() }
+
+func (l *serveLog) Handle(ctx context.Context, r slog.Record) error {
+	h := *l.cur.Load()
+	for _, f := range l.with {
+		h = f(h)
+	}
+	return h.Handle(ctx, r)
+}
+
+func (l *serveLog) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return l.derive(func(h slog.Handler) slog.Handler { return h.WithAttrs(attrs) })
+}
+
+func (l *serveLog) WithGroup(name string) slog.Handler {
+	return l.derive(func(h slog.Handler) slog.Handler { return h.WithGroup(name) })
+}
+
+func (l *serveLog) derive(f func(slog.Handler) slog.Handler) *serveLog {
+	d := *l
+	d.with = append(append([]func(slog.Handler) slog.Handler(nil), l.with...), f)
+	return &d
 }

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -57,7 +59,7 @@ func TestServeRunReloadStop(t *testing.T) {
 	path := filepath.Join(dir, "serve.yaml")
 	os.WriteFile(path, example, 0o644)
 
-	streams, _, _, _ := iostreams.Test()
+	streams, _, _, stderr := iostreams.Test()
 	addrs := make(chan net.Addr, 1)
 	opts := &serveOptions{f: &Factory{IO: streams}, configPath: path, listen: "127.0.0.1:0",
 		listening: func(plain, _ net.Addr) { addrs <- plain }}
@@ -88,8 +90,13 @@ func TestServeRunReloadStop(t *testing.T) {
 		t.Fatalf("unknown domain: status %d", s)
 	}
 
-	// A new domain appears after SIGHUP.
-	os.WriteFile(path, []byte(strings.Replace(string(example), "aliases: [example-mail.test]", "aliases: [example-mail.test, new.test]", 1)), 0o644)
+	// A new domain appears after SIGHUP, and the log switches to JSON.
+	reloaded := strings.Replace(string(example), "aliases: [example-mail.test]", "aliases: [example-mail.test, new.test]", 1)
+	reloaded = strings.Replace(reloaded, "format: text ", "format: json ", 1)
+	if reloaded == string(example) || !strings.Contains(reloaded, "format: json") {
+		t.Fatal("the example changed: the test cannot edit it")
+	}
+	os.WriteFile(path, []byte(reloaded), 0o644)
 	syscall.Kill(os.Getpid(), syscall.SIGHUP)
 	deadline := time.Now().Add(5 * time.Second)
 	for status("autoconfig.new.test") != 200 {
@@ -105,6 +112,17 @@ func TestServeRunReloadStop(t *testing.T) {
 	if s := status("autoconfig.new.test"); s != 200 {
 		t.Fatalf("after a broken reload: status %d", s)
 	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`mailsetup_serve_config_reloads_total{result="ok"} 1`, `mailsetup_serve_config_reloads_total{result="failed"} 1`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s:\n%s", want, metrics)
+		}
+	}
 
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
 	select {
@@ -114,5 +132,16 @@ func TestServeRunReloadStop(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("SIGTERM did not stop the server")
+	}
+	// The reload applied logging.format: what came after it is JSON.
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	refused := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "reload refused") })
+	if refused < 0 || !strings.HasPrefix(lines[0], "time=") {
+		t.Fatalf("log:\n%s", stderr)
+	}
+	for _, l := range lines[refused:] {
+		if !json.Valid([]byte(l)) {
+			t.Errorf("not JSON after the reload to format: json: %s", l)
+		}
 	}
 }
