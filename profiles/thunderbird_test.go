@@ -51,11 +51,20 @@ func TestThunderbirdISPValidAndReadsBack(t *testing.T) {
 				t.Errorf("%s: read back: %s", tc.name, d)
 			}
 		}
-		if !reflect.DeepEqual(stripLines(got.Incoming), stripLines(acct.Provider.Incoming)) ||
-			!reflect.DeepEqual(stripLines(got.Outgoing), stripLines(acct.Provider.Outgoing)) ||
-			!reflect.DeepEqual(got.Domains, acct.Provider.Domains) {
+		want := thunderbirdISPProvider(acct)
+		if !reflect.DeepEqual(stripLines(got.Incoming), stripLines(want.Incoming)) ||
+			!reflect.DeepEqual(stripLines(got.Outgoing), stripLines(want.Outgoing)) ||
+			!reflect.DeepEqual(got.Domains, want.Domains) {
 			t.Errorf("%s: read back\n got %+v %+v\nwant %+v %+v", tc.name, got.Incoming, got.Outgoing,
-				acct.Provider.Incoming, acct.Provider.Outgoing)
+				want.Incoming, want.Outgoing)
+		}
+		if got.Incoming[0].Protocol != acct.Incoming.Protocol {
+			t.Errorf("%s: the isp/ file offers %s first, the account is %s", tc.name, got.Incoming[0].Protocol, acct.Incoming.Protocol)
+		}
+		for _, s := range got.Incoming {
+			if s.Protocol == autoconfig.POP3 && (s.POP3 == nil || !s.POP3.LeaveMessagesOnServer || s.POP3.DaysToLeave != tbKeepDays) {
+				t.Errorf("%s: POP3 server %s does not keep the mail: %+v", tc.name, s.Address(), s.POP3)
+			}
 		}
 		if rep := autoconfig.Lint(bytes.NewReader(data)); rep.HasErrors() {
 			t.Errorf("%s: lint finds errors: %+v", tc.name, rep.Findings)

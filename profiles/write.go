@@ -15,6 +15,7 @@ import (
 // Render produces every file of formats for acct, in memory. Nothing touches
 // the disk, so a writer that fails leaves nothing behind.
 func Render(acct Account, formats []Format, opts Options) ([]File, error) {
+	acct.unproven = opts.Unproven
 	var files []File
 	var err error // the first writer's failure; the rest are skipped
 	add := func(f Format, p, about string, secret bool, write func(io.Writer) error) {
