@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -89,10 +90,12 @@ type Thunderbird struct {
 }
 
 // Start runs Thunderbird on a new profile whose user.js is userJS (nil for
-// none) followed by the harness's own prefs, and waits until its first mail
-// window is ready. It skips unless MAILSETUP_THUNDERBIRD=1; the test's
+// none) followed by the harness's own prefs and then overrides (for a
+// user.js account: its server's login_at_startup false, or a password
+// prompt blocks the first window), and waits until its first mail window is
+// ready. It skips unless MAILSETUP_THUNDERBIRD=1; the test's
 // cleanup kills Thunderbird and its child processes, whatever happens.
-func Start(t testing.TB, userJS []byte) *Thunderbird {
+func Start(t testing.TB, userJS []byte, overrides map[string]any) *Thunderbird {
 	t.Helper()
 	if os.Getenv("MAILSETUP_THUNDERBIRD") != "1" {
 		t.Skip("skipped: the real-Thunderbird check runs with MAILSETUP_THUNDERBIRD=1 (.ci/run sets it)")
@@ -115,6 +118,15 @@ func Start(t testing.TB, userJS []byte) *Thunderbird {
 	for _, p := range harnessPrefs {
 		v, _ := json.Marshal(p.value)
 		fmt.Fprintf(&prefs, "user_pref(%q, %s);\n", p.name, v)
+	}
+	names := make([]string, 0, len(overrides))
+	for n := range overrides {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		v, _ := json.Marshal(overrides[n])
+		fmt.Fprintf(&prefs, "user_pref(%q, %s);\n", n, v)
 	}
 	if err := os.WriteFile(filepath.Join(tb.Profile, "user.js"), prefs.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
