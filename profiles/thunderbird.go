@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"slices"
@@ -42,7 +43,15 @@ const tbKeepDays = 36500
 // incoming server (a --protocol pop3 account must not be offered IMAP), and
 // every POP3 server keeps the mail on the server for good (see tbKeepDays).
 func ThunderbirdISP(w io.Writer, acct Account) error {
-	return autoconfig.WriteConfig(w, thunderbirdISPProvider(acct))
+	if !acct.unproven {
+		return autoconfig.WriteConfig(w, thunderbirdISPProvider(acct))
+	}
+	var b bytes.Buffer
+	if err := autoconfig.WriteConfig(&b, thunderbirdISPProvider(acct)); err != nil {
+		return err
+	}
+	_, err := w.Write(withXMLComments(b.Bytes(), []string{unprovenNote}))
+	return err
 }
 
 func thunderbirdISPProvider(acct Account) *autoconfig.Provider {
