@@ -197,9 +197,13 @@ func AppleMobileconfig(w io.Writer, acct Account, opts AppleOptions) error {
 		accountType = "EmailTypePOP"
 	}
 	profileID, profileUUID, mailID, mailUUID := AppleIdentifiers(acct.Address)
+	// XML 1.0 cannot carry most control characters: no value may hold one
+	// (a plist that does not parse is refused whole).
+	in.Hostname, in.Username = commentSafe(in.Hostname), commentSafe(in.Username)
+	out.Hostname, out.Username = commentSafe(out.Hostname), commentSafe(out.Username)
 	mp := mailPayload{
-		EmailAccountDescription:          acct.providerName() + " (" + acct.Address.String() + ")",
-		EmailAccountName:                 acct.name(),
+		EmailAccountDescription:          commentSafe(acct.providerName()) + " (" + acct.Address.String() + ")",
+		EmailAccountName:                 commentSafe(acct.name()),
 		EmailAccountType:                 accountType,
 		EmailAddress:                     acct.Address.ASCII(),
 		IncomingMailServerAuthentication: inAuth,
@@ -227,7 +231,7 @@ func AppleMobileconfig(w io.Writer, acct Account, opts AppleOptions) error {
 		// Asks once for both passwords on an interactive install.
 		mp.OutgoingPasswordSameAsIncomingPassword = out.Username == in.Username
 	}
-	description := "Sets up the e-mail account " + acct.Address.String() + " at " + acct.providerName() + ". Written by mailsetup."
+	description := "Sets up the e-mail account " + acct.Address.String() + " at " + commentSafe(acct.providerName()) + ". Written by mailsetup."
 	if acct.unproven {
 		description += " " + unprovenNote
 	}

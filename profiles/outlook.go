@@ -21,8 +21,9 @@ func OutlookAutodiscover(w io.Writer, acct Account) error {
 	p := acct.Provider.Clone()
 	p.Incoming = []autoconfig.Server{acct.Incoming}
 	p.Outgoing = []autoconfig.Server{acct.Outgoing}
+	p = xmlSafeProvider(p)
 	r := autoconfig.NewAutodiscoverResponse(p, acct.Address)
-	r.DisplayName = acct.name()
+	r.DisplayName = commentSafe(acct.name())
 	for i := range r.Protocols {
 		// Outlook's SPA is Microsoft's NTLM logon; IMAP, POP3 and SMTP
 		// servers refuse it, and it defaults to on when left out.

@@ -48,7 +48,7 @@ const whyIMAP = "IMAP keeps your mail on the server, so your phone, tablet and c
 func sheetFor(acct Account) sheetData {
 	in, out := acct.In(), acct.Out()
 	row := func(role string, s autoconfig.Server) sheetRow {
-		r := sheetRow{Role: role, Host: s.Hostname, Port: s.Port, Security: s.Security.Description(), Username: s.Username,
+		r := sheetRow{Role: role, Host: commentSafe(s.Hostname), Port: s.Port, Security: s.Security.Description(), Username: commentSafe(s.Username),
 			Password: "type your e-mail password (it is not on this sheet)"}
 		switch a := s.PreferredAuth(); {
 		case a == autoconfig.AuthOAuth2:
@@ -60,8 +60,9 @@ func sheetFor(acct Account) sheetData {
 	}
 	d := sheetData{
 		Address:  acct.Address.String(),
-		Name:     acct.DisplayName,
-		Provider: acct.providerName(),
+		// One value, one line: the text sheet cannot be given extra lines.
+		Name:     commentSafe(acct.DisplayName),
+		Provider: commentSafe(acct.providerName()),
 		Rows: []sheetRow{
 			row("Incoming mail ("+in.Protocol.DisplayName()+")", in),
 			row("Outgoing mail (SMTP)", out),

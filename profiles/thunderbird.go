@@ -55,7 +55,7 @@ func ThunderbirdISP(w io.Writer, acct Account) error {
 }
 
 func thunderbirdISPProvider(acct Account) *autoconfig.Provider {
-	p := acct.Provider.Clone()
+	p := xmlSafeProvider(acct.Provider)
 	// Stable: the provider's order within each protocol stays.
 	slices.SortStableFunc(p.Incoming, func(a, b autoconfig.Server) int {
 		return boolRank(a.Protocol != acct.Incoming.Protocol) - boolRank(b.Protocol != acct.Incoming.Protocol)
@@ -73,6 +73,20 @@ func thunderbirdISPProvider(acct Account) *autoconfig.Provider {
 		p.Incoming[i].POP3 = &o
 	}
 	return p
+}
+
+// xmlSafeProvider is a copy of p whose names hold no control characters,
+// which XML 1.0 cannot carry: the model refuses them already, and this is
+// the writers' second wall.
+func xmlSafeProvider(p *autoconfig.Provider) *autoconfig.Provider {
+	c := p.Clone()
+	c.DisplayName, c.DisplayShortName = commentSafe(c.DisplayName), commentSafe(c.DisplayShortName)
+	for _, list := range [][]autoconfig.Server{c.Incoming, c.Outgoing, c.Others} {
+		for i := range list {
+			list[i].Hostname, list[i].Username = commentSafe(list[i].Hostname), commentSafe(list[i].Username)
+		}
+	}
+	return c
 }
 
 func boolRank(b bool) int {
