@@ -59,7 +59,7 @@ func sheetFor(acct Account) sheetData {
 		return r
 	}
 	d := sheetData{
-		Address:  acct.Address.String(),
+		Address: acct.Address.String(),
 		// One value, one line: the text sheet cannot be given extra lines.
 		Name:     commentSafe(acct.DisplayName),
 		Provider: commentSafe(acct.providerName()),
