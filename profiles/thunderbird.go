@@ -23,13 +23,14 @@ func ThunderbirdISPFileName(domain string) string { return domain + ".xml" }
 // Thunderbird's account setup always switches deletion by age on: its
 // AccountConfig defaults are leaveMessagesOnServer true, 14 days,
 // deleteByAgeFromServer true (comm-central
-// mail/components/accountcreation/AccountConfig.sys.mjs:118-120), its
-// config-v1.1 reader takes only leaveMessagesOnServer,
-// daysToLeaveMessagesOnServer and downloadOnBiff from <pop3>
-// (readFromXML.sys.mjs:209-232), and CreateInBackend.sys.mjs:90-107 copies
-// all of them into the server's prefs. So the file cannot switch deletion by
-// age off, only make the age unreachable: Pop3Client.sys.mjs:115-123 deletes
-// what arrived before now minus numDaysToLeaveOnServer days. (0 would also
+// mail/components/accountcreation/modules/AccountConfig.sys.mjs, lines
+// 118-120 in Thunderbird 153.8), its config-v1.1 reader takes only
+// leaveMessagesOnServer, daysToLeaveMessagesOnServer and downloadOnBiff from
+// <pop3> (modules/readFromXML.sys.mjs:209-232), and
+// modules/CreateInBackend.sys.mjs:90-107 copies all of them into the
+// server's prefs. So the file cannot switch deletion by age off, only make
+// the age unreachable: mailnews/local/src/Pop3Client.sys.mjs:115-123
+// deletes what arrived before now minus numDaysToLeaveOnServer days. (0 would also
 // keep everything there, as a falsy day count sets no cut-off, but the
 // Account Settings would then show "delete after 0 days", which reads as
 // the opposite.) Checked with the real Thunderbird by

@@ -335,6 +335,7 @@ func TestThunderbirdCreatesAccountsFromOurFiles(t *testing.T) {
 	userJSAcct, userJSFiles := account("pop3-only.xml", "jürgen@pop-only.test", "Jürgen Müller", "")
 	ispPOP, ispPOPFiles := account("pop3-only.xml", "märta.öberg@pop-only.test", "Märta Öberg", "")
 	ispAsPOP, ispAsPOPFiles := account("imap-pop3.xml", "zoë@example.test", "Zoë", autoconfig.POP3)
+	idn, idnFiles := account("idn.xml", "anna@bücher.test", "Anna Lindqvist", "")
 
 	tb := tbjudge.Start(t, fileData(t, userJSFiles, "thunderbird/user.js"), tbOffline)
 	t.Logf("Thunderbird started in %v", tb.Startup)
@@ -348,6 +349,17 @@ func TestThunderbirdCreatesAccountsFromOurFiles(t *testing.T) {
 		writeTemp(t, dir, "isp/"+name, fileData(t, c.files, "thunderbird/isp/"+name))
 		ispKeys = append(ispKeys, tb.CreateFromISP(t, dir, c.acct.Address.Domain, c.acct.Address.String(), c.acct.DisplayName))
 	}
+	// An IDN domain: Thunderbird refuses the Unicode form before it looks
+	// into isp/ (FetchConfig.fromDisk runs InputSanitizer.hostname on it),
+	// and takes the A-label form the sheet tells people to type.
+	idnDir := t.TempDir()
+	idnName := ThunderbirdISPFileName(idn.Address.Domain)
+	writeTemp(t, idnDir, "isp/"+idnName, fileData(t, idnFiles, "thunderbird/isp/"+idnName))
+	if _, err := tb.TryCreateFromISP(t, idnDir, idn.Address.DomainUnicode, idn.Address.String(), idn.DisplayName); err == nil {
+		t.Errorf("Thunderbird took the Unicode domain %s; the sheet's advice to type the xn-- form may be needless", idn.Address.DomainUnicode)
+	}
+	idnKey := tb.CreateFromISP(t, idnDir, idn.Address.Domain, idn.Address.ASCII(), idn.DisplayName)
+
 	byKey := map[string]tbjudge.Account{}
 	for _, a := range tb.Accounts(t) {
 		byKey[a.Key] = a
@@ -355,6 +367,7 @@ func TestThunderbirdCreatesAccountsFromOurFiles(t *testing.T) {
 	checkTBAccount(t, byKey[tbAccountKey], userJSAcct, userJSAcct.DisplayName, true)
 	checkTBAccount(t, byKey[ispKeys[0]], ispPOP, ispPOP.DisplayName, false)
 	checkTBAccount(t, byKey[ispKeys[1]], ispAsPOP, ispAsPOP.DisplayName, false)
+	checkTBAccount(t, byKey[idnKey], idn, idn.DisplayName, false)
 
 	// What Thunderbird wrote to disk, as the next start reads it.
 	prefs := tb.Quit(t)

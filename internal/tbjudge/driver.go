@@ -199,6 +199,24 @@ func Start(t testing.TB, userJS []byte, overrides map[string]any) *Thunderbird {
 	return tb
 }
 
+// RunErr is Run for a script that may throw: the exception's text is
+// returned as an error instead of failing the test.
+func (tb *Thunderbird) RunErr(t testing.TB, script string, result any, args ...any) error {
+	t.Helper()
+	var raw json.RawMessage
+	tb.Run(t, `try { const value = await (async () => {`+script+`})(); } catch (e) { resolve({__thrown: String(e)}); }`, &raw, args...)
+	var thrown struct {
+		Thrown string `json:"__thrown"`
+	}
+	if json.Unmarshal(raw, &thrown) == nil && thrown.Thrown != "" {
+		return errors.New(thrown.Thrown)
+	}
+	if result != nil {
+		return json.Unmarshal(raw, result)
+	}
+	return nil
+}
+
 // Run runs script inside Thunderbird as privileged (chrome) JavaScript. The
 // script gets args as arguments[0..] and finishes by calling
 // resolve(VALUE), VALUE being anything JSON can carry; a thrown exception
@@ -418,6 +436,15 @@ type Account struct {
 			Username   string `json:"username"`
 		} `json:"outgoing"`
 	} `json:"identities"`
+}
+
+// TryCreateFromISP is CreateFromISP that returns Thunderbird's refusal
+// (e.g. of a domain its hostname sanitiser rejects) as an error.
+func (tb *Thunderbird) TryCreateFromISP(t testing.TB, ispDir, domain, email, realname string) (string, error) {
+	t.Helper()
+	var key string
+	err := tb.RunErr(t, createFromISP, &key, ispDir, domain, email, realname)
+	return key, err
 }
 
 // CreateFromISP runs Thunderbird's own account creation for email from
