@@ -178,21 +178,23 @@ func TestThunderbirdAcceptsFiles(t *testing.T) {
 				continue
 			}
 			// Without an address the tool uses testuser@ the first domain.
-			acct := tc.acct
-			addr, _ := autoconfig.ParseAddress("testuser@" + acct.Provider.Domains[0])
+			// The servers as the isp/ file lists them: the account's
+			// protocol first.
+			written := thunderbirdISPProvider(tc.acct)
+			addr, _ := autoconfig.ParseAddress("testuser@" + written.Domains[0])
 			gotIn := append([]tbjudge.Server{v.Config.Incoming}, v.Config.IncomingAlternatives...)
 			gotOut := append([]tbjudge.Server{v.Config.Outgoing}, v.Config.OutgoingAlternatives...)
-			if len(gotIn) != len(acct.Provider.Incoming) || len(gotOut) != len(acct.Provider.Outgoing) {
+			if len(gotIn) != len(written.Incoming) || len(gotOut) != len(written.Outgoing) {
 				t.Errorf("%s (%s): Thunderbird kept %d incoming and %d outgoing servers of %d and %d",
-					tc.name, mode, len(gotIn), len(gotOut), len(acct.Provider.Incoming), len(acct.Provider.Outgoing))
+					tc.name, mode, len(gotIn), len(gotOut), len(written.Incoming), len(written.Outgoing))
 				continue
 			}
-			for i, s := range acct.Provider.Incoming {
+			for i, s := range written.Incoming {
 				if d := sameServer(gotIn[i], s, addr); d != "" {
 					t.Errorf("%s (%s): incoming %d: %s", tc.name, mode, i, d)
 				}
 			}
-			for i, s := range acct.Provider.Outgoing {
+			for i, s := range written.Outgoing {
 				if i > 0 {
 					// Thunderbird's replaceVariables() leaves outgoing
 					// alternatives' usernames as templates.
