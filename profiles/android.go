@@ -74,8 +74,19 @@ func AndroidQRPayload(acct Account) ([]byte, error) {
 	if err := enc.Encode(payload); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+	data := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	if q, err := qrcode.New(string(data), qrcode.Medium); err != nil || q.VersionNumber > qrMaxVersion {
+		return nil, fmt.Errorf("%w: the settings with the name %q are too long for a QR code a phone reads off a page; use a shorter name, or type the settings by hand",
+			ErrUnsupported, acct.name())
+	}
+	return data, nil
 }
+
+// qrMaxVersion is the largest QR code we print: version 25 is 117 modules
+// wide, about 4 pixels each in our 512-pixel image, the least a phone
+// camera reads reliably off a screen or paper. Only a very long display
+// name or host name gets there.
+const qrMaxVersion = 25
 
 func qrAuthOf(s autoconfig.Server) (int, error) {
 	for _, a := range s.Auth {
@@ -117,6 +128,9 @@ func AndroidQRText(w io.Writer, acct Account) error {
 func AndroidNote(w io.Writer, acct Account) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Android: setting up %s\n\n", acct.Address.String())
+	if acct.unproven {
+		fmt.Fprintf(&b, "WARNING: %s\n\n", unprovenNote)
+	}
 	b.WriteString(`Thunderbird for Android (and K-9 Mail)
   Imports thunderbird-qr.png: open the app, choose "Import settings",
   then "Scan QR code", and scan the picture from a screen or a print-out.
@@ -136,6 +150,13 @@ Gmail, Samsung Email, Microsoft Outlook
     account use one of the apps above.
 
 `)
+	if acct.Incoming.Protocol == autoconfig.POP3 {
+		b.WriteString(`POP3 keeps the mail on the server only if the app is told so: in the
+  incoming server settings, choose "never" for deleting mail from the
+  server, and switch off any "remove from server after ... days".
+
+`)
+	}
 	writeSettingsText(&b, acct)
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -197,9 +197,13 @@ func AppleMobileconfig(w io.Writer, acct Account, opts AppleOptions) error {
 		accountType = "EmailTypePOP"
 	}
 	profileID, profileUUID, mailID, mailUUID := AppleIdentifiers(acct.Address)
+	// XML 1.0 cannot carry most control characters: no value may hold one
+	// (a plist that does not parse is refused whole).
+	in.Hostname, in.Username = commentSafe(in.Hostname), commentSafe(in.Username)
+	out.Hostname, out.Username = commentSafe(out.Hostname), commentSafe(out.Username)
 	mp := mailPayload{
-		EmailAccountDescription:          acct.providerName() + " (" + acct.Address.String() + ")",
-		EmailAccountName:                 acct.name(),
+		EmailAccountDescription:          commentSafe(acct.providerName()) + " (" + acct.Address.String() + ")",
+		EmailAccountName:                 commentSafe(acct.name()),
 		EmailAccountType:                 accountType,
 		EmailAddress:                     acct.Address.ASCII(),
 		IncomingMailServerAuthentication: inAuth,
@@ -227,9 +231,23 @@ func AppleMobileconfig(w io.Writer, acct Account, opts AppleOptions) error {
 		// Asks once for both passwords on an interactive install.
 		mp.OutgoingPasswordSameAsIncomingPassword = out.Username == in.Username
 	}
+	description := "Sets up the e-mail account " + acct.Address.String() + " at " + commentSafe(acct.providerName()) + ". Written by mailsetup."
+	if acct.unproven {
+		description += " " + unprovenNote
+	}
+	if in.Security == autoconfig.SecuritySTARTTLS || out.Security == autoconfig.SecuritySTARTTLS {
+		// Apple's schema has one switch, "UseSSL" (com.apple.mail.managed.yaml
+		// in github.com/apple/device-management: "Designates whether the
+		// incoming mail server uses SSL for authentication"); Apple Mail
+		// then negotiates STARTTLS on the plain ports (143, 587), as admins
+		// report from server logs, but a profile cannot demand STARTTLS nor
+		// forbid falling back. Unverified here: said in the file and by
+		// Caveats.
+		description += " The provider offers no encrypted-from-the-start port here: the profile turns on SSL for the STARTTLS port, and Apple Mail encrypts after connecting. After installing, check in the account's settings that SSL is on."
+	}
 	profile := mobileconfig{
 		PayloadContent:     []mailPayload{mp},
-		PayloadDescription: "Sets up the e-mail account " + acct.Address.String() + " at " + acct.providerName() + ". Written by mailsetup.",
+		PayloadDescription: description,
 		PayloadDisplayName: "E-mail: " + acct.Address.String(),
 		PayloadIdentifier:  profileID,
 		PayloadType:        "Configuration",

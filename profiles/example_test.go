@@ -44,15 +44,15 @@ func ExampleAndroidQRPayload() {
 	//   Port:      993
 	//   Security:  SSL/TLS
 	//   Username:  jane@example.test
-	//   Password:  your e-mail password
+	//   Password:  type your e-mail password (it is not on this sheet)
 	//
 	// Outgoing mail (SMTP)
 	//   Server:    smtp.example.test
 	//   Port:      465
 	//   Security:  SSL/TLS
 	//   Username:  jane@example.test
-	//   Password:  your e-mail password
+	//   Password:  type your e-mail password (it is not on this sheet)
 	//
 	// Why IMAP: IMAP keeps your mail on the server, so your phone, tablet and computer all show the same mailbox, and losing a device loses no mail. POP3 downloads the mail to one device and, by default, deletes it from the server.
-	// If only POP3 works, switch on "Leave a copy of messages on the server" so the mail stays there for your other devices.
+	// If only POP3 works, switch on "Leave a copy of messages on the server" and switch off "Remove from server after ... days", so the mail stays there for your other devices.
 }

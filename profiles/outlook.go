@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"regexp"
@@ -20,15 +21,48 @@ func OutlookAutodiscover(w io.Writer, acct Account) error {
 	p := acct.Provider.Clone()
 	p.Incoming = []autoconfig.Server{acct.Incoming}
 	p.Outgoing = []autoconfig.Server{acct.Outgoing}
+	p = xmlSafeProvider(p)
 	r := autoconfig.NewAutodiscoverResponse(p, acct.Address)
-	r.DisplayName = acct.name()
+	r.DisplayName = commentSafe(acct.name())
 	for i := range r.Protocols {
 		// Outlook's SPA is Microsoft's NTLM logon; IMAP, POP3 and SMTP
 		// servers refuse it, and it defaults to on when left out.
 		r.Protocols[i].SPA = false
 	}
-	_, err := r.WriteTo(w)
+	var b bytes.Buffer
+	if _, err := r.WriteTo(&b); err != nil {
+		return err
+	}
+	var notes []string
+	if acct.unproven {
+		notes = append(notes, unprovenNote)
+	}
+	if acct.Incoming.Protocol == autoconfig.POP3 {
+		notes = append(notes, `POP3: this file cannot say "leave the mail on the server"; Outlook keeps it but removes it after 14 days unless you switch off "Remove from server after ... days" (More Settings > Advanced).`)
+	}
+	_, err := w.Write(withXMLComments(b.Bytes(), notes))
 	return err
+}
+
+// withXMLComments puts each note as a comment after the XML declaration.
+// The notes are our own sentences; "--" cannot end a comment early as it is
+// replaced.
+func withXMLComments(doc []byte, notes []string) []byte {
+	if len(notes) == 0 {
+		return doc
+	}
+	var c bytes.Buffer
+	for _, n := range notes {
+		c.WriteString("<!-- " + strings.ReplaceAll(n, "--", "- -") + " -->\n")
+	}
+	i := 0
+	if bytes.HasPrefix(doc, []byte("<?xml")) {
+		i = bytes.Index(doc, []byte("?>")) + 2
+		for i < len(doc) && (doc[i] == '\n' || doc[i] == '\r') {
+			i++
+		}
+	}
+	return append(append(append([]byte{}, doc[:i]...), c.Bytes()...), doc[i:]...)
 }
 
 // AutodiscoverPathPlaceholder stands in the .reg file for the path of the
@@ -64,14 +98,24 @@ func OutlookReg(w io.Writer, acct Account, xmlPath string) error {
 	} else if err := CheckAutodiscoverPath(xmlPath); err != nil {
 		return err
 	}
+	// regedit's value names and strings: backslash and quote escaped, and
+	// no control character, which would end the line (a new key) or the
+	// string.
 	esc := func(s string) string {
-		return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)
+		return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(prfValue(s))
 	}
 	var b strings.Builder
 	line := func(s string) { b.WriteString(s + "\r\n") }
 	line("Windows Registry Editor Version 5.00")
 	line("")
-	line("; Written by mailsetup for " + acct.Address.String() + ".")
+	line("; Written by mailsetup for " + prfValue(acct.Address.String()) + ".")
+	if acct.unproven {
+		line("; WARNING: " + unprovenNote)
+	}
+	if acct.Incoming.Protocol == autoconfig.POP3 {
+		line("; POP3: Outlook removes mail from the server after 14 days unless you switch off")
+		line("; \"Remove from server after ... days\" (More Settings > Advanced) after adding the account.")
+	}
 	line("; For classic Outlook for Windows 2016, 2019, 2021, 2024 and Microsoft 365.")
 	line("; New Outlook for Windows and Outlook for Mac do not read it.")
 	if placeholder {
@@ -110,7 +154,23 @@ func utf16LE(s string) []byte {
 	return out
 }
 
-// Outlook's ENCRYPT_CONN values for *UseSSL and SMTPSecureConnection.
+// prfEncryption is the value of IMAPUseSSL/POP3UseSSL and
+// SMTPSecureConnection: Microsoft's ENCRYPT_CONN constants, 0 none, 1 SSL
+// (implicit TLS), 2 TLS (STARTTLS), 3 auto ("Constants (Account management
+// API)", MicrosoftDocs/office-developer-client-docs
+// docs/outlook/auxiliary/constants-account-management-api.md).
+//
+// Microsoft documents them for SMTP only (PROP_SMTP_SECURE_CONNECTION,
+// 0x020A, prop_smtp_secure_connection.md). The incoming property the .prf
+// maps *UseSSL to, PROP_INET_SSL (0x0105, section 7 below), is documented
+// as "a zero value means do not use SSL, otherwise use SSL"
+// (prop_inet_ssl.md). For STARTTLS we still write 2: 1 would certainly fail
+// (TLS from the first byte on port 143 or 110), 2 works if Outlook reads
+// the incoming value as it reads the SMTP one, as its account dialog, which
+// offers STARTTLS for incoming servers too, suggests; but no document says
+// so and we could not check it. So the file says so, Caveats names it, and
+// both point to the Autodiscover XML, whose Encryption "TLS" is documented
+// as STARTTLS (MS-OXDSCLI 2.2.4.1.1.2.5.x, Protocol/Encryption).
 func prfEncryption(s autoconfig.Security) int {
 	switch s {
 	case autoconfig.SecurityTLS:
@@ -144,11 +204,25 @@ func OutlookPRF(w io.Writer, acct Account) error {
 		line(";***************************************************************")
 		line("")
 	}
-	line("; Outlook profile written by mailsetup for " + acct.Address.String() + ".")
+	line("; Outlook profile written by mailsetup for " + prfValue(acct.Address.String()) + ".")
 	line("; Classic Outlook for Windows (2010-2024, Microsoft 365) only; New Outlook and")
 	line("; Outlook for Mac cannot import it. Run: outlook.exe /importprf \"FULL-PATH\\outlook.prf\"")
 	line("; It adds the account to the default profile, or creates the profile named below")
 	line("; when there is none. Outlook asks for the password when it first connects.")
+	if acct.unproven {
+		line("; WARNING: " + unprovenNote)
+	}
+	if in.Security == autoconfig.SecuritySTARTTLS {
+		line("; NOTE: " + pfx + "UseSSL=2 asks for STARTTLS (encrypted after connecting). Microsoft")
+		line("; documents that value for outgoing mail only; if Outlook cannot connect to")
+		line("; " + prfValue(in.Address()) + ", use autodiscover.xml with autodiscover.reg instead (its")
+		line("; STARTTLS setting is documented), or set the encryption to STARTTLS in")
+		line("; Outlook's account settings (More Settings > Advanced).")
+	}
+	if in.Protocol == autoconfig.POP3 {
+		line("; POP3: LeaveOnServer=0x1 keeps the mail on the server (without \"remove after")
+		line("; N days\"). Keep \"Remove from server after ... days\" switched off in Outlook.")
+	}
 
 	section(1, "Profile Defaults")
 	line("[General]")
@@ -177,7 +251,7 @@ func OutlookPRF(w io.Writer, acct Account) error {
 	kv("AccountName", prfValue(acct.Address.ASCII()))
 	kv("DisplayName", prfValue(acct.name()))
 	kv("EmailAddress", prfValue(acct.Address.ASCII()))
-	kv(pfx+"Server", in.Hostname)
+	kv(pfx+"Server", prfValue(in.Hostname))
 	kv(pfx+"UserName", prfValue(in.Username))
 	kv(pfx+"UseSPA", 0)
 	kv(pfx+"Port", in.Port)
@@ -187,11 +261,14 @@ func OutlookPRF(w io.Writer, acct Account) error {
 		if in.POP3 != nil && in.POP3.LeaveMessagesOnServer {
 			leave = 1
 		}
+		// PROP_POP_LEAVE_ON_SERVER: LEAVE_ON_SERVER (0x1) without
+		// REMOVE_AFTER (0x2) keeps every message (prop_pop_leave_on_server.md,
+		// constants-account-management-api.md).
 		kv("LeaveOnServer", "0x"+strconv.FormatInt(int64(leave), 16))
 	} else {
 		kv("CheckNewImap", 1)
 	}
-	kv("SMTPServer", out.Hostname)
+	kv("SMTPServer", prfValue(out.Hostname))
 	kv("SMTPPort", out.Port)
 	kv("SMTPSecureConnection", prfEncryption(out.Security))
 	kv("SMTPUseSPA", 0)
@@ -232,9 +309,17 @@ func isASCII(s string) bool {
 	return true
 }
 
-// prfValue keeps a value on its line: the INI format has no escaping.
+// prfValue keeps a value on its line: the INI format has no escaping, so
+// every control character (CR and LF end the line, NUL ends the string for
+// Windows' profile readers) becomes a space. What remains cannot start a
+// section or a key: it follows "Key=" on the same line.
 func prfValue(s string) string {
-	return strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
 }
 
 // prfMappings are sections 6 and 7 as Microsoft's Office Customization Tool

@@ -58,6 +58,9 @@ type Account struct {
 	// Incoming is the chosen IMAP or POP3 server, Outgoing the SMTP server.
 	Incoming autoconfig.Server
 	Outgoing autoconfig.Server
+
+	// unproven is Options.Unproven, set by Render for the writers.
+	unproven bool
 }
 
 // NewAccount picks the servers for addr from p: the provider's first server of
@@ -242,4 +245,9 @@ type Options struct {
 	AutodiscoverPath string
 	// Apple holds the .mobileconfig's password and signing options.
 	Apple AppleOptions
+	// Unproven says the settings were not proven to work (no login was
+	// made, or it did not finish): every file that carries comments or notes
+	// then says so inside itself, so that a file found later does not claim
+	// more than was checked.
+	Unproven bool
 }

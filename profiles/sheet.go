@@ -16,18 +16,31 @@ type sheetRow struct {
 	Port     int
 	Security string
 	Username string
-	Password string // what to type as the password
+	// Password says what to do for the password: an instruction, never a
+	// value, so the sheet shows it in words, not in the typed-value style.
+	Password string
 }
 
 type sheetData struct {
+	// Unproven, when set, is the warning that the settings were not proven.
+	Unproven   string
 	Address    string
 	Name       string
 	Provider   string
 	Rows       []sheetRow
 	WhyIMAP    string
 	POP3Advice string
-	Notes      []string
+	Notes      []sheetNote
 }
+
+// sheetNote is a sentence with at most one address or URL in it, which the
+// HTML sheet keeps on one line: a browser may break "xn--bcher-kva" at its
+// hyphens, and a person would type the broken halves.
+type sheetNote struct {
+	Before, Value, After string
+}
+
+func (n sheetNote) String() string { return n.Before + n.Value + n.After }
 
 // whyIMAP is the two sentences the issue asks the sheet to carry.
 const whyIMAP = "IMAP keeps your mail on the server, so your phone, tablet and computer all show the same mailbox, and losing a device loses no mail. POP3 downloads the mail to one device and, by default, deletes it from the server."
@@ -35,8 +48,8 @@ const whyIMAP = "IMAP keeps your mail on the server, so your phone, tablet and c
 func sheetFor(acct Account) sheetData {
 	in, out := acct.In(), acct.Out()
 	row := func(role string, s autoconfig.Server) sheetRow {
-		r := sheetRow{Role: role, Host: s.Hostname, Port: s.Port, Security: s.Security.Description(), Username: s.Username,
-			Password: "your e-mail password"}
+		r := sheetRow{Role: role, Host: commentSafe(s.Hostname), Port: s.Port, Security: s.Security.Description(), Username: commentSafe(s.Username),
+			Password: "type your e-mail password (it is not on this sheet)"}
 		switch a := s.PreferredAuth(); {
 		case a == autoconfig.AuthOAuth2:
 			r.Password = "sign in on the provider's page (OAuth2)"
@@ -46,32 +59,40 @@ func sheetFor(acct Account) sheetData {
 		return r
 	}
 	d := sheetData{
-		Address:  acct.Address.String(),
-		Name:     acct.DisplayName,
-		Provider: acct.providerName(),
+		Address: acct.Address.String(),
+		// One value, one line: the text sheet cannot be given extra lines.
+		Name:     commentSafe(acct.DisplayName),
+		Provider: commentSafe(acct.providerName()),
 		Rows: []sheetRow{
 			row("Incoming mail ("+in.Protocol.DisplayName()+")", in),
 			row("Outgoing mail (SMTP)", out),
 		},
 		WhyIMAP: whyIMAP,
 	}
+	if acct.unproven {
+		d.Unproven = unprovenNote
+	}
 	_, hasIMAP := acct.Provider.FirstIncoming(autoconfig.IMAP)
 	switch {
 	case in.Protocol == autoconfig.POP3 && hasIMAP:
-		d.POP3Advice = `This account is set up with POP3 although ` + acct.providerName() + ` offers IMAP too: switch on "Leave a copy of messages on the server" in the app, so the mail stays there for your other devices, or set the account up with IMAP instead.`
+		d.POP3Advice = `This account is set up with POP3 although ` + acct.providerName() + ` offers IMAP too: in the app, switch on "Leave a copy of messages on the server" and switch off "Remove from server after ... days" (many apps switch it on by itself), so the mail stays there for your other devices; or set the account up with IMAP instead.`
 	case in.Protocol == autoconfig.POP3:
-		d.POP3Advice = acct.providerName() + ` offers only POP3: switch on "Leave a copy of messages on the server" in the app, so the mail stays there for your other devices, and ask whether IMAP can be switched on.`
+		d.POP3Advice = acct.providerName() + ` offers only POP3: in the app, switch on "Leave a copy of messages on the server" and switch off "Remove from server after ... days" (many apps switch it on by itself), so the mail stays there for your other devices; and ask whether IMAP can be switched on.`
 	default:
-		d.POP3Advice = `If only POP3 works, switch on "Leave a copy of messages on the server" so the mail stays there for your other devices.`
+		d.POP3Advice = `If only POP3 works, switch on "Leave a copy of messages on the server" and switch off "Remove from server after ... days", so the mail stays there for your other devices.`
 	}
 	if acct.Provider.Enable != nil {
-		d.Notes = append(d.Notes, "The provider asks you to switch on IMAP/POP3 access first, at "+acct.Provider.Enable.URL+".")
+		d.Notes = append(d.Notes, sheetNote{"The provider asks you to switch on IMAP/POP3 access first, at ", acct.Provider.Enable.URL, "."})
 	}
 	if in.Security == autoconfig.SecurityPlain || out.Security == autoconfig.SecurityPlain {
-		d.Notes = append(d.Notes, "Warning: a server here is not encrypted; your password would travel readable by anyone on the network.")
+		d.Notes = append(d.Notes, sheetNote{Before: "Warning: a server here is not encrypted; your password would travel readable by anyone on the network."})
 	}
 	if acct.Address.Domain != acct.Address.DomainUnicode {
-		d.Notes = append(d.Notes, "If the app rejects the address "+acct.Address.String()+", type it as "+acct.Address.ASCII()+".")
+		// Thunderbird's account setup refuses a Unicode domain before it
+		// looks anywhere (its hostname sanitiser takes ASCII only), and
+		// other apps do the same: the A-label form works everywhere.
+		d.Notes = append(d.Notes, sheetNote{"Type the address as ", acct.Address.ASCII(),
+			": Thunderbird and other apps refuse the form with " + acct.Address.DomainUnicode + "."})
 	}
 	return d
 }
@@ -79,6 +100,9 @@ func sheetFor(acct Account) sheetData {
 // writeSettingsText writes the settings table as plain text.
 func writeSettingsText(b *strings.Builder, acct Account) {
 	d := sheetFor(acct)
+	if d.Unproven != "" {
+		fmt.Fprintf(b, "WARNING: %s\n\n", d.Unproven)
+	}
 	fmt.Fprintf(b, "E-mail address:  %s\n", d.Address)
 	if d.Name != "" {
 		fmt.Fprintf(b, "Your name:       %s\n", d.Name)
@@ -118,13 +142,17 @@ table { border-collapse: collapse; width: 100%; margin: 1em 0; }
 th, td { border: 1px solid #999; padding: .4em .6em; text-align: left; vertical-align: top; }
 th { width: 9em; background: #eee; }
 td { font-family: monospace; font-size: 1.1em; }
+td, .value { white-space: nowrap; }
+td.todo { font-family: sans-serif; font-size: 1em; font-style: italic; white-space: normal; }
+.warning { border: 2px solid #c00; padding: .6em; font-weight: bold; }
 .note { border-left: 4px solid #c60; padding-left: .8em; }
 @media print { body { margin: 0; } }
 </style>
 </head>
 <body>
 <h1>E-mail settings</h1>
-<p>For <strong>{{.Address}}</strong> at {{.Provider}}.{{if .Name}} Your name: <strong>{{.Name}}</strong>.{{end}}</p>
+{{if .Unproven}}<p class="warning">{{.Unproven}}</p>
+{{end}}<p>For <strong class="value">{{.Address}}</strong> at {{.Provider}}.{{if .Name}} Your name: <strong>{{.Name}}</strong>.{{end}}</p>
 {{range .Rows}}
 <h2>{{.Role}}</h2>
 <table>
@@ -132,10 +160,10 @@ td { font-family: monospace; font-size: 1.1em; }
 <tr><th>Port</th><td>{{.Port}}</td></tr>
 <tr><th>Security</th><td>{{.Security}}</td></tr>
 <tr><th>Username</th><td>{{.Username}}</td></tr>
-<tr><th>Password</th><td>{{.Password}}</td></tr>
+<tr><th>Password</th><td class="todo">{{.Password}}</td></tr>
 </table>
 {{end}}
-{{range .Notes}}<p class="note">{{.}}</p>
+{{range .Notes}}<p class="note">{{.Before}}{{if .Value}}<span class="value">{{.Value}}</span>{{end}}{{.After}}</p>
 {{end}}
 <h2>Why IMAP</h2>
 <p>{{.WhyIMAP}}</p>

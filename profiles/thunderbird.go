@@ -1,10 +1,13 @@
 package profiles
 
 import (
-	"encoding/json"
+	"bytes"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
 )
@@ -14,11 +17,84 @@ import (
 // Thunderbird's hostname sanitiser only takes ASCII) plus ".xml".
 func ThunderbirdISPFileName(domain string) string { return domain + ".xml" }
 
+// tbKeepDays is the daysToLeaveMessagesOnServer the isp/ file gives every
+// POP3 server: 100 years, which in Thunderbird means "never delete by age".
+//
+// Thunderbird's account setup always switches deletion by age on: its
+// AccountConfig defaults are leaveMessagesOnServer true, 14 days,
+// deleteByAgeFromServer true (comm-central
+// mail/components/accountcreation/modules/AccountConfig.sys.mjs, lines
+// 118-120 in Thunderbird 153.8), its config-v1.1 reader takes only
+// leaveMessagesOnServer, daysToLeaveMessagesOnServer and downloadOnBiff from
+// <pop3> (modules/readFromXML.sys.mjs:209-232), and
+// modules/CreateInBackend.sys.mjs:90-107 copies all of them into the
+// server's prefs. So the file cannot switch deletion by age off, only make
+// the age unreachable: mailnews/local/src/Pop3Client.sys.mjs:115-123
+// deletes what arrived before now minus numDaysToLeaveOnServer days. (0 would also
+// keep everything there, as a falsy day count sets no cut-off, but the
+// Account Settings would then show "delete after 0 days", which reads as
+// the opposite.) Checked with the real Thunderbird by
+// TestThunderbirdCreatesPOP3AccountFromISP.
+const tbKeepDays = 36500
+
 // ThunderbirdISP writes the provider's settings as config-v1.1 XML for
 // Thunderbird's isp/ folder. It keeps every server and the placeholders, so
-// one file serves every address of the domain.
+// one file serves every address of the domain, with two changes: the
+// account's protocol comes first, as Thunderbird preselects the first
+// incoming server (a --protocol pop3 account must not be offered IMAP), and
+// every POP3 server keeps the mail on the server for good (see tbKeepDays).
 func ThunderbirdISP(w io.Writer, acct Account) error {
-	return autoconfig.WriteConfig(w, acct.Provider)
+	if !acct.unproven {
+		return autoconfig.WriteConfig(w, thunderbirdISPProvider(acct))
+	}
+	var b bytes.Buffer
+	if err := autoconfig.WriteConfig(&b, thunderbirdISPProvider(acct)); err != nil {
+		return err
+	}
+	_, err := w.Write(withXMLComments(b.Bytes(), []string{unprovenNote}))
+	return err
+}
+
+func thunderbirdISPProvider(acct Account) *autoconfig.Provider {
+	p := xmlSafeProvider(acct.Provider)
+	// Stable: the provider's order within each protocol stays.
+	slices.SortStableFunc(p.Incoming, func(a, b autoconfig.Server) int {
+		return boolRank(a.Protocol != acct.Incoming.Protocol) - boolRank(b.Protocol != acct.Incoming.Protocol)
+	})
+	biff := true
+	for i, s := range p.Incoming {
+		if s.Protocol != autoconfig.POP3 {
+			continue
+		}
+		o := autoconfig.POP3Options{}
+		if s.POP3 != nil {
+			o = *s.POP3
+		}
+		o.LeaveMessagesOnServer, o.DaysToLeave, o.DownloadOnBiff = true, tbKeepDays, &biff
+		p.Incoming[i].POP3 = &o
+	}
+	return p
+}
+
+// xmlSafeProvider is a copy of p whose names hold no control characters,
+// which XML 1.0 cannot carry: the model refuses them already, and this is
+// the writers' second wall.
+func xmlSafeProvider(p *autoconfig.Provider) *autoconfig.Provider {
+	c := p.Clone()
+	c.DisplayName, c.DisplayShortName = commentSafe(c.DisplayName), commentSafe(c.DisplayShortName)
+	for _, list := range [][]autoconfig.Server{c.Incoming, c.Outgoing, c.Others} {
+		for i := range list {
+			list[i].Hostname, list[i].Username = commentSafe(list[i].Hostname), commentSafe(list[i].Username)
+		}
+	}
+	return c
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Thunderbird's nsMsgSocketType and nsMsgAuthMethod values (mailnews
@@ -53,7 +129,7 @@ const (
 
 const userJSHeader = `// user.js written by mailsetup: creates the mail account %s
 // (%s) in a NEW Thunderbird profile.
-//
+//%s
 // INSTALL
 //  1. Quit Thunderbird. Create a new, empty profile: run "thunderbird -P",
 //     click "Create Profile...", and note the profile's folder.
@@ -74,11 +150,21 @@ const userJSHeader = `// user.js written by mailsetup: creates the mail account 
 
 `
 
+// unprovenNote is what every file written from unproven settings says.
+const unprovenNote = "These settings were NOT proven to work: mailsetup could not log in with them. Check them with your provider."
+
 // ThunderbirdUserJS writes a user.js that creates the whole account in a new
 // Thunderbird profile: the account, its identity (name and address), the
 // incoming server, and an SMTP server of its own that the identity names
 // explicitly, so it never falls back to the global preferred server. A POP3
-// server leaves messages on the server.
+// server keeps the mail on the server, as long as the user wants.
+//
+// Values are quoted for Gecko's prefs parser (mozilla-central
+// modules/libpref/parser/src/lib.rs): only printable ASCII is written as
+// is, so no value can end its string or its line and add a pref. The
+// address is a byte-string pref in Thunderbird (see tbPrefBytes): an address
+// beyond Latin-1 cannot be written, and ThunderbirdUserJS fails with
+// ErrUnsupported.
 func ThunderbirdUserJS(w io.Writer, acct Account) error {
 	in, out := acct.In(), acct.Out()
 	inAuth, err := tbAuth(in)
@@ -89,11 +175,37 @@ func ThunderbirdUserJS(w io.Writer, acct Account) error {
 	if err != nil {
 		return err
 	}
+	email, err := tbPrefBytes(acct.Address.ASCII())
+	if err != nil {
+		return fmt.Errorf("%w: Thunderbird stores the address %q as bytes and shows characters beyond Latin-1 garbled (its own account setup does the same); no user.js was written: use an address of ASCII or Latin-1 letters, or set the account up by hand",
+			ErrUnsupported, acct.Address.ASCII())
+	}
+	var outUser tbBytes
+	if outAuth != tbAuthMethod[autoconfig.AuthNone] {
+		if outUser, err = tbPrefBytes(out.Username); err != nil {
+			return fmt.Errorf("%w: Thunderbird stores the SMTP username %q as bytes and cannot hold characters beyond Latin-1; no user.js was written",
+				ErrUnsupported, out.Username)
+		}
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, userJSHeader, acct.Address.ASCII(), acct.providerName())
+	extra := ""
+	if acct.unproven {
+		extra = "\n// " + unprovenNote + "\n//"
+	}
+	fmt.Fprintf(&b, userJSHeader, commentSafe(acct.Address.ASCII()), commentSafe(acct.providerName()), extra)
 	pref := func(name string, value any) {
-		v, _ := json.Marshal(value) // strings, ints and bools: cannot fail
-		fmt.Fprintf(&b, "user_pref(%q, %s);\n", name, v)
+		var v string
+		switch x := value.(type) {
+		case string:
+			v = tbPrefUnicode(x)
+		case tbBytes:
+			v = string(x)
+		case int:
+			v = strconv.Itoa(x)
+		case bool:
+			v = strconv.FormatBool(x)
+		}
+		fmt.Fprintf(&b, "user_pref(%s, %s);\n", tbPrefUnicode(name), v)
 	}
 	acc := "mail.account." + tbAccountKey + "."
 	id := "mail.identity." + tbIdentityKey + "."
@@ -108,7 +220,7 @@ func ThunderbirdUserJS(w io.Writer, acct Account) error {
 
 	b.WriteString("\n// The identity: who the mail is from, and its own outgoing server.\n")
 	pref(id+"fullName", acct.name())
-	pref(id+"useremail", acct.Address.ASCII())
+	pref(id+"useremail", email)
 	pref(id+"smtpServer", tbSMTPKey)
 	pref(id+"valid", true)
 
@@ -122,16 +234,17 @@ func ThunderbirdUserJS(w io.Writer, acct Account) error {
 	pref(srv+"userName", in.Username)
 	pref(srv+"login_at_startup", true)
 	if in.Protocol == autoconfig.POP3 {
-		o := in.POP3
-		pref(srv+"leave_on_server", o.LeaveMessagesOnServer)
-		pref(srv+"delete_by_age_from_server", o.LeaveMessagesOnServer && o.DaysToLeave > 0)
-		if o.DaysToLeave > 0 {
-			pref(srv+"num_days_to_leave_on_server", o.DaysToLeave)
-		}
-		if o.DownloadOnBiff != nil {
-			pref(srv+"download_on_biff", *o.DownloadOnBiff)
-		}
-		if o.CheckIntervalMinutes > 0 {
+		// Keep the mail on the server, and never delete it by age: a
+		// provider's "daysToLeaveMessagesOnServer" is not followed, as the
+		// project promises POP3 users their server copy. download_on_biff
+		// true is what Thunderbird's own setup writes
+		// (CreateInBackend.sys.mjs:107, AccountConfig.sys.mjs:123);
+		// without it periodic checks only count new mail.
+		b.WriteString("// POP3: the mail stays on the server, and is never removed by age.\n")
+		pref(srv+"leave_on_server", true)
+		pref(srv+"delete_by_age_from_server", false)
+		pref(srv+"download_on_biff", true)
+		if o := in.POP3; o != nil && o.CheckIntervalMinutes > 0 {
 			pref(srv+"check_time", o.CheckIntervalMinutes)
 		}
 	}
@@ -145,10 +258,95 @@ func ThunderbirdUserJS(w io.Writer, acct Account) error {
 	pref(smtp+"try_ssl", tbSocketType[out.Security])
 	pref(smtp+"authMethod", outAuth)
 	if outAuth != tbAuthMethod[autoconfig.AuthNone] {
-		pref(smtp+"username", out.Username)
+		pref(smtp+"username", outUser)
 	}
 	_, err = io.WriteString(w, b.String())
 	return err
+}
+
+// tbBytes is an already quoted byte-string pref value.
+type tbBytes string
+
+// tbPrefUnicode quotes s as a Gecko prefs string literal for a pref that
+// Thunderbird reads as UTF-8 (nsIPrefBranch getStringPref, AUTF8String
+// attributes: fullName, the server's userName and name). Printable ASCII
+// stays; quote, backslash, CR and LF get their escapes; other control
+// characters become \xNN; everything else \uNNNN (UTF-16, pairs beyond the
+// BMP), which the parser turns into UTF-8. NUL is dropped: the parser takes
+// it as the end of the file. The result is ASCII, on one line.
+func tbPrefUnicode(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		switch {
+		case r == 0:
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r < 0x7f:
+			b.WriteRune(r)
+		case r > 0xffff:
+			r1, r2 := utf16Pair(r)
+			fmt.Fprintf(&b, `\u%04x\u%04x`, r1, r2)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func utf16Pair(r rune) (rune, rune) {
+	r -= 0x10000
+	return 0xd800 + (r>>10)&0x3ff, 0xdc00 + r&0x3ff
+}
+
+// tbPrefBytes quotes s for a pref Thunderbird reads as bytes and widens to
+// text one byte per character: the identity's useremail
+// (NS_IMPL_IDPREF_STR(Email, "useremail") in comm-central
+// mailnews/base/src/nsMsgIdentity.cpp, an ACString attribute) and the SMTP
+// server's username. UTF-8 there shows as "jÃ¼rgen@"; Thunderbird's own
+// account setup stores such an address as Latin-1 bytes, and so does this:
+// U+0080-U+00FF become \xNN (one raw byte each, lib.rs's "\xNN gives a raw
+// byte value"). A character beyond Latin-1 has no byte: an error.
+// TestThunderbirdReadsNonASCIIAddress checks it with the real Thunderbird.
+func tbPrefBytes(s string) (tbBytes, error) {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == utf8.RuneError || r > 0xff:
+			return "", fmt.Errorf("%q has characters beyond Latin-1", s)
+		case r == 0:
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r >= 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return tbBytes(b.String()), nil
+}
+
+// commentSafe keeps s on its comment line: Gecko's parser ends a // comment
+// at CR or LF and the whole file at NUL, so every control character becomes
+// a space.
+func commentSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
 }
 
 // tbAuth is the first of s's methods Thunderbird has a pref value for.

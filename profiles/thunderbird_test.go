@@ -2,7 +2,6 @@ package profiles
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -51,11 +50,20 @@ func TestThunderbirdISPValidAndReadsBack(t *testing.T) {
 				t.Errorf("%s: read back: %s", tc.name, d)
 			}
 		}
-		if !reflect.DeepEqual(stripLines(got.Incoming), stripLines(acct.Provider.Incoming)) ||
-			!reflect.DeepEqual(stripLines(got.Outgoing), stripLines(acct.Provider.Outgoing)) ||
-			!reflect.DeepEqual(got.Domains, acct.Provider.Domains) {
+		want := thunderbirdISPProvider(acct)
+		if !reflect.DeepEqual(stripLines(got.Incoming), stripLines(want.Incoming)) ||
+			!reflect.DeepEqual(stripLines(got.Outgoing), stripLines(want.Outgoing)) ||
+			!reflect.DeepEqual(got.Domains, want.Domains) {
 			t.Errorf("%s: read back\n got %+v %+v\nwant %+v %+v", tc.name, got.Incoming, got.Outgoing,
-				acct.Provider.Incoming, acct.Provider.Outgoing)
+				want.Incoming, want.Outgoing)
+		}
+		if got.Incoming[0].Protocol != acct.Incoming.Protocol {
+			t.Errorf("%s: the isp/ file offers %s first, the account is %s", tc.name, got.Incoming[0].Protocol, acct.Incoming.Protocol)
+		}
+		for _, s := range got.Incoming {
+			if s.Protocol == autoconfig.POP3 && (s.POP3 == nil || !s.POP3.LeaveMessagesOnServer || s.POP3.DaysToLeave < keepForGood) {
+				t.Errorf("%s: POP3 server %s does not keep the mail: %+v", tc.name, s.Address(), s.POP3)
+			}
 		}
 		if rep := autoconfig.Lint(bytes.NewReader(data)); rep.HasErrors() {
 			t.Errorf("%s: lint finds errors: %+v", tc.name, rep.Findings)
@@ -170,21 +178,23 @@ func TestThunderbirdAcceptsFiles(t *testing.T) {
 				continue
 			}
 			// Without an address the tool uses testuser@ the first domain.
-			acct := tc.acct
-			addr, _ := autoconfig.ParseAddress("testuser@" + acct.Provider.Domains[0])
+			// The servers as the isp/ file lists them: the account's
+			// protocol first.
+			written := thunderbirdISPProvider(tc.acct)
+			addr, _ := autoconfig.ParseAddress("testuser@" + written.Domains[0])
 			gotIn := append([]tbjudge.Server{v.Config.Incoming}, v.Config.IncomingAlternatives...)
 			gotOut := append([]tbjudge.Server{v.Config.Outgoing}, v.Config.OutgoingAlternatives...)
-			if len(gotIn) != len(acct.Provider.Incoming) || len(gotOut) != len(acct.Provider.Outgoing) {
+			if len(gotIn) != len(written.Incoming) || len(gotOut) != len(written.Outgoing) {
 				t.Errorf("%s (%s): Thunderbird kept %d incoming and %d outgoing servers of %d and %d",
-					tc.name, mode, len(gotIn), len(gotOut), len(acct.Provider.Incoming), len(acct.Provider.Outgoing))
+					tc.name, mode, len(gotIn), len(gotOut), len(written.Incoming), len(written.Outgoing))
 				continue
 			}
-			for i, s := range acct.Provider.Incoming {
+			for i, s := range written.Incoming {
 				if d := sameServer(gotIn[i], s, addr); d != "" {
 					t.Errorf("%s (%s): incoming %d: %s", tc.name, mode, i, d)
 				}
 			}
-			for i, s := range acct.Provider.Outgoing {
+			for i, s := range written.Outgoing {
 				if i > 0 {
 					// Thunderbird's replaceVariables() leaves outgoing
 					// alternatives' usernames as templates.
@@ -220,40 +230,11 @@ func TestThunderbirdAcceptsFiles(t *testing.T) {
 	}
 }
 
-// tbAccount is what testdata/tb-read-account.py reads back from Thunderbird.
-type tbAccount struct {
-	Key         string `json:"key"`
-	Type        string `json:"type"`
-	Hostname    string `json:"hostname"`
-	Port        int    `json:"port"`
-	SocketType  int    `json:"socketType"`
-	AuthMethod  int    `json:"authMethod"`
-	Username    string `json:"username"`
-	PrettyName  string `json:"prettyName"`
-	LeaveOnSrv  *bool  `json:"leaveOnServer"`
-	DaysToLeave int    `json:"daysToLeave"`
-	Identities  []struct {
-		FullName      string `json:"fullName"`
-		Email         string `json:"email"`
-		SMTPServerKey string `json:"smtpServerKey"`
-		Valid         bool   `json:"valid"`
-		Outgoing      *struct {
-			Key        string `json:"key"`
-			Hostname   string `json:"hostname"`
-			Port       int    `json:"port"`
-			SocketType int    `json:"socketType"`
-			AuthMethod int    `json:"authMethod"`
-			Username   string `json:"username"`
-		} `json:"outgoing"`
-	} `json:"identities"`
-}
-
 // Thunderbird, started on a new profile holding only our user.js, has the
 // whole account: server, identity, and the identity's own SMTP server.
 func TestThunderbirdLoadsUserJS(t *testing.T) {
-	judge := thunderbirdJudge(t)
-	dir := t.TempDir()
-	// Each start of Thunderbird costs about 3 s: sandbox scenarios whose
+	thunderbirdJudge(t)
+	// Each start of Thunderbird costs about 3-5 s: sandbox scenarios whose
 	// account has the same shape as one already checked are left out.
 	shapes := map[string]bool{}
 	for _, tc := range subjects(t) {
@@ -264,51 +245,157 @@ func TestThunderbirdLoadsUserJS(t *testing.T) {
 		}
 		shapes[shape] = true
 		t.Run(tc.name, func(t *testing.T) {
-			acct := tc.acct
-			userJS := writeTemp(t, dir, tc.name+"-user.js", tc.file(t, "thunderbird/user.js"))
-			cmd := exec.Command(python(t), filepath.Join("testdata", "tb-read-account.py"), filepath.Join(judge, "lib"), userJS)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("tb-read-account.py: %v\n%s", err, stderr.String())
+			tb := tbjudge.Start(t, tc.file(t, "thunderbird/user.js"), tbOffline)
+			accounts := tb.Accounts(t)
+			if len(accounts) != 1 || accounts[0].Key != tbAccountKey {
+				t.Fatalf("Thunderbird has accounts %+v, want exactly %s", accounts, tbAccountKey)
 			}
-			var got struct {
-				Accounts       []tbAccount `json:"accounts"`
-				DefaultAccount string      `json:"defaultAccount"`
-			}
-			if err := json.Unmarshal(out, &got); err != nil {
-				t.Fatalf("%v: %s", err, out)
-			}
-			if len(got.Accounts) != 1 || got.DefaultAccount != tbAccountKey {
-				t.Fatalf("Thunderbird has accounts %+v (default %q), want exactly %s", got.Accounts, got.DefaultAccount, tbAccountKey)
-			}
-			a := got.Accounts[0]
-			in, out2 := acct.In(), acct.Out()
-			inAuth, _ := tbAuth(in)
-			outAuth, _ := tbAuth(out2)
-			if a.Type != string(in.Protocol) || a.Hostname != in.Hostname || a.Port != in.Port ||
-				a.SocketType != tbSocketType[in.Security] || a.AuthMethod != inAuth || a.Username != in.Username {
-				t.Errorf("incoming server %+v, want %+v", a, in)
-			}
-			if acct.Incoming.Protocol == autoconfig.POP3 && (a.LeaveOnSrv == nil || !*a.LeaveOnSrv) {
-				t.Errorf("POP3 account does not leave messages on the server: %+v", a)
-			}
-			if len(a.Identities) != 1 {
-				t.Fatalf("identities %+v", a.Identities)
-			}
-			id := a.Identities[0]
-			if id.FullName != tc.display || id.Email != acct.Address.ASCII() || !id.Valid {
-				t.Errorf("identity %+v", id)
-			}
-			if id.SMTPServerKey != tbSMTPKey || id.Outgoing == nil {
-				t.Fatalf("the identity does not name its own SMTP server: %+v", id)
-			}
-			o := id.Outgoing
-			if o.Key != tbSMTPKey || o.Hostname != out2.Hostname || o.Port != out2.Port ||
-				o.SocketType != tbSocketType[out2.Security] || o.AuthMethod != outAuth || o.Username != out2.Username {
-				t.Errorf("outgoing server %+v, want %+v", *o, out2)
-			}
+			checkTBAccount(t, accounts[0], tc.acct, tc.display, true)
 		})
+	}
+}
+
+// tbOffline keeps the user.js account from logging in at startup: its
+// password prompt would block Thunderbird's first window.
+var tbOffline = map[string]any{"mail.server." + tbServerKey + ".login_at_startup": false}
+
+// checkTBAccount compares an account as Thunderbird has it with ours;
+// fromUserJS also checks what only user.js sets (the SMTP server's key).
+func checkTBAccount(t *testing.T, a tbjudge.Account, acct Account, display string, fromUserJS bool) {
+	t.Helper()
+	in, out := acct.In(), acct.Out()
+	inAuth, _ := tbAuth(in)
+	outAuth, _ := tbAuth(out)
+	if a.Type != string(in.Protocol) || a.Hostname != in.Hostname || a.Port != in.Port ||
+		a.SocketType != tbSocketType[in.Security] || a.AuthMethod != inAuth || a.Username != in.Username {
+		t.Errorf("incoming server %+v, want %+v", a, in)
+	}
+	if in.Protocol == autoconfig.POP3 {
+		checkTBKeepsMail(t, a, fromUserJS)
+	}
+	if len(a.Identities) != 1 {
+		t.Fatalf("identities %+v", a.Identities)
+	}
+	id := a.Identities[0]
+	if id.FullName != display || id.Email != acct.Address.ASCII() || !id.Valid {
+		t.Errorf("identity %+v, want %q <%s>", id, display, acct.Address.ASCII())
+	}
+	if id.Outgoing == nil || (fromUserJS && id.SMTPServerKey != tbSMTPKey) {
+		t.Fatalf("the identity does not name its own SMTP server: %+v", id)
+	}
+	o := id.Outgoing
+	if o.Hostname != out.Hostname || o.Port != out.Port ||
+		o.SocketType != tbSocketType[out.Security] || o.AuthMethod != outAuth || o.Username != out.Username {
+		t.Errorf("outgoing server %+v, want %+v", *o, out)
+	}
+}
+
+// keepForGood is the fewest days to leave mail on the server that mean
+// "keep": a hundred years.
+const keepForGood = 100 * 365
+
+// checkTBKeepsMail: a POP3 account keeps the mail on the server and never
+// deletes it by age. Thunderbird's account setup cannot switch deletion by
+// age off, so an account made from the isp/ file must have tbKeepDays.
+func checkTBKeepsMail(t *testing.T, a tbjudge.Account, fromUserJS bool) {
+	t.Helper()
+	is := func(p *bool) bool { return p != nil && *p }
+	if !is(a.LeaveOnServer) || !is(a.DownloadOnBiff) {
+		t.Errorf("POP3 account %s: leave on server %v, download on biff %v; want both true", a.Key, a.LeaveOnServer, a.DownloadOnBiff)
+	}
+	switch {
+	case fromUserJS && (a.DeleteByAgeFromServer == nil || *a.DeleteByAgeFromServer):
+		t.Errorf("POP3 account %s from user.js deletes by age (%v)", a.Key, a.DeleteByAgeFromServer)
+	case !fromUserJS && is(a.DeleteByAgeFromServer) && a.NumDaysToLeaveOnServer < keepForGood:
+		t.Errorf("POP3 account %s from the isp/ file deletes mail after %d days", a.Key, a.NumDaysToLeaveOnServer)
+	}
+}
+
+// One Thunderbird loads our user.js for a POP3 account with a non-ASCII
+// address, then runs its own account creation from our isp/ files for two
+// more (the address typed as a person types it, a --protocol pop3 file),
+// and quits: its objects and the prefs.js it wrote say that POP3 keeps the
+// mail, nothing is deleted by age, and each address is as typed.
+func TestThunderbirdCreatesAccountsFromOurFiles(t *testing.T) {
+	thunderbirdJudge(t)
+	account := func(settings, address, display string, protocol autoconfig.Protocol) (Account, []File) {
+		t.Helper()
+		addr, err := autoconfig.ParseAddress(address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acct, err := NewAccount(loadProvider(t, settings), addr, display, protocol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, err := Render(acct, []Format{Thunderbird}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return acct, files
+	}
+	userJSAcct, userJSFiles := account("pop3-only.xml", "jürgen@pop-only.test", "Jürgen Müller", "")
+	ispPOP, ispPOPFiles := account("pop3-only.xml", "märta.öberg@pop-only.test", "Märta Öberg", "")
+	ispAsPOP, ispAsPOPFiles := account("imap-pop3.xml", "zoë@example.test", "Zoë", autoconfig.POP3)
+	idn, idnFiles := account("idn.xml", "anna@bücher.test", "Anna Lindqvist", "")
+
+	tb := tbjudge.Start(t, fileData(t, userJSFiles, "thunderbird/user.js"), tbOffline)
+	t.Logf("Thunderbird started in %v", tb.Startup)
+	var ispKeys []string
+	for _, c := range []struct {
+		acct  Account
+		files []File
+	}{{ispPOP, ispPOPFiles}, {ispAsPOP, ispAsPOPFiles}} {
+		dir := t.TempDir()
+		name := ThunderbirdISPFileName(c.acct.Address.Domain)
+		writeTemp(t, dir, "isp/"+name, fileData(t, c.files, "thunderbird/isp/"+name))
+		ispKeys = append(ispKeys, tb.CreateFromISP(t, dir, c.acct.Address.Domain, c.acct.Address.String(), c.acct.DisplayName))
+	}
+	// An IDN domain: Thunderbird refuses the Unicode form before it looks
+	// into isp/ (FetchConfig.fromDisk runs InputSanitizer.hostname on it),
+	// and takes the A-label form the sheet tells people to type.
+	idnDir := t.TempDir()
+	idnName := ThunderbirdISPFileName(idn.Address.Domain)
+	writeTemp(t, idnDir, "isp/"+idnName, fileData(t, idnFiles, "thunderbird/isp/"+idnName))
+	if _, err := tb.TryCreateFromISP(t, idnDir, idn.Address.DomainUnicode, idn.Address.String(), idn.DisplayName); err == nil {
+		t.Errorf("Thunderbird took the Unicode domain %s; the sheet's advice to type the xn-- form may be needless", idn.Address.DomainUnicode)
+	}
+	idnKey := tb.CreateFromISP(t, idnDir, idn.Address.Domain, idn.Address.ASCII(), idn.DisplayName)
+
+	byKey := map[string]tbjudge.Account{}
+	for _, a := range tb.Accounts(t) {
+		byKey[a.Key] = a
+	}
+	checkTBAccount(t, byKey[tbAccountKey], userJSAcct, userJSAcct.DisplayName, true)
+	checkTBAccount(t, byKey[ispKeys[0]], ispPOP, ispPOP.DisplayName, false)
+	checkTBAccount(t, byKey[ispKeys[1]], ispAsPOP, ispAsPOP.DisplayName, false)
+	checkTBAccount(t, byKey[idnKey], idn, idn.DisplayName, false)
+
+	// What Thunderbird wrote to disk, as the next start reads it.
+	prefs := tb.Quit(t)
+	latin1 := func(s string) string {
+		var b []byte
+		for _, r := range s {
+			b = append(b, byte(r))
+		}
+		return string(b)
+	}
+	for _, c := range []struct {
+		acct       Account
+		key        string
+		fromUserJS bool
+	}{{userJSAcct, tbAccountKey, true}, {ispPOP, ispKeys[0], false}, {ispAsPOP, ispKeys[1], false}} {
+		srv := "mail.server." + byKey[c.key].ServerKey + "."
+		id := "mail.identity." + byKey[c.key].Identities[0].Key + "."
+		if got := prefs[id+"useremail"]; got != latin1(c.acct.Address.ASCII()) {
+			t.Errorf("%s: prefs.js useremail %q, want the Latin-1 bytes of %q", c.key, got, c.acct.Address.ASCII())
+		}
+		if prefs[srv+"leave_on_server"] != true {
+			t.Errorf("%s: prefs.js leave_on_server %v", c.key, prefs[srv+"leave_on_server"])
+		}
+		byAge, days := prefs[srv+"delete_by_age_from_server"], prefs[srv+"num_days_to_leave_on_server"]
+		if c.fromUserJS && byAge == true || !c.fromUserJS && byAge != false && (days == nil || days.(int64) < keepForGood) {
+			t.Errorf("%s: prefs.js delete_by_age_from_server %v, num_days_to_leave_on_server %v", c.key, byAge, days)
+		}
 	}
 }

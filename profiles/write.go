@@ -9,12 +9,20 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 )
+
+const thunderbirdISPAbout = "provider settings for Thunderbird's isp/ folder"
+
+func thunderbirdISPPath(acct Account) string {
+	return "thunderbird/isp/" + ThunderbirdISPFileName(acct.Address.Domain)
+}
 
 // Render produces every file of formats for acct, in memory. Nothing touches
 // the disk, so a writer that fails leaves nothing behind.
 func Render(acct Account, formats []Format, opts Options) ([]File, error) {
+	acct.unproven = opts.Unproven
 	var files []File
 	var err error // the first writer's failure; the rest are skipped
 	add := func(f Format, p, about string, secret bool, write func(io.Writer) error) {
@@ -31,8 +39,7 @@ func Render(acct Account, formats []Format, opts Options) ([]File, error) {
 	for _, f := range formats {
 		switch f {
 		case Thunderbird:
-			add(f, "thunderbird/isp/"+ThunderbirdISPFileName(acct.Address.Domain),
-				"provider settings for Thunderbird's isp/ folder",
+			add(f, thunderbirdISPPath(acct), thunderbirdISPAbout,
 				false, func(w io.Writer) error { return ThunderbirdISP(w, acct) })
 			add(f, "thunderbird/user.js", "creates the account in a NEW Thunderbird profile",
 				false, func(w io.Writer) error { return ThunderbirdUserJS(w, acct) })
@@ -78,10 +85,13 @@ func Render(acct Account, formats []Format, opts Options) ([]File, error) {
 	return files, nil
 }
 
-// Omitted is a format that RenderAvailable left out, and why.
+// Omitted is a format, or one file of it, that RenderAvailable left out,
+// and why.
 type Omitted struct {
 	Format Format
-	Err    error // wraps ErrUnsupported
+	// Path is the one file left out, "" when the whole format was.
+	Path string
+	Err  error // wraps ErrUnsupported
 }
 
 // RenderAvailable is Render for a run of several formats, where one client
@@ -90,12 +100,23 @@ type Omitted struct {
 // is left out and named in omitted, with its reason. Asked for one format,
 // or when no format can be written, it fails as Render does.
 func RenderAvailable(acct Account, formats []Format, opts Options) (files []File, omitted []Omitted, err error) {
-	if len(formats) <= 1 {
+	if len(formats) <= 1 && !slices.Contains(formats, Thunderbird) {
 		files, err = Render(acct, formats, opts)
 		return files, nil, err
 	}
 	for _, f := range formats {
 		fs, err := Render(acct, []Format{f}, opts)
+		if errors.Is(err, ErrUnsupported) && f == Thunderbird {
+			// The isp/ file holds placeholders, not the address, so it
+			// serves Thunderbird where user.js cannot (an address beyond
+			// Latin-1): only user.js is left out.
+			var isp []File
+			if isp, err = renderThunderbirdISP(acct, opts); err == nil {
+				files = append(files, isp...)
+				omitted = append(omitted, Omitted{Format: f, Path: "thunderbird/user.js", Err: errUserJS(acct)})
+				continue
+			}
+		}
 		if errors.Is(err, ErrUnsupported) {
 			omitted = append(omitted, Omitted{Format: f, Err: err})
 			continue
@@ -109,6 +130,19 @@ func RenderAvailable(acct Account, formats []Format, opts Options) (files []File
 		return nil, nil, omitted[0].Err
 	}
 	return files, omitted, nil
+}
+
+func renderThunderbirdISP(acct Account, opts Options) ([]File, error) {
+	acct.unproven = opts.Unproven
+	var b bytes.Buffer
+	if err := ThunderbirdISP(&b, acct); err != nil {
+		return nil, err
+	}
+	return []File{{Format: Thunderbird, Path: thunderbirdISPPath(acct), About: thunderbirdISPAbout, Data: b.Bytes()}}, nil
+}
+
+func errUserJS(acct Account) error {
+	return ThunderbirdUserJS(io.Discard, acct)
 }
 
 // Write renders formats for acct and writes them under dir (see WriteFiles).
