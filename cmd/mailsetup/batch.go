@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/internal/account"
 	"github.com/mailsetup/mailsetup/internal/iostreams"
 	"github.com/mailsetup/mailsetup/probe"
 	"github.com/mailsetup/mailsetup/probe/verify"
@@ -61,6 +62,10 @@ type batchOptions struct {
 	Protocol    string
 	Concurrency int
 	Force       bool
+	// answerFlags are --autodiscover-path and the signing flags; the login
+	// name is the CSV's username column, and there is no --include-password:
+	// it would put every user's password into a folder of files.
+	answerFlags
 }
 
 func newCmdBatch(f *Factory, runF func(*batchOptions) error) *cobra.Command {
@@ -105,6 +110,7 @@ every user got working settings and files, 6 otherwise.`,
 	fl.StringVar(&opts.Protocol, "protocol", "", "incoming protocol for everyone: imap or pop3 (default: each user's recommendation)")
 	fl.IntVar(&opts.Concurrency, "concurrency", 8, "users handled at once (1 to 64)")
 	fl.BoolVar(&opts.Force, "force", false, "overwrite files that already exist in the users' folders")
+	addAnswerFlags(cmd, &opts.answerFlags, answerFlagSet{})
 	// Everyone's password is not one password: it comes from the rows.
 	net = addNetFlagsWithoutPassword(cmd)
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
@@ -174,13 +180,19 @@ func runBatch(ctx context.Context, opts *batchOptions) error {
 	if opts.Concurrency < 1 || opts.Concurrency > maxConcurrency {
 		return usageError("--concurrency %d: use 1 to %d", opts.Concurrency, maxConcurrency)
 	}
-	if opts.Protocol != "" && opts.Protocol != string(autoconfig.IMAP) && opts.Protocol != string(autoconfig.POP3) {
-		return usageError("--protocol %q: use imap or pop3", opts.Protocol)
-	}
-	formats, err := profiles.ParseFormats(opts.Formats)
+	protocol, err := parseProtocol(opts.Protocol)
 	if err != nil {
-		return usageError("--format: %v", err)
+		return err
 	}
+	formats, err := parseFormats(opts.Formats)
+	if err != nil {
+		return err
+	}
+	answers, err := opts.answers()
+	if err != nil {
+		return err
+	}
+	answers.Protocol, answers.Formats = protocol, formats
 	users, bad, err := readUsers(opts.UsersFile)
 	if err != nil {
 		return err
@@ -200,7 +212,7 @@ func runBatch(ctx context.Context, opts *batchOptions) error {
 	for _, r := range bad {
 		progress.done(r)
 	}
-	b := &batcher{probe: opts.Probe, popts: popts, out: opts.Out, formats: formats, protocol: autoconfig.Protocol(opts.Protocol),
+	b := &batcher{probe: opts.Probe, popts: popts, out: opts.Out, answers: answers,
 		force: opts.Force, dir: filepath.Dir(opts.UsersFile)}
 	jobs := make(chan batchUser)
 	var mu sync.Mutex
@@ -390,9 +402,10 @@ type batcher struct {
 	popts    probe.Options
 	out      string
 	dir      string // the users file's folder: password files are relative to it
-	formats  []profiles.Format
-	protocol autoconfig.Protocol
-	force    bool
+	// answers are the batch's answers for everyone; each row adds its
+	// name and login name.
+	answers account.Answers
+	force   bool
 }
 
 func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
@@ -442,15 +455,16 @@ func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
 		return fail(batchNothingFound, fmt.Errorf("no working SMTP server was found for %s: mail clients need one to send mail", u.addr))
 	}
 	r.Confidence = rec.Confidence
-	files, protocol, warnings, err := b.render(rep, u)
+	rendered, err := b.render(rep, u)
 	if err != nil {
 		return fail(batchError, err)
 	}
-	r.Warnings = warnings
-	r.Protocol = string(protocol)
+	files := rendered.Files
+	r.Warnings = noticeList(rendered.Notices)
+	r.Protocol = string(rendered.Protocol)
 	folder := filepath.Join(b.out, folderName(u.addr))
-	r.Incoming, r.Outgoing = summaryEndpoints(files, rec, u, protocol)
-	err = profiles.WriteFiles(folder, files, b.force)
+	r.Incoming, r.Outgoing = summaryEndpoints(rendered)
+	err = rendered.Write(folder, b.force)
 	if errors.Is(err, profiles.ErrExists) {
 		// A re-run into the same folder: the settings work, the files of
 		// the earlier run are kept, and nothing here is the user's fault.
@@ -474,27 +488,16 @@ func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
 	return r
 }
 
-// render writes the same files the wizard writes for the same answers; a
-// username from the users file replaces the provider's template.
-func (b *batcher) render(rep *probe.Report, u batchUser) ([]profiles.File, autoconfig.Protocol, []string, error) {
-	protocol := b.protocol
-	if protocol == "" {
-		protocol = rep.Recommendation.Protocol
-	}
-	acct, err := profiles.NewAccount(rep.Settings(), u.addr, u.Name, protocol)
+// render writes the same files profile and the wizard write for the same
+// answers: the row's name and login name, the batch's flags.
+func (b *batcher) render(rep *probe.Report, u batchUser) (*account.Rendered, error) {
+	settings, err := account.FromReport(rep)
 	if err != nil {
-		return nil, protocol, nil, err
+		return nil, err
 	}
-	if u.Username != "" {
-		acct.Incoming.Username = u.Username
-		if acct.Outgoing.PreferredAuth().UsesPassword() {
-			acct.Outgoing.Username = u.Username
-		}
-	}
-	// One client that cannot take the address (no Android QR code for a
-	// non-ASCII one) must not cost the user the others.
-	files, omitted, err := profiles.RenderAvailable(acct, b.formats, profiles.Options{})
-	return files, protocol, omittedWarnings(omitted), err
+	a := b.answers
+	a.Name, a.Username = u.Name, u.Username
+	return account.Render(settings, u.addr, a)
 }
 
 // loginAs logs in with the users file's username on the recommended servers,
@@ -576,28 +579,11 @@ func loginReason(rep *probe.Report) string {
 }
 
 // summaryEndpoints are the servers the user's files name, usernames expanded.
-func summaryEndpoints(files []profiles.File, rec *probe.Recommendation, u batchUser, protocol autoconfig.Protocol) (in, out *batchEndpoint) {
-	pick := func(e probe.Endpoint) *batchEndpoint {
-		name := e.Username
-		if u.Username != "" {
-			name = u.Username
-		}
-		return &batchEndpoint{Protocol: e.Protocol, Host: e.Host, Port: e.Port, Security: e.Security, Username: name}
+func summaryEndpoints(r *account.Rendered) (in, out *batchEndpoint) {
+	endpoint := func(s autoconfig.Server) *batchEndpoint {
+		return &batchEndpoint{Protocol: s.Protocol, Host: s.Hostname, Port: s.Port, Security: s.Security, Username: s.Username}
 	}
-	in = pick(rec.Incoming)
-	if protocol != rec.Protocol {
-		in = nil
-		for _, e := range rec.Alternatives {
-			if e.Protocol == protocol {
-				in = pick(e)
-				break
-			}
-		}
-	}
-	if rec.Outgoing != nil {
-		out = pick(*rec.Outgoing)
-	}
-	return in, out
+	return endpoint(r.Account.In()), endpoint(r.Account.Out())
 }
 
 // writeSummary writes DIR/summary.csv and DIR/summary.json together,

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/internal/account"
 	"github.com/mailsetup/mailsetup/internal/iostreams"
 	"github.com/mailsetup/mailsetup/internal/sandbox"
 	"github.com/mailsetup/mailsetup/probe"
@@ -111,11 +112,16 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 		if err != nil {
 			return err
 		}
-		// The demo address is ASCII: every client takes it, so nothing is omitted.
-		files, _, err = renderAccount(run.Report, addr, demoName, "", profiles.AllFormats)
+		settings, err := account.FromReport(run.Report)
 		if err != nil {
 			return err
 		}
+		// The demo address is ASCII: every client takes it, so nothing is omitted.
+		r, err := account.Render(settings, addr, account.Answers{Name: demoName, Formats: profiles.AllFormats})
+		if err != nil {
+			return err
+		}
+		files = r.Files
 		if err := profiles.WriteFiles(opts.Out, withDemoMarker(files), true); err != nil {
 			return err
 		}

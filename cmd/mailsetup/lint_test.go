@@ -122,17 +122,3 @@ func TestLintJSONStartsWithSchemaVersion(t *testing.T) {
 		t.Errorf("lint --json:\n%s", out)
 	}
 }
-
-func TestOneLineDropsPackagePrefixes(t *testing.T) {
-	cases := map[string]string{
-		"autoconfig: not an e-mail address: \"x\"":        `not an e-mail address: "x"`,
-		"profiles: file exists:\n  \"a\"":                 `file exists: "a"`,
-		"looking up: netx: the host has no address":       "looking up: the host has no address",
-		"the SMTP server: refused; probe: see the report": "the SMTP server: refused; probe: see the report",
-	}
-	for in, want := range cases {
-		if got := oneLine(in); got != want {
-			t.Errorf("oneLine(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"regexp"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -26,7 +26,7 @@ type Factory struct {
 
 // Main runs mailsetup with args and returns the process exit code.
 func Main(io *iostreams.IOStreams, args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	f := &Factory{IO: io}
 	root := newRootCmd(f)
@@ -47,7 +47,7 @@ func Main(io *iostreams.IOStreams, args []string) int {
 		return exitUsage
 	}
 	if !errors.Is(err, errSilentMarker) {
-		fmt.Fprintf(io.ErrOut, "mailsetup: %s\n", oneLine(err.Error()))
+		fmt.Fprintf(io.ErrOut, "mailsetup: %s\n", peopleWords(err))
 	}
 	return exitCodeOf(err)
 }
@@ -66,18 +66,6 @@ func argsAreUsage(cmd *cobra.Command) {
 	for _, sub := range cmd.Commands() {
 		argsAreUsage(sub)
 	}
-}
-
-// packagePrefix matches the package names mailsetup's errors carry for
-// programmers ("autoconfig: not an e-mail address"); people are shown the
-// message without them.
-// They stand first, or right after another error's ": ".
-var packagePrefix = regexp.MustCompile(`(^|: )(autoconfig|probe|profiles|server|verify|discover|netx|sandbox|prompt): `)
-
-// oneLine keeps an error on one line, as the README promises, without the
-// package prefixes.
-func oneLine(s string) string {
-	return packagePrefix.ReplaceAllString(strings.Join(strings.Fields(s), " "), "$1")
 }
 
 func newRootCmd(f *Factory) *cobra.Command {

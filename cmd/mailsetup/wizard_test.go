@@ -207,7 +207,7 @@ func TestWizardWithoutTerminalNamesTheMissingFlags(t *testing.T) {
 		{wizardOptions{Address: "a@demo.test", Name: "A", Yes: true}, ""},
 		{wizardOptions{Address: "a@demo.test", Yes: true}, "pass --name"},
 		{wizardOptions{Address: "a@demo.test", Name: "A", Protocol: "imap", Formats: "all"}, "pass --out (or --yes"},
-		{wizardOptions{Address: "a@demo.test", Name: "A", Protocol: "smtp", Yes: true}, `--protocol "smtp": use imap or pop3`},
+		{wizardOptions{Address: "a@demo.test", Name: "A", Protocol: "smtp", Yes: true}, `--protocol "smtp": choose imap or pop3`},
 		{wizardOptions{Address: "a@demo.test", Name: "A", Formats: "thunderbird,palm", Yes: true}, `"palm"`},
 		{wizardOptions{Address: "not-an-address", Name: "A", Yes: true}, `--address "not-an-address"`},
 	} {

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"unicode"
+
+	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/internal/account"
+	"github.com/mailsetup/mailsetup/internal/prompt"
+	"github.com/mailsetup/mailsetup/probe"
+	"github.com/mailsetup/mailsetup/profiles"
+)
+
+// sentinelWords are the libraries' sentinel errors in people's words. A
+// library error reads "sentinel: detail, and what to do"; the sentinel's
+// text is for programmers (it names the package), so the command line says
+// the same thing in words. Only the sentinel an error wraps is replaced,
+// found by identity (errors.Is), never by a pattern over the text.
+var sentinelWords = []struct {
+	err   error
+	words string
+}{
+	{autoconfig.ErrBadAddress, "not an e-mail address"},
+	{probe.ErrBadInput, "not an e-mail address or domain"},
+	{profiles.ErrNoServer, "no usable server"},
+	{profiles.ErrUnsupported, "this client's format cannot hold it"},
+	{profiles.ErrBadSigner, "the Apple profile cannot be signed"},
+	{profiles.ErrBadPath, "not a Windows path"},
+	{profiles.ErrBadFormat, "unknown client"},
+	{profiles.ErrExists, "a file is in the way"},
+	{account.ErrNothingWorks, "no working mail server was found"},
+	{account.ErrInsecureOnly, "only servers without valid encryption answer"},
+	{account.ErrNoOutgoing, "no working server for sending (SMTP) was found"},
+	{prompt.ErrCancelled, "cancelled"},
+}
+
+// peopleWords is an error as a person reads it: one line, the libraries'
+// sentinels in words, file-system errors without Go's "open" prefix, and
+// time-outs and cancellations said as such.
+func peopleWords(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := err.Error()
+	for _, s := range sentinelWords {
+		if errors.Is(err, s.err) {
+			msg = strings.Replace(msg, s.err.Error(), s.words, 1)
+		}
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		msg = strings.Replace(msg, pe.Error(), fileProblem(pe), 1)
+	}
+	msg = strings.Replace(msg, context.DeadlineExceeded.Error(), "time ran out", 1)
+	msg = strings.Replace(msg, context.Canceled.Error(), "cancelled", 1)
+	return oneLine(msg)
+}
+
+// fileProblem says what is wrong with a file the person named.
+func fileProblem(err error) string {
+	var pe *fs.PathError
+	if !errors.As(err, &pe) {
+		return oneLine(err.Error())
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Sprintf("%q does not exist", pe.Path)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Sprintf("%q may not be read or written by you (permission denied)", pe.Path)
+	}
+	return fmt.Sprintf("%q: %v", pe.Path, pe.Err)
+}
+
+// oneLine keeps a message on one line, as the README promises.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// terminalSafe strips what a terminal would obey rather than show (escape
+// sequences, carriage returns, bells) from text that came from the network
+// or a file: a server's greeting or an HTTP reason phrase must not retitle
+// or clear the person's terminal. --json escapes such text instead.
+func terminalSafe(text string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\t':
+			return r
+		case unicode.IsControl(r), r == '\u2028', r == '\u2029', unicode.Is(unicode.Bidi_Control, r):
+			return -1
+		}
+		return r
+	}, text)
+}
