@@ -398,10 +398,10 @@ func (c usersCols) user(rec []string, line int) (batchUser, error) {
 
 // batcher handles one user at a time for the workers.
 type batcher struct {
-	probe    probeFunc
-	popts    probe.Options
-	out      string
-	dir      string // the users file's folder: password files are relative to it
+	probe probeFunc
+	popts probe.Options
+	out   string
+	dir   string // the users file's folder: password files are relative to it
 	// answers are the batch's answers for everyone; each row adds its
 	// name and login name.
 	answers account.Answers
