@@ -67,7 +67,9 @@ func ParseDomain(s string) (Domain, error) {
 	}
 	ascii, err := idnaProfile.ToASCII(s)
 	if err != nil {
-		return Domain{}, fmt.Errorf("domain %q is not a valid name: %v", s, err)
+		// The idna error names its package and a code point; people get
+		// what to do instead.
+		return Domain{}, fmt.Errorf("domain %q has characters a domain name cannot have (spaces, symbols, misplaced hyphens)", s)
 	}
 	ascii = strings.ToLower(ascii)
 	if len(ascii) > 253 || !strings.Contains(ascii, ".") {

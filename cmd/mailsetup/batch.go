@@ -305,19 +305,26 @@ func readUsers(name string) (users []batchUser, bad []batchResult, err error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
+			// FieldPos is only for a record read without error: a parse
+			// error carries its own line.
+			line := 0
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				line = pe.Line
+				line = pe.StartLine
 			}
-			bad = append(bad, batchResult{Line: line, Status: batchBadRow, Files: []string{}, Error: fmt.Sprintf("line %d: %v", line, err)})
+			why := err.Error()
+			if pe != nil {
+				why = pe.Err.Error() + csvHint(pe.Err)
+			}
+			bad = append(bad, batchResult{Line: line, Status: batchBadRow, Files: []string{}, Error: fmt.Sprintf("line %d: %s", line, why)})
 			if pe == nil || pe.Err == csv.ErrQuote || pe.Err == csv.ErrBareQuote {
 				// A broken quote swallows the rest of the file.
 				break
 			}
 			continue
 		}
+		line, _ := cr.FieldPos(0)
 		if len(users)+len(bad) >= maxUsers {
 			return nil, nil, usageError("users file %q has more than %d users: split it", name, maxUsers)
 		}
@@ -341,6 +348,14 @@ func readUsers(name string) (users []batchUser, bad []batchResult, err error) {
 		return nil, nil, usageError("users file %q has a header but no users: add a row per user", name)
 	}
 	return users, bad, nil
+}
+
+// csvHint says how to mend a row the CSV reader refused.
+func csvHint(err error) string {
+	if errors.Is(err, csv.ErrQuote) || errors.Is(err, csv.ErrBareQuote) {
+		return `: a field that starts with " must end with ", and a " inside it is written ""`
+	}
+	return ""
 }
 
 // usersCols maps the header's column names to their positions.

@@ -436,3 +436,18 @@ func TestBatchLeavesOutAndroidForNonASCII(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// An unterminated quote is a bad row with its line, not a crash.
+func TestBatchUnterminatedQuoteIsABadRow(t *testing.T) {
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users.csv")
+	writeFile(t, users, "email,name\nbob@demo.test,Bob\n\"alice@demo.test,Alice\n")
+	out := filepath.Join(dir, "out")
+	code, _, stderr := batchRun(t, &batchOptions{Network: sandboxNetwork(t, nil, "demo"), UsersFile: users, Out: out, Formats: "sheet", Concurrency: 1})
+	if code != exitBatchPartial || !strings.Contains(stderr, "line 3: ") || !strings.Contains(stderr, `must end with "`) {
+		t.Errorf("exit %d, stderr %q; want 6 and line 3 named", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "bob@demo.test", "sheet", "setup.txt")); err != nil {
+		t.Errorf("the good row was not written: %v", err)
+	}
+}

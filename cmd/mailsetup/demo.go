@@ -29,10 +29,12 @@ type demoOptions struct {
 	// unless Force.
 	Out   string
 	Force bool
+	// Probe is probe.Run; tests give the demo and profile the same findings.
+	Probe probeFunc
 }
 
 func newCmdDemo(f *Factory, runF func(*demoOptions) error) *cobra.Command {
-	opts := &demoOptions{IO: f.IO}
+	opts := &demoOptions{IO: f.IO, Probe: probe.Run}
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "See mailsetup work in a simulated mail world (no network, a few seconds)",
@@ -64,16 +66,16 @@ type demoRun struct {
 }
 
 // demoProbe starts the sandbox's demo world, probes the demo address with
-// its password and closes the world. progress, when not nil, sees each step.
-// The wizard's demo builds on it: it writes profiles from Report.Settings().
-func demoProbe(ctx context.Context, progress func(probe.Event)) (*demoRun, error) {
+// its password through run and closes the world. progress, when not nil,
+// sees each step.
+func demoProbe(ctx context.Context, run probeFunc, progress func(probe.Event)) (*demoRun, error) {
 	w, err := sandbox.Start(ctx, sandbox.Options{Scenarios: []string{demoScenario}})
 	if err != nil {
 		return nil, fmt.Errorf("starting the simulated mail world: %w", err)
 	}
 	defer w.Close()
 	sc := w.Scenarios()[0]
-	rep, err := probe.Run(ctx, probe.Options{
+	rep, err := run(ctx, probe.Options{
 		Env:      w.Env(),
 		ISPDBURL: w.ISPDBURL(),
 		Password: []byte(sc.Password),
@@ -95,7 +97,7 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	if !opts.JSON {
 		fmt.Fprintf(opts.IO.Out, "mailsetup demo: a simulated provider (%s) runs inside this process on loopback;\nnothing leaves this machine.\n\n", demoScenario)
 	}
-	run, err := demoProbe(ctx, status.progress())
+	run, err := demoProbe(ctx, opts.Probe, status.progress())
 	status.clear()
 	if err != nil {
 		return err

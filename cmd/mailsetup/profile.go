@@ -31,6 +31,8 @@ type profileOptions struct {
 	Network networkSetup
 	// Password reads --password-stdin, --password-file or MAILSETUP_PASSWORD.
 	Password func() ([]byte, error)
+	// Probe is probe.Run; tests give several commands the same findings.
+	Probe probeFunc
 
 	Address string
 	// SandboxAddress is the --sandbox scenario's address, "" without one.
@@ -48,7 +50,7 @@ type profileOptions struct {
 }
 
 func newCmdProfile(f *Factory, runF func(*profileOptions) error) *cobra.Command {
-	opts := &profileOptions{IO: f.IO}
+	opts := &profileOptions{IO: f.IO, Probe: probe.Run}
 	var net *netFlags
 	cmd := &cobra.Command{
 		Use:   "profile ADDRESS --name NAME --out DIR",
@@ -287,7 +289,7 @@ func profileSettings(ctx context.Context, opts *profileOptions) (s account.Setti
 	popts.Progress = status.progress()
 	// The login name (--username) reaches the files through the answers;
 	// the prober takes it as its first login once it accepts one (issue 12).
-	rep, err = probe.Run(ctx, popts, addr.String())
+	rep, err = opts.Probe(ctx, popts, addr.String())
 	status.clear()
 	if err != nil {
 		return s, "", nil, nil, withExitCode(exitUsage, err)
@@ -330,17 +332,40 @@ func reportSettings(rep *probe.Report, from, address string) (account.Settings, 
 func readReport(name string) (*probe.Report, error) {
 	data, err := readBounded(name, maxReportSize)
 	if err != nil {
-		return nil, fmt.Errorf("--from: %w", err)
+		return nil, fmt.Errorf("--from: %s", peopleWords(err))
+	}
+	notReport := func(why string) error {
+		return usageError("--from %q is not a report of 'mailsetup probe ADDRESS --json' (%s): probe the address and save what it prints", name, why)
 	}
 	var rep probe.Report
 	if err := json.Unmarshal(data, &rep); err != nil {
-		return nil, withExitCode(exitUsage, fmt.Errorf("--from %q is not a 'mailsetup probe --json' report: %v", name, err))
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syntax):
+			return nil, notReport(fmt.Sprintf("it is not JSON: line %d", lineOf(data, syntax.Offset)))
+		case errors.As(err, &typ) && typ.Field == "":
+			return nil, notReport("it is JSON, but not an object")
+		case errors.As(err, &typ):
+			return nil, notReport(fmt.Sprintf("its field %q holds the wrong kind of value", typ.Field))
+		}
+		return nil, notReport("it does not read as JSON")
 	}
 	if rep.SchemaVersion != probe.SchemaVersion {
 		return nil, withExitCode(exitUsage, fmt.Errorf("--from %q has report schema version %d; this mailsetup reads version %d: probe again",
 			name, rep.SchemaVersion, probe.SchemaVersion))
 	}
+	if rep.Domain == "" {
+		// A batch summary.json, or any other JSON with a schema_version.
+		return nil, notReport("it names no probed domain; a batch's summary.json is not one")
+	}
 	return &rep, nil
+}
+
+// lineOf is the line number of a byte offset in data.
+func lineOf(data []byte, offset int64) int {
+	offset = min(max(offset, 0), int64(len(data)))
+	return 1 + bytes.Count(data[:offset], []byte("\n"))
 }
 
 // readSettingsFile reads a config-v1.1 file, or an Autodiscover response
@@ -348,7 +373,10 @@ func readReport(name string) (*probe.Report, error) {
 func readSettingsFile(name, address string) (*autoconfig.Provider, error) {
 	data, err := readBounded(name, autoconfig.MaxDocumentSize)
 	if err != nil {
-		return nil, fmt.Errorf("--settings: %w", err)
+		return nil, fmt.Errorf("--settings: %s", peopleWords(err))
+	}
+	if looks := lookalike(data); looks != "" {
+		return nil, usageError("--settings %q is not an autoconfig file or Autodiscover response: it looks like %s", name, looks)
 	}
 	p, diags, err := autoconfig.ReadConfig(bytes.NewReader(data))
 	if err == nil {
@@ -361,7 +389,7 @@ func readSettingsFile(name, address string) (*autoconfig.Provider, error) {
 	}
 	r, adErr := autoconfig.ReadAutodiscoverResponse(bytes.NewReader(data))
 	if adErr != nil {
-		return nil, fmt.Errorf("--settings %q is neither an autoconfig file nor an Autodiscover response: %v (check it with 'mailsetup lint %s')", name, err, name)
+		return nil, fmt.Errorf("--settings %q is neither an autoconfig file nor an Autodiscover response that mailsetup can read; 'mailsetup lint %s' says what is wrong with it", name, name)
 	}
 	domain := ""
 	if addr, err := autoconfig.ParseAddress(address); err == nil {
@@ -369,7 +397,7 @@ func readSettingsFile(name, address string) (*autoconfig.Provider, error) {
 	}
 	p, err = r.Provider(domain)
 	if err != nil {
-		return nil, fmt.Errorf("--settings %s: %w", name, err)
+		return nil, fmt.Errorf("--settings %s: %s", name, peopleWords(err))
 	}
 	return p, nil
 }

@@ -411,7 +411,7 @@ func (w *wizard) askAddress() error {
 			return nil
 		}
 		if w.ask == nil || w.opts.Address != "" {
-			return usageError("--address %q: %s", value, peopleWords(err))
+			return usageError("--address: %s", peopleWords(err))
 		}
 		fmt.Fprintf(w.err, "%s; try again\n", peopleWords(err))
 		value = ""

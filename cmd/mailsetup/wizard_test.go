@@ -209,7 +209,7 @@ func TestWizardWithoutTerminalNamesTheMissingFlags(t *testing.T) {
 		{wizardOptions{Address: "a@demo.test", Name: "A", Protocol: "imap", Formats: "all"}, "pass --out (or --yes"},
 		{wizardOptions{Address: "a@demo.test", Name: "A", Protocol: "smtp", Yes: true}, `--protocol "smtp": choose imap or pop3`},
 		{wizardOptions{Address: "a@demo.test", Name: "A", Formats: "thunderbird,palm", Yes: true}, `"palm"`},
-		{wizardOptions{Address: "not-an-address", Name: "A", Yes: true}, `--address "not-an-address"`},
+		{wizardOptions{Address: "not-an-address", Name: "A", Yes: true}, `--address: not an e-mail address: "not-an-address"`},
 	} {
 		network := func(ctx context.Context) (probe.Options, func(), error) {
 			return probe.Options{}, nil, errors.New("network reached")
