@@ -676,7 +676,7 @@ func (p *batchProgress) done(r batchResult) {
 		if who == "" {
 			who = "(no address)"
 		}
-		fmt.Fprintf(p.w, "batch: %s: %s: %s\n", who, r.Status, r.Error)
+		fmt.Fprintf(p.w, "batch: %s: %s: %s\n", who, r.Status, terminalSafe(r.Error))
 	}
 	if p.tty {
 		const width = 30

@@ -224,7 +224,7 @@ func runProfile(ctx context.Context, opts *profileOptions) error {
 			return err
 		}
 	} else {
-		printProfileSummary(opts.IO.Out, opts.Out, r.Account, source, r.Files)
+		printProfileSummary(safeWriter{opts.IO.Out}, opts.Out, r.Account, source, r.Files)
 		for _, w := range warnings {
 			fmt.Fprintf(opts.IO.ErrOut, "warning: %s\n", w)
 		}

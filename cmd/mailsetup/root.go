@@ -47,7 +47,7 @@ func Main(io *iostreams.IOStreams, args []string) int {
 		return exitUsage
 	}
 	if !errors.Is(err, errSilentMarker) {
-		fmt.Fprintf(io.ErrOut, "mailsetup: %s\n", peopleWords(err))
+		fmt.Fprintf(io.ErrOut, "mailsetup: %s\n", terminalSafe(peopleWords(err)))
 	}
 	return exitCodeOf(err)
 }

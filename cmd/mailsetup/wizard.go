@@ -164,10 +164,12 @@ type wizard struct {
 }
 
 func runWizard(ctx context.Context, opts *wizardOptions) error {
-	w := &wizard{opts: opts, ask: opts.Prompter, out: opts.IO.Out, err: opts.IO.ErrOut}
+	// What the wizard says holds servers' words (refusals, reason
+	// phrases): no control character of theirs reaches the terminal.
+	w := &wizard{opts: opts, ask: opts.Prompter, out: safeWriter{opts.IO.Out}, err: safeWriter{opts.IO.ErrOut}}
 	if opts.JSON {
 		// Human text goes to stderr so stdout carries only the JSON.
-		w.out = opts.IO.ErrOut
+		w.out = w.err
 	}
 	err := w.run(ctx)
 	if errors.Is(err, prompt.ErrCancelled) {

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"io"
 	"strings"
-	"unicode"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/internal/account"
@@ -79,17 +79,39 @@ func fileProblem(err error) string {
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // terminalSafe strips what a terminal would obey rather than show (escape
-// sequences, carriage returns, bells) from text that came from the network
-// or a file: a server's greeting or an HTTP reason phrase must not retitle
-// or clear the person's terminal. --json escapes such text instead.
-func terminalSafe(text string) string {
-	return strings.Map(func(r rune) rune {
+// sequences, carriage returns, bells: C0 and C1 control characters and DEL,
+// all but newline and tab) from text that may hold words from the network:
+// a server's greeting or an HTTP reason phrase must not retitle or clear
+// the person's terminal. --json escapes such text instead.
+func terminalSafe(text string) string { return string(stripControls([]byte(text))) }
+
+// stripControls works on bytes, so that text cut anywhere stays valid: C0
+// controls and DEL never occur inside a UTF-8 sequence, and a C1 control
+// is the two bytes 0xC2 0x80-0x9F.
+func stripControls(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		c := b[i]
 		switch {
-		case r == '\n' || r == '\t':
-			return r
-		case unicode.IsControl(r), r == '\u2028', r == '\u2029', unicode.Is(unicode.Bidi_Control, r):
-			return -1
+		case c == '\n' || c == '\t':
+		case c < 0x20 || c == 0x7f:
+			continue
+		case c == 0xc2 && i+1 < len(b) && b[i+1] >= 0x80 && b[i+1] <= 0x9f:
+			i++
+			continue
 		}
-		return r
-	}, text)
+		out = append(out, c)
+	}
+	return out
+}
+
+// safeWriter passes text on without control characters (terminalSafe):
+// the human report goes through it, since servers' words are in it.
+type safeWriter struct{ w io.Writer }
+
+func (s safeWriter) Write(p []byte) (int, error) {
+	if _, err := s.w.Write(stripControls(p)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
