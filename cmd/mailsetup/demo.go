@@ -139,5 +139,5 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	} else {
 		fmt.Fprintf(opts.IO.Out, "\nSet up your own account: mailsetup wizard\n                     or: mailsetup probe you@your-provider.example --password-stdin\n")
 	}
-	return probeExit(run.Report)
+	return probeExit(run.Report, probe.DefaultTimeout)
 }

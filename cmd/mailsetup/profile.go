@@ -132,6 +132,7 @@ var formatChoices = func() string {
 type profileResult struct {
 	SchemaVersion int                 `json:"schema_version"`
 	Email         string              `json:"email"`
+	Status        probe.Status        `json:"status"`
 	Out           string              `json:"out"`
 	Source        string              `json:"source"`
 	Incoming      autoconfig.Server   `json:"incoming"`
@@ -189,7 +190,19 @@ func runProfile(ctx context.Context, opts *profileOptions) error {
 
 	settings, source, rep, password, err := profileSettings(ctx, opts)
 	if err != nil {
+		if opts.JSON && rep != nil && (rep.Status == probe.StatusCancelled || rep.Status == probe.StatusTimedOut) {
+			// A script reads why nothing was written from the status.
+			res := profileResult{SchemaVersion: jsonSchemaVersion, Email: rep.Email, Status: rep.Status, Out: opts.Out,
+				Source: "probe of " + opts.Address, Files: []profileResultFile{}, Warnings: []string{}}
+			if werr := writeJSON(opts.IO.Out, res); werr != nil {
+				return werr
+			}
+		}
 		return err
+	}
+	status := probe.StatusOK
+	if rep != nil {
+		status = rep.Status
 	}
 	if opts.IncludePassword {
 		answers.Password = password
@@ -215,7 +228,7 @@ func runProfile(ctx context.Context, opts *profileOptions) error {
 	}
 	warnings = append(warnings, noticeList(r.Notices)...)
 	if opts.JSON {
-		res := profileResult{SchemaVersion: jsonSchemaVersion, Email: addr.String(), Out: opts.Out, Source: source,
+		res := profileResult{SchemaVersion: jsonSchemaVersion, Email: addr.String(), Status: status, Out: opts.Out, Source: source,
 			Incoming: r.Account.In(), Outgoing: r.Account.Out(), Files: resultFiles(opts.Out, r.Files), Warnings: warnings}
 		if res.Warnings == nil {
 			res.Warnings = []string{}
@@ -295,8 +308,8 @@ func profileSettings(ctx context.Context, opts *profileOptions) (s account.Setti
 		return s, "", nil, nil, withExitCode(exitUsage, err)
 	}
 	settleStatus(ctx, rep, popts.Timeout)
-	if err := cutShort(rep); err != nil {
-		return s, "", nil, nil, err
+	if err := cutShort(rep, popts.Timeout); err != nil {
+		return s, "", rep, nil, err
 	}
 	s, err = reportSettings(rep, "the probe", opts.Address)
 	return s, "probe of " + opts.Address, rep, popts.Password, err

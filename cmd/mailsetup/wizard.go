@@ -452,7 +452,7 @@ func (w *wizard) probe(ctx context.Context, popts probe.Options) (*probe.Report,
 		return nil, withExitCode(exitUsage, err)
 	}
 	settleStatus(ctx, rep, popts.Timeout)
-	if err := cutShort(rep); err != nil {
+	if err := cutShort(rep, popts.Timeout); err != nil {
 		return nil, err
 	}
 	return rep, nil
