@@ -175,6 +175,9 @@ func (nf *netFlags) password() ([]byte, error) {
 	}
 	switch {
 	case nf.passwordStdin:
+		if pw, asked, err := passwordFromTerminal(nf.cmd.InOrStdin(), nf.cmd.ErrOrStderr()); asked {
+			return pw, err
+		}
 		return readPassword(nf.cmd.InOrStdin(), "standard input")
 	case nf.passwordFile != "":
 		f, err := os.Open(nf.passwordFile)
