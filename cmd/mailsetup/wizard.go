@@ -161,6 +161,8 @@ type wizard struct {
 	protocol autoconfig.Protocol
 	forms    []profiles.Format
 	answers  account.Answers
+	// refused counts the logins refused by earlier probes of this run.
+	refused int
 }
 
 func runWizard(ctx context.Context, opts *wizardOptions) error {
@@ -266,11 +268,19 @@ func (w *wizard) run(ctx context.Context) error {
 
 // afterRefusal lets the person retype a refused password, or give the
 // login name when it is not the address, within the prober's limit of two
-// refused logins (more could lock the account); or write the files anyway.
+// refused logins per direction (more could lock the account); or write the
+// files anyway, which hold no password.
 func (w *wizard) afterRefusal(ctx context.Context, rep *probe.Report, popts probe.Options) (*probe.Report, probe.Options, error) {
 	for rep.Status == probe.StatusLoginRejected && w.asking() {
-		if refusedLogins(rep) >= maxRefusedLogins {
-			fmt.Fprint(w.out, probe.Wrap("", "The server refused your login twice; mailsetup stops trying so that your account is not locked. Check the password (and the login name) with your provider."))
+		if w.refused+refusedLogins(rep, w.addr) >= maxRefusedLogins {
+			fmt.Fprint(w.out, probe.Wrap("", "The server refused your login twice; mailsetup tries no more, so that your account is not locked. Check the password (and your login name) with your provider."))
+			ok, err := w.ask.Confirm("Write the files anyway (they hold no password)?", true)
+			if err != nil {
+				return nil, popts, err
+			}
+			if !ok {
+				return nil, popts, withExitCode(exitLoginRejected, errors.New("the login was refused; nothing was written"))
+			}
 			return rep, popts, nil
 		}
 		choice, err := w.ask.Select("The server refused your login. What now?", []string{
@@ -304,6 +314,8 @@ func (w *wizard) afterRefusal(ctx context.Context, rep *probe.Report, popts prob
 		default:
 			return nil, popts, withExitCode(exitLoginRejected, errors.New("the login was refused; nothing was written"))
 		}
+		// The refusals of every probe of this run count against the limit.
+		w.refused += refusedLogins(rep, w.addr)
 		if rep, err = w.probe(ctx, popts); err != nil {
 			return nil, popts, err
 		}
@@ -315,11 +327,17 @@ func (w *wizard) afterRefusal(ctx context.Context, rep *probe.Report, popts prob
 // the wizard's retries stay within it.
 const maxRefusedLogins = 2
 
-// refusedLogins counts the incoming servers that refused the login.
-func refusedLogins(rep *probe.Report) int {
+// refusedLogins counts the refused logins on incoming servers, erring
+// high: a server that refused the local part was tried with the full
+// address first (the prober's order without a published template).
+func refusedLogins(rep *probe.Report, addr autoconfig.Address) int {
 	n := 0
 	for _, s := range rep.Servers {
-		if s.Login == probe.LoginFailed && s.Protocol != autoconfig.SMTP {
+		if s.Login != probe.LoginFailed || s.Protocol == autoconfig.SMTP {
+			continue
+		}
+		n++
+		if d := s.LoginDetail; d != nil && d.Username == addr.LocalPart && addr.LocalPart != addr.ASCII() {
 			n++
 		}
 	}

@@ -409,3 +409,33 @@ func TestWizardNonASCIIAddressLeavesOutOnlyAndroid(t *testing.T) {
 		t.Errorf("the other clients' files are missing: %v", keys(written))
 	}
 }
+
+// A refused password may be typed again, as long as the refusals stay
+// within the prober's two: autoconfig-only's one server refused once.
+func TestWizardRetypeRefusedPassword(t *testing.T) {
+	sc := catalogued(t, "autoconfig-only")
+	dir := filepath.Join(t.TempDir(), "out")
+	script := prompt.NewScript(
+		prompt.Reply("Password", "wrong-password"),
+		prompt.Reply("refused your login. What now?", "Type the password again"),
+		prompt.Reply("Password", sc.Password),
+		prompt.Reply("Which mail clients", []string{"sheet"}),
+	)
+	code, out, errOut := wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, nil, "autoconfig-only"),
+		Address: sc.Address, Name: "Alice", Out: dir}, script)
+	if code != exitOK || !strings.Contains(out, "login ok") {
+		t.Fatalf("exit %d\nasked %q\nstdout:\n%s\nstderr:\n%s", code, script.Asked, out, errOut)
+	}
+
+	// The demo's two servers refused twice already: no third try.
+	demo := catalogued(t, "demo")
+	script = prompt.NewScript(
+		prompt.Reply("Password", "wrong-password"),
+		prompt.Reply("Write the files anyway", false),
+	)
+	code, out, _ = wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, nil, "demo"), Address: demo.Address, Name: "Alice",
+		Out: filepath.Join(t.TempDir(), "demo")}, script)
+	if code != exitLoginRejected || !strings.Contains(out, "refused your login twice") {
+		t.Errorf("exit %d, want 4\nasked %q\n%s", code, script.Asked, out)
+	}
+}
