@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/csv"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -214,6 +216,13 @@ func runBatch(ctx context.Context, opts *batchOptions) error {
 	}
 	b := &batcher{probe: opts.Probe, popts: popts, out: opts.Out, answers: answers,
 		force: opts.Force, dir: filepath.Dir(opts.UsersFile)}
+	// Password files are opened through the CSV folder's root, which no
+	// path or symlink leaves: a CSV from someone else cannot make batch
+	// read /etc/shadow and send its first line as a password.
+	if b.passwords, err = os.OpenRoot(b.dir); err != nil {
+		return fmt.Errorf("the users file's folder: %s", peopleWords(err))
+	}
+	defer b.passwords.Close()
 	jobs := make(chan batchUser)
 	var mu sync.Mutex
 	var workers sync.WaitGroup
@@ -417,6 +426,8 @@ type batcher struct {
 	popts probe.Options
 	out   string
 	dir   string // the users file's folder: password files are relative to it
+	// passwords is dir as the root password files are opened in.
+	passwords *os.Root
 	// answers are the batch's answers for everyone; each row adds its
 	// name and login name.
 	answers account.Answers
@@ -432,13 +443,9 @@ func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
 	popts := b.popts
 	var password []byte
 	if u.PasswordFile != "" {
-		pf := u.PasswordFile
-		if !filepath.IsAbs(pf) {
-			pf = filepath.Join(b.dir, pf)
-		}
 		var err error
-		if password, err = readPasswordFile(pf); err != nil {
-			return fail(batchBadRow, fmt.Errorf("password file: %w", err))
+		if password, err = b.readPasswordFile(u.PasswordFile); err != nil {
+			return fail(batchBadRow, err)
 		}
 		if u.Username == "" {
 			// The probe logs in with the provider's username template, then
@@ -639,14 +646,38 @@ func endpointText(e *batchEndpoint) string {
 	return fmt.Sprintf("%s:%d %s %s", e.Host, e.Port, e.Security, e.Username)
 }
 
-// readPasswordFile takes the first line of a file, as --password-file does.
-func readPasswordFile(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
+// readPasswordFile reads the first line of a password_file, which must
+// lie in the users file's folder.
+func (b *batcher) readPasswordFile(name string) ([]byte, error) {
+	switch {
+	case filepath.IsAbs(name) || filepath.VolumeName(name) != "":
+		return nil, fmt.Errorf("password_file %q is an absolute path: give it relative to the folder of the users file, %s", name, b.dir)
+	case !filepath.IsLocal(name):
+		return nil, fmt.Errorf("password_file %q leads out of the folder of the users file (%s): keep the password files in that folder", name, b.dir)
+	}
+	f, err := b.passwords.Open(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("password_file %q does not exist in %s", name, b.dir)
+	case err != nil && !errors.Is(err, fs.ErrPermission):
+		// os.Root refuses a symlink that leads out of the folder.
+		return nil, fmt.Errorf("password_file %q leads out of the folder of the users file (%s), perhaps by a link: keep the password files in that folder", name, b.dir)
+	case err != nil:
+		return nil, fmt.Errorf("password_file %q may not be read by you (permission denied)", name)
 	}
 	defer f.Close()
-	return readPassword(f, name)
+	line, err := bufio.NewReaderSize(io.LimitReader(f, maxPasswordLen+2), maxPasswordLen+2).ReadBytes('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("password_file %q cannot be read: %s", name, peopleWords(err))
+	}
+	line = bytes.TrimRight(line, "\r\n")
+	switch {
+	case len(line) == 0:
+		return nil, fmt.Errorf("password_file %q has no password on its first line: put it there, or leave the column empty to skip this user's login", name)
+	case len(line) > maxPasswordLen:
+		return nil, fmt.Errorf("password_file %q holds a password longer than %d bytes", name, maxPasswordLen)
+	}
+	return line, nil
 }
 
 // batchProgress draws a progress bar on a terminal's stderr and otherwise

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -117,7 +118,7 @@ alice@localpart.test,Alice L,alice,lp.pw
 		7:  {"alice@pop3-only.test", batchOK, "pop3", ""},
 		8:  {"dave@unreachable.test", batchNothingFound, "", "line 8: no working mail server"},
 		9:  {"ALICE@demo.test", batchBadRow, "", "already on line 3"},
-		10: {"eve@demo.test", batchBadRow, "", "line 10: password file"},
+		10: {"eve@demo.test", batchBadRow, "", "line 10: password_file \"missing.pw\" does not exist"},
 		11: {"mallory@demo.test", batchLoginRejected, "imap", "refused the login"},
 		12: {"alice@localpart.test", batchOK, "imap", ""},
 	}
@@ -449,5 +450,44 @@ func TestBatchUnterminatedQuoteIsABadRow(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, "bob@demo.test", "sheet", "setup.txt")); err != nil {
 		t.Errorf("the good row was not written: %v", err)
+	}
+}
+
+// A password_file stays inside the CSV's folder: no absolute path, no ..,
+// no symlink out of it; an empty one names the column, not a flag batch
+// refuses.
+func TestBatchPasswordFilesStayInTheFolder(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "users")
+	secret := filepath.Join(root, "secret")
+	writeFile(t, secret, "the neighbour's password\n")
+	writeFile(t, filepath.Join(dir, "empty.pw"), "\n")
+	if err := os.Symlink(secret, filepath.Join(dir, "link.pw")); err != nil {
+		t.Skipf("no symlinks here: %v", err)
+	}
+	users := filepath.Join(dir, "users.csv")
+	writeFile(t, users, "email,name,password_file\n"+
+		"a@demo.test,A,"+secret+"\n"+
+		"b@demo.test,B,../secret\n"+
+		"c@demo.test,C,link.pw\n"+
+		"d@demo.test,D,empty.pw\n")
+	network := func(ctx context.Context) (probe.Options, func(), error) { return probe.Options{}, func() {}, nil }
+	var probed []string
+	refuse := func(ctx context.Context, opts probe.Options, input string) (*probe.Report, error) {
+		probed = append(probed, input)
+		return nil, errors.New("probed")
+	}
+	code, _, stderr := batchRun(t, &batchOptions{Network: network, Probe: refuse, UsersFile: users, Out: filepath.Join(root, "out"), Formats: "sheet", Concurrency: 1})
+	if code != exitBatchPartial || len(probed) != 0 {
+		t.Fatalf("exit %d, probed %v\n%s", code, probed, stderr)
+	}
+	for _, want := range []string{"line 2: password_file \"" + secret + "\" is an absolute path", "line 3: password_file \"../secret\" leads out of the folder",
+		"line 4: password_file \"link.pw\" leads out of the folder", "line 5: password_file \"empty.pw\" has no password on its first line"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "--password-stdin") {
+		t.Errorf("batch suggested a flag it refuses:\n%s", stderr)
 	}
 }
