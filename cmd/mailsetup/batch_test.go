@@ -491,3 +491,24 @@ func TestBatchPasswordFilesStayInTheFolder(t *testing.T) {
 		t.Errorf("batch suggested a flag it refuses:\n%s", stderr)
 	}
 }
+
+// One folder per address: addresses that differ only in characters a file
+// system cannot take still get folders of their own.
+func TestFolderNamesNeverCollide(t *testing.T) {
+	seen := map[string]string{}
+	for _, a := range []string{"ålice@demo.test", "älice@demo.test", "alice@demo.test", "a/b@demo.test", "a_b@demo.test", "a*b@demo.test",
+		"a?b@demo.test", "jürgen@bücher.test", "jürgen@xn--bcher-kva.test"} {
+		addr := mustAddress(t, a)
+		name := folderName(addr)
+		if strings.ContainsAny(name, "/\\?*:<>|\"") {
+			t.Errorf("%s: folder %q has a character some file system refuses", a, name)
+		}
+		if other, ok := seen[strings.ToLower(name)]; ok && mustAddress(t, other) != addr {
+			t.Errorf("%s and %s share the folder %q", a, other, name)
+		}
+		seen[strings.ToLower(name)] = a
+	}
+	if got := folderName(mustAddress(t, "alice@demo.test")); got != "alice@demo.test" {
+		t.Errorf("a plain address became %q", got)
+	}
+}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,8 +12,10 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/internal/account"
@@ -740,14 +744,26 @@ func unprovenSettings(rep *probe.Report) *autoconfig.Provider {
 	return p
 }
 
-// folderName is an address as a directory name: the ASCII form, with every
-// character that some file system refuses replaced by "_".
+// folderName is an address as a directory name, one per address: the
+// local part's letters and digits (any script) and "._-+" as they are, the
+// domain in ASCII form, and every other character, which some file system
+// refuses, as "_". Where a character was replaced, a short hash of the
+// address follows, so that two addresses never share a folder (ålice@ and
+// älice@ each keep their own, as do a\b@ and a/b@).
 func folderName(addr autoconfig.Address) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("@.-_+", r):
+	local := norm.NFC.String(addr.LocalPart)
+	replaced := false
+	safe := strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._-+", r) {
 			return r
 		}
+		replaced = true
 		return '_'
-	}, addr.ASCII())
+	}, local)
+	name := safe + "@" + addr.Domain
+	if replaced || strings.HasPrefix(safe, ".") {
+		sum := sha256.Sum256([]byte(strings.ToLower(local) + "@" + addr.Domain))
+		name += "-" + hex.EncodeToString(sum[:4])
+	}
+	return name
 }
