@@ -64,7 +64,7 @@ func TestSameAnswersSameFilesInEveryCommand(t *testing.T) {
 		prompt.Reply("Your name", name),
 		prompt.Reply("Password", sc.Password),
 		prompt.IfAsked("Incoming mail protocol", nil),
-		prompt.Reply("Which mail clients", nil),
+		prompt.Reply("Which mail apps", nil),
 		prompt.Reply("Folder", wiz),
 	)
 	code, _, stderr = wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, nil, "username-localpart"), Probe: findings,

@@ -439,9 +439,9 @@ func readBounded(name string, limit int64) ([]byte, error) {
 func printProfileSummary(w io.Writer, dir string, acct profiles.Account, source string, files []profiles.File) {
 	in, out := acct.In(), acct.Out()
 	fmt.Fprintf(w, "Settings for %s (from the %s):\n", acct.Address, source)
-	fmt.Fprintf(w, "  incoming  %-5s %s:%d  %s  user %s\n", in.Protocol.DisplayName(), in.Hostname, in.Port, in.Security.Description(), in.Username)
-	fmt.Fprintf(w, "  outgoing  %-5s %s:%d  %s  user %s\n", out.Protocol.DisplayName(), out.Hostname, out.Port, out.Security.Description(), out.Username)
-	fmt.Fprintf(w, "\nWrote %d files to %s:\n", len(files), dir)
+	fmt.Fprintf(w, "  incoming  %-5s %s:%d  %s  user %s\n", in.Protocol.DisplayName(), in.Hostname, in.Port, securityWords(in.Security), in.Username)
+	fmt.Fprintf(w, "  outgoing  %-5s %s:%d  %s  user %s\n", out.Protocol.DisplayName(), out.Hostname, out.Port, securityWords(out.Security), out.Username)
+	fmt.Fprintf(w, "\nWrote %s to %s:\n", count(len(files), "file"), dir)
 	width := 0
 	for _, f := range files {
 		width = max(width, len(filepath.Join(dir, filepath.FromSlash(f.Path))))

@@ -203,7 +203,7 @@ func (w *wizard) run(ctx context.Context) error {
 		return errNoPasswordToInclude
 	}
 	if popts.Password == nil && w.asking() {
-		pw, err := w.ask.Password("Password (optional: Enter skips the login test; it is sent only over a verified encrypted connection)")
+		pw, err := w.ask.Password("Password (Enter skips the login test; sent only encrypted)")
 		if err != nil {
 			return err
 		}
@@ -480,23 +480,37 @@ func (w *wizard) probe(ctx context.Context, popts probe.Options) (*probe.Report,
 	return rep, nil
 }
 
-// showFindings says in plain words what was found and what is recommended,
-// in the same words and layout as 'mailsetup probe'.
+// showFindings says in plain words what is recommended and why, and each
+// problem once; --details adds every server and check, as 'mailsetup
+// probe' shows them.
 func (w *wizard) showFindings(rep *probe.Report) {
-	if len(rep.Servers) > 0 {
+	if w.opts.Details && len(rep.Servers) > 0 {
 		fmt.Fprintf(w.out, "What was found for %s:\n", w.addr)
 		rep.WriteServers(w.out)
-		fmt.Fprintf(w.out, "  (%s; --json lists each)\n", rep.LookupCounts())
+		fmt.Fprintf(w.out, "  (%s; --json lists each)\n\n", rep.LookupCounts())
 	}
-	if rep.Recommendation != nil {
-		fmt.Fprintln(w.out)
-		rep.WriteRecommendation(w.out)
-		if r := rep.Recommendation.Requirement; r != nil {
+	if rec := rep.Recommendation; rec != nil {
+		writeRecommendationForPeople(w.out, rec)
+		if r := rec.Requirement; r != nil {
 			fmt.Fprint(w.out, probe.Wrap("Note: ", r.Summary+" "+r.Fix))
 		}
+		switch rec.Confidence {
+		case probe.ConfidenceLogin:
+			fmt.Fprintln(w.out, "Your password worked.")
+		case probe.ConfidenceTLS:
+			fmt.Fprint(w.out, probe.Wrap("", "The servers answered over a verified encrypted connection; without a password no login was tried."))
+		}
+	}
+	for _, problem := range loginProblems(rep) {
+		fmt.Fprint(w.out, probe.Wrap("Warning: ", problem))
 	}
 	for _, warn := range rep.Warnings {
-		fmt.Fprint(w.out, probe.Wrap("Warning: ", warn))
+		if !isLoginRefusal(warn) && !isPOP3Only(warn) {
+			fmt.Fprint(w.out, probe.Wrap("Warning: ", warn))
+		}
+	}
+	if !w.opts.Details && rep.Recommendation != nil {
+		fmt.Fprintln(w.out, "(--details shows every server that was looked up and how it went)")
 	}
 	fmt.Fprintln(w.out)
 }
@@ -582,11 +596,11 @@ func (w *wizard) askFormats() error {
 	var labels []string
 	var all []int
 	for i, f := range profiles.AllFormats {
-		labels = append(labels, fmt.Sprintf("%s: %s", f, f.Clients()))
+		labels = append(labels, clientChoice(f))
 		all = append(all, i)
 	}
 	for len(w.forms) == 0 {
-		picked, err := w.ask.MultiSelect("Which mail clients should get files? (space ticks, Enter confirms)", labels, all)
+		picked, err := w.ask.MultiSelect("Which mail apps should get files? (space ticks, Enter confirms)", labels, all)
 		if err != nil {
 			return err
 		}
@@ -650,7 +664,7 @@ func (w *wizard) summary(dir string, files []profiles.File) { printWritten(w.out
 // printWritten lists files written under dir and, per client, the next step
 // to import them: the end of the wizard and of the demo.
 func printWritten(out io.Writer, dir string, files []profiles.File) {
-	fmt.Fprintf(out, "Wrote %d files to %s:\n", len(files), dir)
+	fmt.Fprintf(out, "Wrote %s to %s:\n", count(len(files), "file"), dir)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	for _, f := range files {
 		mode := ""
@@ -665,7 +679,7 @@ func printWritten(out io.Writer, dir string, files []profiles.File) {
 	for _, f := range files {
 		if !seen[f.Format] {
 			seen[f.Format] = true
-			fmt.Fprint(out, probe.Wrap("  ", f.Format.Clients()+":"), probe.Wrap("      ", f.Format.NextStep()))
+			fmt.Fprint(out, probe.Wrap("  ", clientChoice(f.Format)+":"), probe.Wrap("      ", f.Format.NextStep()))
 		}
 	}
 }
@@ -673,15 +687,18 @@ func printWritten(out io.Writer, dir string, files []profiles.File) {
 // nothingWorks says what was tried and offers the setup sheet with what
 // was found, for the person to complete with the provider's help.
 func (w *wizard) nothingWorks(rep *probe.Report) error {
-	fmt.Fprintf(w.out, "No working settings were found for %s.\n\nWhat was tried (%s; --json lists each)\n", w.addr, rep.LookupCounts())
-	rep.WriteTried(w.out)
+	fmt.Fprintf(w.out, "No working settings were found for %s.\n", w.addr)
+	if w.opts.Details {
+		fmt.Fprintf(w.out, "\nWhat was tried (%s; --json lists each)\n", rep.LookupCounts())
+		rep.WriteTried(w.out)
+	}
 	code, why := exitNothingFound, "no working mail server was found"
 	if rep.Status == probe.StatusInsecureOnly {
 		code, why = exitInsecureOnly, "only servers without valid encryption answer; --allow-plaintext or --trust-cert SHA256 accept them at your own risk"
 	}
 	sheet := unprovenSettings(rep)
 	if sheet == nil {
-		fmt.Fprint(w.out, "\n"+probe.Wrap("", "Nothing at all was found to put on a setup sheet: ask the provider for the incoming (IMAP) and outgoing (SMTP) server names, ports and security."))
+		fmt.Fprint(w.out, "\n"+probe.Wrap("", nothingFoundNextSteps(w.addr)))
 		return withExitCode(code, fmt.Errorf("%s for %s", why, w.addr))
 	}
 	write := false
