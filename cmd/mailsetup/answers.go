@@ -36,7 +36,7 @@ type answerFlagSet struct {
 func addAnswerFlags(cmd *cobra.Command, af *answerFlags, set answerFlagSet) {
 	fl := cmd.Flags()
 	if set.username {
-		fl.StringVar(&af.Username, "username", "", "the login `NAME`, when it is not the address (tried first, and written into the files)")
+		fl.StringVar(&af.Username, "username", "", "the login `NAME`, when it is not the address; it goes into every file")
 	}
 	fl.StringVar(&af.AutodiscoverPath, "autodiscover-path", "", "absolute Windows `PATH` where autodiscover.xml will be kept; the .reg points there")
 	fl.StringVar(&af.SignCert, "sign-cert", "", "sign the Apple profile with this PEM certificate `FILE`")

@@ -108,8 +108,8 @@ every user got working settings and files, 6 otherwise.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Out, "out", "", "`DIR`ectory for the users' folders and the summary (required)")
-	fl.StringVar(&opts.Formats, "format", "all", "clients to write files for: "+formatChoices)
-	fl.StringVar(&opts.Protocol, "protocol", "", "incoming protocol for everyone: imap or pop3 (default: each user's recommendation)")
+	fl.StringVar(&opts.Formats, "format", "all", "`CLIENTS` to write files for: "+formatChoices)
+	fl.StringVar(&opts.Protocol, "protocol", "", "incoming `PROTOCOL` for everyone: imap or pop3 (default: each user's recommendation)")
 	fl.IntVar(&opts.Concurrency, "concurrency", 8, "users handled at once (1 to 64)")
 	fl.BoolVar(&opts.Force, "force", false, "overwrite files that already exist in the users' folders")
 	addAnswerFlags(cmd, &opts.answerFlags, answerFlagSet{})

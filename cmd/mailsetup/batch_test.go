@@ -512,3 +512,52 @@ func TestFolderNamesNeverCollide(t *testing.T) {
 		t.Errorf("a plain address became %q", got)
 	}
 }
+
+// Without its argument a command says what to give, in its own terms.
+func TestMissingArgumentsSayWhatToGive(t *testing.T) {
+	for cmd, want := range map[string]string{
+		"batch":       "give USERS.csv, as in 'mailsetup batch USERS.csv --out DIR'",
+		"dns-records": "give DOMAIN, as in",
+		"lint":        "give FILE, as in",
+	} {
+		code, _, stderr := runMain(t, cmd)
+		if code != exitUsage || !strings.Contains(stderr, want) || strings.Contains(stderr, "arg(s)") {
+			t.Errorf("%s: exit %d, stderr %q; want 2 and %q", cmd, code, stderr, want)
+		}
+	}
+}
+
+// --version --json prints what 'version --json' prints.
+func TestVersionFlagUnderJSON(t *testing.T) {
+	_, flagOut, _ := runMain(t, "--version", "--json")
+	_, cmdOut, _ := runMain(t, "--json", "version")
+	if flagOut != cmdOut || !strings.Contains(flagOut, `"schema_version": 1`) {
+		t.Errorf("--version --json = %q, version --json = %q", flagOut, cmdOut)
+	}
+	if _, text, _ := runMain(t, "--version"); text != "mailsetup "+version+"\n" {
+		t.Errorf("--version = %q", text)
+	}
+}
+
+// Help names what a flag takes, and shell completion offers the values.
+func TestHelpAndCompletionOfValues(t *testing.T) {
+	_, help, _ := runMain(t, "profile", "--help")
+	for _, want := range []string{"--format CLIENTS", "--protocol PROTOCOL"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("profile --help lacks %q", want)
+		}
+	}
+	if _, help, _ := runMain(t, "dns-records", "--help"); !strings.Contains(help, "--ttl SECONDS") || !strings.Contains(help, "(default 3600)") {
+		t.Errorf("dns-records --help shows --ttl as:\n%s", help)
+	}
+	for args, want := range map[string]string{
+		"wizard --sandbox ":        "pop3-only",
+		"profile x --format apple,": "apple,sheet",
+		"batch x --protocol ":      "pop3",
+	} {
+		_, out, _ := runMain(t, append([]string{"__complete"}, strings.Split(args, " ")...)...)
+		if !strings.Contains(out, want) {
+			t.Errorf("completing %q: %q lacks %q", args, out, want)
+		}
+	}
+}

@@ -65,7 +65,7 @@ func TestLintJSON(t *testing.T) {
 
 func TestLintNeedsAFile(t *testing.T) {
 	code, _, errOut := runMain(t, "lint")
-	if code != exitUsage || !strings.Contains(errOut, "requires at least 1 arg") {
+	if code != exitUsage || !strings.Contains(errOut, "give FILE, as in 'mailsetup lint FILE...'") {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }

@@ -107,12 +107,12 @@ Nothing is overwritten without --force, and a failed run writes nothing.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Name, "name", "", "the sender `NAME` that goes into every file, e.g. \"Jane Doe\"")
-	fl.StringVar(&opts.Formats, "format", "all", "which files: "+formatChoices)
+	fl.StringVar(&opts.Formats, "format", "all", "which `CLIENTS`: "+formatChoices)
 	fl.StringVar(&opts.Out, "out", "", "`DIR`ectory to write into (created if missing)")
 	fl.BoolVar(&opts.Force, "force", false, "overwrite files that exist")
 	fl.StringVar(&opts.SettingsFile, "settings", "", "take the settings from this autoconfig `FILE` (config-v1.1 XML or Autodiscover response) instead of probing")
 	fl.StringVar(&opts.FromReport, "from", "", "take the settings from a saved 'mailsetup probe --json' `REPORT` instead of probing")
-	fl.StringVar(&opts.Protocol, "protocol", "", "incoming protocol: imap or pop3 (default: the recommendation, IMAP where it exists)")
+	fl.StringVar(&opts.Protocol, "protocol", "", "incoming `PROTOCOL`: imap or pop3 (default: the recommendation, IMAP where it exists)")
 	addAnswerFlags(cmd, &opts.answerFlags, answerFlagSet{username: true, includePassword: true})
 	net = addNetFlags(cmd)
 	return cmd
