@@ -551,9 +551,9 @@ func TestHelpAndCompletionOfValues(t *testing.T) {
 		t.Errorf("dns-records --help shows --ttl as:\n%s", help)
 	}
 	for args, want := range map[string]string{
-		"wizard --sandbox ":        "pop3-only",
+		"wizard --sandbox ":         "pop3-only",
 		"profile x --format apple,": "apple,sheet",
-		"batch x --protocol ":      "pop3",
+		"batch x --protocol ":       "pop3",
 	} {
 		_, out, _ := runMain(t, append([]string{"__complete"}, strings.Split(args, " ")...)...)
 		if !strings.Contains(out, want) {
