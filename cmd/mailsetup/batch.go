@@ -260,15 +260,26 @@ func runBatch(ctx context.Context, opts *batchOptions) error {
 		}
 	}
 	sum.Failed = sum.Total - sum.OK - sum.Skipped
-	if err := writeSummary(opts.Out, sum); err != nil {
-		return err
-	}
+	summaryErr := writeSummary(opts.Out, sum)
+	summaryPaths := filepath.Join(opts.Out, "summary.csv") + ", " + filepath.Join(opts.Out, "summary.json")
 	if ctx.Err() != nil {
 		// Not wrapped: Main would say "nothing was written", and the users
 		// finished so far are.
-		return withExitCode(exitUsage, fmt.Errorf("batch interrupted after %d of %d users; their files and the summary are in %s", sum.Total, len(users)+len(bad), opts.Out))
+		finished := 0
+		for _, r := range results {
+			if r.Status != batchCancelled {
+				finished++
+			}
+		}
+		where := "their files and the summary are in " + opts.Out
+		if summaryErr != nil {
+			where = "the summary could not be written: " + peopleWords(writeError(opts.Out, summaryErr))
+		}
+		return withExitCode(exitUsage, fmt.Errorf("batch interrupted (Ctrl-C) after %d of %d users; %s", finished, len(users)+len(bad), where))
 	}
 	if opts.JSON {
+		// Printed even when the summary files could not be written: a
+		// script still learns each user's outcome.
 		if err := writeJSON(opts.IO.Out, sum); err != nil {
 			return err
 		}
@@ -277,12 +288,42 @@ func runBatch(ctx context.Context, opts *batchOptions) error {
 		if sum.Skipped > 0 {
 			fmt.Fprintf(opts.IO.Out, " (%d kept the files of an earlier run: --force replaces them)", sum.Skipped)
 		}
-		fmt.Fprintf(opts.IO.Out, "; summary: %s, %s\n", filepath.Join(opts.Out, "summary.csv"), filepath.Join(opts.Out, "summary.json"))
+		if summaryErr == nil {
+			fmt.Fprintf(opts.IO.Out, "; summary: %s\n", summaryPaths)
+		} else {
+			fmt.Fprintln(opts.IO.Out)
+		}
+	}
+	if summaryErr != nil {
+		return fmt.Errorf("the summary could not be written (%s): %s, if there, are an earlier run's", peopleWords(writeError(opts.Out, summaryErr)), summaryPaths)
 	}
 	if sum.Failed > 0 {
-		return withExitCode(exitBatchPartial, fmt.Errorf("%d of %d users got no working configuration; see %s", sum.Failed, sum.Total, filepath.Join(opts.Out, "summary.csv")))
+		return withExitCode(exitBatchPartial, fmt.Errorf("%d of %d users got no working settings or files (%s); see %s",
+			sum.Failed, sum.Total, failureCounts(results), filepath.Join(opts.Out, "summary.csv")))
 	}
 	return nil
+}
+
+// failureCounts says how many users ended in each failing status, in words
+// that tell settings that do not work from files that could not be written.
+func failureCounts(results []batchResult) string {
+	counts := map[string]int{}
+	for _, r := range results {
+		if r.Status != batchOK && r.Status != batchSkipped {
+			counts[r.Status]++
+		}
+	}
+	words := map[string]string{
+		batchError: "could not be written", batchBadRow: "bad rows", batchLoginRejected: "login refused",
+		batchNothingFound: "nothing works", batchInsecureOnly: "only insecure servers", batchCancelled: "cancelled",
+	}
+	var parts []string
+	for _, status := range []string{batchNothingFound, batchInsecureOnly, batchLoginRejected, batchBadRow, batchError, batchCancelled} {
+		if n := counts[status]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, words[status]))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // readUsers reads the users file. Rows that cannot be used come back as
@@ -437,7 +478,7 @@ type batcher struct {
 func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
 	r := batchResult{Line: u.Line, Email: u.Email, Name: u.Name, Files: []string{}, Login: string(probe.LoginSkipped)}
 	fail := func(status string, err error) batchResult {
-		r.Status, r.Error = status, fmt.Sprintf("line %d: %v", u.Line, err)
+		r.Status, r.Error = status, fmt.Sprintf("line %d: %s", u.Line, peopleWords(err))
 		return r
 	}
 	popts := b.popts
@@ -497,7 +538,7 @@ func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
 		return fail(batchSkipped, fmt.Errorf("files exist in %s, kept (pass --force to replace them)", folder))
 	}
 	if err != nil {
-		return fail(batchError, err)
+		return fail(batchError, writeError(folder, err))
 	}
 	r.Folder = folder
 	for _, f := range files {

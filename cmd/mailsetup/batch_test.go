@@ -400,7 +400,7 @@ func TestBatchInterruptedKeepsWhatIsDone(t *testing.T) {
 	ios, _, _, _ := iostreams.Test()
 	err := runBatch(ctx, &batchOptions{IO: ios, Network: sandboxNetwork(t, nil, "demo"), Probe: probe.Run,
 		UsersFile: users, Out: filepath.Join(dir, "out"), Formats: "all", Concurrency: 2})
-	if exitCodeOf(err) != exitUsage || !strings.Contains(fmt.Sprint(err), "batch interrupted after") {
+	if exitCodeOf(err) != exitUsage || !strings.Contains(fmt.Sprint(err), "batch interrupted (Ctrl-C) after 1 of 2 users") {
 		t.Fatalf("interrupted batch: %v (exit %d)", err, exitCodeOf(err))
 	}
 	if _, err := os.Stat(filepath.Join(dir, "out", "summary.csv")); err != nil {
@@ -559,5 +559,48 @@ func TestHelpAndCompletionOfValues(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("completing %q: %q lacks %q", args, out, want)
 		}
+	}
+}
+
+// When only writing fails, batch says so, still prints the JSON, and says
+// that the summary it could not write is missing or an earlier run's.
+func TestBatchWriteFailureIsNotNothingFound(t *testing.T) {
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users.csv")
+	writeFile(t, users, "email,name\nalice@demo.test,Alice\n")
+	// A file where the output folder should be: nothing can be written.
+	blocked := filepath.Join(dir, "blocked")
+	writeFile(t, blocked, "a file, not a folder\n")
+	ios, _, out, errOut := iostreams.Test()
+	err := runBatch(context.Background(), &batchOptions{IO: ios, JSON: true, Network: sandboxNetwork(t, nil, "demo"), Probe: probe.Run,
+		UsersFile: users, Out: filepath.Join(blocked, "out"), Formats: "sheet", Concurrency: 1})
+	msg := peopleWords(err)
+	if exitCodeOf(err) != exitFailure || !strings.Contains(msg, "the summary could not be written") || strings.Contains(msg, "no working") {
+		t.Errorf("exit %d: %s", exitCodeOf(err), msg)
+	}
+	var sum batchSummary
+	if jerr := json.Unmarshal(out.Bytes(), &sum); jerr != nil || len(sum.Users) != 1 {
+		t.Fatalf("no JSON summary on stdout: %v\n%s", jerr, out)
+	}
+	if u := sum.Users[0]; u.Status != batchError || !strings.Contains(u.Error, "could not be written") || strings.Contains(u.Error, "profiles:") {
+		t.Errorf("user = %+v\n%s", u, errOut)
+	}
+}
+
+// Ctrl-C while the only user is being handled: none finished.
+func TestBatchInterruptedBeforeAnyoneFinished(t *testing.T) {
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users.csv")
+	writeFile(t, users, "email,name\nalice@demo.test,Alice\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	interrupt := func(ctx context.Context, opts probe.Options, input string) (*probe.Report, error) {
+		cancel()
+		return nil, ctx.Err()
+	}
+	ios, _, _, _ := iostreams.Test()
+	err := runBatch(ctx, &batchOptions{IO: ios, Network: sandboxNetwork(t, nil, "demo"), Probe: interrupt,
+		UsersFile: users, Out: filepath.Join(dir, "out"), Formats: "sheet", Concurrency: 1})
+	if !strings.Contains(fmt.Sprint(err), "after 0 of 1 users") {
+		t.Errorf("interrupted batch: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 
@@ -24,16 +25,57 @@ func passwordFromTerminal(in io.Reader, errOut io.Writer) (password []byte, aske
 	if !ok || !term.IsTerminal(int(outFile.Fd())) {
 		return nil, true, usageError("--password-stdin reads the password from a pipe or file, e.g. --password-stdin < password.txt; standard input is a terminal, and standard error is not one to ask on")
 	}
-	pw, err := prompt.NewSurvey(inFile, outFile, outFile).Password("Password (not shown as you type)")
+	fmt.Fprint(outFile, "Password (not shown as you type): ")
+	pw, err := readSecretLine(inFile)
+	fmt.Fprint(outFile, "\r\n")
 	switch {
 	case errors.Is(err, prompt.ErrCancelled):
 		return nil, true, errCancelled
 	case err != nil:
-		return nil, true, err
+		return nil, true, fmt.Errorf("reading the password from the terminal: %s", peopleWords(err))
 	case len(pw) == 0:
 		return nil, true, usageError("no password was typed; type it at the prompt, or leave out --password-stdin to probe without logging in")
 	case len(pw) > maxPasswordLen:
 		return nil, true, usageError("the password is longer than %d bytes", maxPasswordLen)
 	}
 	return pw, true, nil
+}
+
+// readSecretLine reads one line from a terminal in raw mode, showing
+// nothing: Enter ends it, Backspace takes back a character, Ctrl-U the
+// whole line, Ctrl-C and Ctrl-D cancel. Raw mode also keeps Ctrl-C from
+// becoming a signal halfway through a password.
+func readSecretLine(in *os.File) ([]byte, error) {
+	state, err := term.MakeRaw(int(in.Fd()))
+	if err != nil {
+		return nil, err
+	}
+	defer term.Restore(int(in.Fd()), state)
+	var line []byte
+	var b [1]byte
+	for {
+		if _, err := in.Read(b[:]); err != nil {
+			return nil, err
+		}
+		switch c := b[0]; c {
+		case '\r', '\n':
+			return line, nil
+		case 0x03, 0x04: // Ctrl-C, Ctrl-D
+			return nil, prompt.ErrCancelled
+		case 0x7f, 0x08: // Backspace: take back a whole UTF-8 character
+			for len(line) > 0 {
+				last := line[len(line)-1]
+				line = line[:len(line)-1]
+				if last < 0x80 || last >= 0xc0 {
+					break
+				}
+			}
+		case 0x15: // Ctrl-U
+			line = line[:0]
+		default:
+			if len(line) <= maxPasswordLen {
+				line = append(line, c)
+			}
+		}
+	}
 }

@@ -3,12 +3,12 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"net"
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +25,8 @@ type ptyProcess struct {
 	term    *os.File
 	screen  lockedBuffer
 	drained chan struct{}
+	// answered counts the cursor-position questions answered.
+	answered atomic.Int32
 }
 
 func startOnPTY(t *testing.T, args ...string) *ptyProcess {
@@ -44,8 +46,10 @@ func startOnPTY(t *testing.T, args ...string) *ptyProcess {
 		for {
 			n, err := term.Read(buf)
 			p.screen.Write(buf[:n])
-			// survey asks where the cursor is; answer as a terminal would.
-			if bytes.Contains(buf[:n], []byte("\x1b[6n")) {
+			// survey asks where the cursor is and waits for the answer;
+			// answer as a terminal would, every question once, also one
+			// that came split over two reads.
+			for asked := int32(strings.Count(p.screen.String(), "\x1b[6n")); p.answered.Load() < asked; p.answered.Add(1) {
 				term.Write([]byte("\x1b[1;1R"))
 			}
 			if err != nil {
@@ -140,7 +144,7 @@ func TestPasswordStdinOnTerminalIsMasked(t *testing.T) {
 	demo := catalogued(t, "demo")
 	p := startOnPTY(t, "probe", "--sandbox", "demo", "--password-stdin")
 	p.waitFor("Password")
-	p.waitForNoEcho() // survey switches echo off after drawing the prompt
+	p.waitForNoEcho() // raw mode comes after the prompt
 	p.press(demo.Password + keyEnter)
 	code, screen := p.wait()
 	if code != exitOK || !strings.Contains(screen, "login ok") {

@@ -224,7 +224,7 @@ func runProfile(ctx context.Context, opts *profileOptions) error {
 		return err
 	}
 	if err := r.Write(opts.Out, opts.Force); err != nil {
-		return err
+		return writeError(opts.Out, err)
 	}
 	warnings = append(warnings, noticeList(r.Notices)...)
 	if opts.JSON {

@@ -653,7 +653,7 @@ func (w *wizard) write(dir string, render func() (*account.Rendered, error)) (*a
 		err = r.Write(dir, true)
 	}
 	if err != nil {
-		return nil, err
+		return nil, writeError(dir, err)
 	}
 	return r, nil
 }

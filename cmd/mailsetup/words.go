@@ -60,6 +60,36 @@ func peopleWords(err error) string {
 	return oneLine(msg)
 }
 
+// writeError is a failure to write the files into dir in people's words:
+// a file in the way, or what the system said (no space left, not a
+// folder, permission). It still unwraps to the cause, for errors.Is.
+func writeError(dir string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, profiles.ErrExists) {
+		return worded{peopleWords(err), err}
+	}
+	why := "the system refused"
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		why = pe.Err.Error()
+		if errors.Is(err, fs.ErrPermission) {
+			why = "permission denied"
+		}
+	}
+	return worded{fmt.Sprintf("the files could not be written into %s (%s); nothing was written there", dir, why), err}
+}
+
+// worded is an error with words for people and its cause behind it.
+type worded struct {
+	text string
+	err  error
+}
+
+func (w worded) Error() string { return w.text }
+func (w worded) Unwrap() error { return w.err }
+
 // fileProblem says what is wrong with a file the person named.
 func fileProblem(err error) string {
 	var pe *fs.PathError
