@@ -413,7 +413,12 @@ func (w *wizard) askAddress() error {
 	value := w.opts.Address
 	for {
 		if value == "" && w.ask != nil {
-			v, err := w.ask.Input("E-mail address", "")
+			suggested := ""
+			if w.opts.Sandbox != nil {
+				// As 'probe --sandbox' does: the scenario's test address.
+				suggested = w.opts.Sandbox.Address
+			}
+			v, err := w.ask.Input("E-mail address", suggested)
 			if err != nil {
 				return err
 			}

@@ -29,25 +29,18 @@ const (
 	keyCtrlC = "\x03"
 )
 
-// onPTY runs `mailsetup wizard args...` in this process with all three
-// streams on a pseudo-terminal, while keyboard plays the person (survey's own
-// go-expect and vt10x approach; vt10x answers survey's cursor queries). The
-// network is the injected sandbox's. It returns the exit code and everything
-// the terminal received.
-func onPTY(t *testing.T, network networkSetup, args []string, keyboard func(c *expect.Console)) (code int, screen string) {
-	t.Helper()
-	code, screen, _ = onPTYWithScreen(t, network, args, keyboard)
-	return code, screen
-}
-
 // Size of the test terminal: wide as a usual one, tall enough that nothing
 // the wizard says scrolls off, so that the final screen is the transcript.
 const ptyCols, ptyRows = 100, 400
 
-// onPTYWithScreen is onPTY that also returns the terminal's final screen,
-// as the person sees it at the end: every question with its answer, what
-// the wizard said, and not the live status line, which it erased.
-func onPTYWithScreen(t *testing.T, network networkSetup, args []string, keyboard func(c *expect.Console)) (code int, raw, final string) {
+// onPTY runs `mailsetup wizard args...` in this process with all three
+// streams on a pseudo-terminal, while keyboard plays the person (survey's own
+// go-expect and vt10x approach; vt10x answers survey's cursor queries). The
+// network is the injected sandbox's. It returns the exit code, everything
+// the terminal received, and its final screen as the person sees it at the
+// end: every question with its answer, what the wizard said, and not the
+// live status line, which it erased.
+func onPTY(t *testing.T, network networkSetup, args []string, keyboard func(c *expect.Console)) (code int, raw, final string) {
 	t.Helper()
 	if v, ok := os.LookupEnv("MAILSETUP_NO_PROMPT"); ok {
 		os.Unsetenv("MAILSETUP_NO_PROMPT")
@@ -213,7 +206,7 @@ func TestWizardOnTerminalHappyPath(t *testing.T) {
 	sc := catalogued(t, "autoconfig-only")
 	root := t.TempDir()
 	dir := filepath.Join(root, "profiles")
-	code, raw, screen := onPTYWithScreen(t, sandboxNetwork(t, nil, "autoconfig-only"), []string{}, func(c *expect.Console) {
+	code, raw, screen := onPTY(t, sandboxNetwork(t, nil, "autoconfig-only"), []string{}, func(c *expect.Console) {
 		waitFor(t, c, "E-mail address")
 		press(t, c, sc.Address+keyEnter)
 		waitFor(t, c, "Your name")
@@ -243,7 +236,7 @@ func TestWizardOnTerminalPOP3Only(t *testing.T) {
 	pop := catalogued(t, "pop3-only")
 	root := t.TempDir()
 	dir := filepath.Join(root, "profiles")
-	code, raw, screen := onPTYWithScreen(t, sandboxNetwork(t, nil, "pop3-only"), []string{"--address", pop.Address, "--name", "Alice", "--out", dir}, func(c *expect.Console) {
+	code, raw, screen := onPTY(t, sandboxNetwork(t, nil, "pop3-only"), []string{"--address", pop.Address, "--name", "Alice", "--out", dir}, func(c *expect.Console) {
 		waitFor(t, c, "Password")
 		press(t, c, keyEnter) // no login test
 		waitFor(t, c, "Use POP3")
@@ -272,7 +265,7 @@ func TestWizardOnTerminalCtrlC(t *testing.T) {
 	demo := catalogued(t, "demo")
 	root := t.TempDir()
 	dir := filepath.Join(root, "profiles")
-	code, raw, screen := onPTYWithScreen(t, sandboxNetwork(t, nil, "demo"), []string{"--address", demo.Address, "--out", dir}, func(c *expect.Console) {
+	code, raw, screen := onPTY(t, sandboxNetwork(t, nil, "demo"), []string{"--address", demo.Address, "--out", dir}, func(c *expect.Console) {
 		waitFor(t, c, "Your name")
 		press(t, c, keyCtrlC)
 		c.ExpectEOF()
@@ -290,7 +283,7 @@ func TestWizardOnTerminalNothingFound(t *testing.T) {
 	none := catalogued(t, "nothing")
 	root := t.TempDir()
 	dir := filepath.Join(root, "profiles")
-	code, raw, screen := onPTYWithScreen(t, sandboxNetwork(t, nil, "nothing"), []string{"--out", dir}, func(c *expect.Console) {
+	code, raw, screen := onPTY(t, sandboxNetwork(t, nil, "nothing"), []string{"--out", dir}, func(c *expect.Console) {
 		waitFor(t, c, "E-mail address")
 		press(t, c, none.Address+keyEnter)
 		waitFor(t, c, "Your name")
