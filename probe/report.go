@@ -43,6 +43,13 @@ const (
 	// StatusInsecureOnly: only servers without valid TLS work, and insecure
 	// use was not allowed (--allow-plaintext, --trust-cert).
 	StatusInsecureOnly Status = "insecure-only"
+	// StatusUnconfirmed: settings were found but not proven: the login was skipped for want of the
+	// user's consent, or no answer came in the time left.
+	StatusUnconfirmed Status = "unconfirmed"
+	// StatusTimedOut: time ran out before anything was proven.
+	StatusTimedOut Status = "timed-out"
+	// StatusCancelled: the run was cancelled (Ctrl-C, SIGTERM) before it ended.
+	StatusCancelled Status = "cancelled"
 )
 
 // LoginStatus is whether a login with the user's password was tried on a

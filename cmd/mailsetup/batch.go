@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/csv"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/internal/account"
 	"github.com/mailsetup/mailsetup/internal/iostreams"
 	"github.com/mailsetup/mailsetup/probe"
 	"github.com/mailsetup/mailsetup/probe/verify"
@@ -61,6 +64,10 @@ type batchOptions struct {
 	Protocol    string
 	Concurrency int
 	Force       bool
+	// answerFlags are --autodiscover-path and the signing flags; the login
+	// name is the CSV's username column, and there is no --include-password:
+	// it would put every user's password into a folder of files.
+	answerFlags
 }
 
 func newCmdBatch(f *Factory, runF func(*batchOptions) error) *cobra.Command {
@@ -101,10 +108,11 @@ every user got working settings and files, 6 otherwise.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Out, "out", "", "`DIR`ectory for the users' folders and the summary (required)")
-	fl.StringVar(&opts.Formats, "format", "all", "clients to write files for: "+formatChoices)
-	fl.StringVar(&opts.Protocol, "protocol", "", "incoming protocol for everyone: imap or pop3 (default: each user's recommendation)")
+	fl.StringVar(&opts.Formats, "format", "all", "`CLIENTS` to write files for: "+formatChoices)
+	fl.StringVar(&opts.Protocol, "protocol", "", "incoming `PROTOCOL` for everyone: imap or pop3 (default: each user's recommendation)")
 	fl.IntVar(&opts.Concurrency, "concurrency", 8, "users handled at once (1 to 64)")
 	fl.BoolVar(&opts.Force, "force", false, "overwrite files that already exist in the users' folders")
+	addAnswerFlags(cmd, &opts.answerFlags, answerFlagSet{})
 	// Everyone's password is not one password: it comes from the rows.
 	net = addNetFlagsWithoutPassword(cmd)
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
@@ -174,13 +182,19 @@ func runBatch(ctx context.Context, opts *batchOptions) error {
 	if opts.Concurrency < 1 || opts.Concurrency > maxConcurrency {
 		return usageError("--concurrency %d: use 1 to %d", opts.Concurrency, maxConcurrency)
 	}
-	if opts.Protocol != "" && opts.Protocol != string(autoconfig.IMAP) && opts.Protocol != string(autoconfig.POP3) {
-		return usageError("--protocol %q: use imap or pop3", opts.Protocol)
-	}
-	formats, err := profiles.ParseFormats(opts.Formats)
+	protocol, err := parseProtocol(opts.Protocol)
 	if err != nil {
-		return usageError("--format: %v", err)
+		return err
 	}
+	formats, err := parseFormats(opts.Formats)
+	if err != nil {
+		return err
+	}
+	answers, err := opts.answers()
+	if err != nil {
+		return err
+	}
+	answers.Protocol, answers.Formats = protocol, formats
 	users, bad, err := readUsers(opts.UsersFile)
 	if err != nil {
 		return err
@@ -200,8 +214,15 @@ func runBatch(ctx context.Context, opts *batchOptions) error {
 	for _, r := range bad {
 		progress.done(r)
 	}
-	b := &batcher{probe: opts.Probe, popts: popts, out: opts.Out, formats: formats, protocol: autoconfig.Protocol(opts.Protocol),
+	b := &batcher{probe: opts.Probe, popts: popts, out: opts.Out, answers: answers,
 		force: opts.Force, dir: filepath.Dir(opts.UsersFile)}
+	// Password files are opened through the CSV folder's root, which no
+	// path or symlink leaves: a CSV from someone else cannot make batch
+	// read /etc/shadow and send its first line as a password.
+	if b.passwords, err = os.OpenRoot(b.dir); err != nil {
+		return fmt.Errorf("the users file's folder: %s", peopleWords(err))
+	}
+	defer b.passwords.Close()
 	jobs := make(chan batchUser)
 	var mu sync.Mutex
 	var workers sync.WaitGroup
@@ -239,15 +260,26 @@ func runBatch(ctx context.Context, opts *batchOptions) error {
 		}
 	}
 	sum.Failed = sum.Total - sum.OK - sum.Skipped
-	if err := writeSummary(opts.Out, sum); err != nil {
-		return err
-	}
+	summaryErr := writeSummary(opts.Out, sum)
+	summaryPaths := filepath.Join(opts.Out, "summary.csv") + ", " + filepath.Join(opts.Out, "summary.json")
 	if ctx.Err() != nil {
 		// Not wrapped: Main would say "nothing was written", and the users
 		// finished so far are.
-		return withExitCode(exitUsage, fmt.Errorf("batch interrupted after %d of %d users; their files and the summary are in %s", sum.Total, len(users)+len(bad), opts.Out))
+		finished := 0
+		for _, r := range results {
+			if r.Status != batchCancelled {
+				finished++
+			}
+		}
+		where := "their files and the summary are in " + opts.Out
+		if summaryErr != nil {
+			where = "the summary could not be written: " + peopleWords(writeError(opts.Out, summaryErr))
+		}
+		return withExitCode(exitUsage, fmt.Errorf("batch interrupted (Ctrl-C) after %d of %d users; %s", finished, len(users)+len(bad), where))
 	}
 	if opts.JSON {
+		// Printed even when the summary files could not be written: a
+		// script still learns each user's outcome.
 		if err := writeJSON(opts.IO.Out, sum); err != nil {
 			return err
 		}
@@ -256,12 +288,42 @@ func runBatch(ctx context.Context, opts *batchOptions) error {
 		if sum.Skipped > 0 {
 			fmt.Fprintf(opts.IO.Out, " (%d kept the files of an earlier run: --force replaces them)", sum.Skipped)
 		}
-		fmt.Fprintf(opts.IO.Out, "; summary: %s, %s\n", filepath.Join(opts.Out, "summary.csv"), filepath.Join(opts.Out, "summary.json"))
+		if summaryErr == nil {
+			fmt.Fprintf(opts.IO.Out, "; summary: %s\n", summaryPaths)
+		} else {
+			fmt.Fprintln(opts.IO.Out)
+		}
+	}
+	if summaryErr != nil {
+		return fmt.Errorf("the summary could not be written (%s): %s, if there, are an earlier run's", peopleWords(writeError(opts.Out, summaryErr)), summaryPaths)
 	}
 	if sum.Failed > 0 {
-		return withExitCode(exitBatchPartial, fmt.Errorf("%d of %d users got no working configuration; see %s", sum.Failed, sum.Total, filepath.Join(opts.Out, "summary.csv")))
+		return withExitCode(exitBatchPartial, fmt.Errorf("%d of %d users got no working settings or files (%s); see %s",
+			sum.Failed, sum.Total, failureCounts(results), filepath.Join(opts.Out, "summary.csv")))
 	}
 	return nil
+}
+
+// failureCounts says how many users ended in each failing status, in words
+// that tell settings that do not work from files that could not be written.
+func failureCounts(results []batchResult) string {
+	counts := map[string]int{}
+	for _, r := range results {
+		if r.Status != batchOK && r.Status != batchSkipped {
+			counts[r.Status]++
+		}
+	}
+	words := map[string]string{
+		batchError: "could not be written", batchBadRow: "bad rows", batchLoginRejected: "login refused",
+		batchNothingFound: "nothing works", batchInsecureOnly: "only insecure servers", batchCancelled: "cancelled",
+	}
+	var parts []string
+	for _, status := range []string{batchNothingFound, batchInsecureOnly, batchLoginRejected, batchBadRow, batchError, batchCancelled} {
+		if n := counts[status]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, words[status]))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // readUsers reads the users file. Rows that cannot be used come back as
@@ -293,19 +355,26 @@ func readUsers(name string) (users []batchUser, bad []batchResult, err error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
+			// FieldPos is only for a record read without error: a parse
+			// error carries its own line.
+			line := 0
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				line = pe.Line
+				line = pe.StartLine
 			}
-			bad = append(bad, batchResult{Line: line, Status: batchBadRow, Files: []string{}, Error: fmt.Sprintf("line %d: %v", line, err)})
+			why := err.Error()
+			if pe != nil {
+				why = pe.Err.Error() + csvHint(pe.Err)
+			}
+			bad = append(bad, batchResult{Line: line, Status: batchBadRow, Files: []string{}, Error: fmt.Sprintf("line %d: %s", line, why)})
 			if pe == nil || pe.Err == csv.ErrQuote || pe.Err == csv.ErrBareQuote {
 				// A broken quote swallows the rest of the file.
 				break
 			}
 			continue
 		}
+		line, _ := cr.FieldPos(0)
 		if len(users)+len(bad) >= maxUsers {
 			return nil, nil, usageError("users file %q has more than %d users: split it", name, maxUsers)
 		}
@@ -329,6 +398,14 @@ func readUsers(name string) (users []batchUser, bad []batchResult, err error) {
 		return nil, nil, usageError("users file %q has a header but no users: add a row per user", name)
 	}
 	return users, bad, nil
+}
+
+// csvHint says how to mend a row the CSV reader refused.
+func csvHint(err error) string {
+	if errors.Is(err, csv.ErrQuote) || errors.Is(err, csv.ErrBareQuote) {
+		return `: a field that starts with " must end with ", and a " inside it is written ""`
+	}
+	return ""
 }
 
 // usersCols maps the header's column names to their positions.
@@ -386,31 +463,30 @@ func (c usersCols) user(rec []string, line int) (batchUser, error) {
 
 // batcher handles one user at a time for the workers.
 type batcher struct {
-	probe    probeFunc
-	popts    probe.Options
-	out      string
-	dir      string // the users file's folder: password files are relative to it
-	formats  []profiles.Format
-	protocol autoconfig.Protocol
-	force    bool
+	probe probeFunc
+	popts probe.Options
+	out   string
+	dir   string // the users file's folder: password files are relative to it
+	// passwords is dir as the root password files are opened in.
+	passwords *os.Root
+	// answers are the batch's answers for everyone; each row adds its
+	// name and login name.
+	answers account.Answers
+	force   bool
 }
 
 func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
 	r := batchResult{Line: u.Line, Email: u.Email, Name: u.Name, Files: []string{}, Login: string(probe.LoginSkipped)}
 	fail := func(status string, err error) batchResult {
-		r.Status, r.Error = status, fmt.Sprintf("line %d: %v", u.Line, err)
+		r.Status, r.Error = status, fmt.Sprintf("line %d: %s", u.Line, peopleWords(err))
 		return r
 	}
 	popts := b.popts
 	var password []byte
 	if u.PasswordFile != "" {
-		pf := u.PasswordFile
-		if !filepath.IsAbs(pf) {
-			pf = filepath.Join(b.dir, pf)
-		}
 		var err error
-		if password, err = readPasswordFile(pf); err != nil {
-			return fail(batchBadRow, fmt.Errorf("password file: %w", err))
+		if password, err = b.readPasswordFile(u.PasswordFile); err != nil {
+			return fail(batchBadRow, err)
 		}
 		if u.Username == "" {
 			// The probe logs in with the provider's username template, then
@@ -442,15 +518,16 @@ func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
 		return fail(batchNothingFound, fmt.Errorf("no working SMTP server was found for %s: mail clients need one to send mail", u.addr))
 	}
 	r.Confidence = rec.Confidence
-	files, protocol, warnings, err := b.render(rep, u)
+	rendered, err := b.render(rep, u)
 	if err != nil {
 		return fail(batchError, err)
 	}
-	r.Warnings = warnings
-	r.Protocol = string(protocol)
+	files := rendered.Files
+	r.Warnings = noticeList(rendered.Notices)
+	r.Protocol = string(rendered.Protocol)
 	folder := filepath.Join(b.out, folderName(u.addr))
-	r.Incoming, r.Outgoing = summaryEndpoints(files, rec, u, protocol)
-	err = profiles.WriteFiles(folder, files, b.force)
+	r.Incoming, r.Outgoing = summaryEndpoints(rendered)
+	err = rendered.Write(folder, b.force)
 	if errors.Is(err, profiles.ErrExists) {
 		// A re-run into the same folder: the settings work, the files of
 		// the earlier run are kept, and nothing here is the user's fault.
@@ -461,7 +538,7 @@ func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
 		return fail(batchSkipped, fmt.Errorf("files exist in %s, kept (pass --force to replace them)", folder))
 	}
 	if err != nil {
-		return fail(batchError, err)
+		return fail(batchError, writeError(folder, err))
 	}
 	r.Folder = folder
 	for _, f := range files {
@@ -474,27 +551,16 @@ func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
 	return r
 }
 
-// render writes the same files the wizard writes for the same answers; a
-// username from the users file replaces the provider's template.
-func (b *batcher) render(rep *probe.Report, u batchUser) ([]profiles.File, autoconfig.Protocol, []string, error) {
-	protocol := b.protocol
-	if protocol == "" {
-		protocol = rep.Recommendation.Protocol
-	}
-	acct, err := profiles.NewAccount(rep.Settings(), u.addr, u.Name, protocol)
+// render writes the same files profile and the wizard write for the same
+// answers: the row's name and login name, the batch's flags.
+func (b *batcher) render(rep *probe.Report, u batchUser) (*account.Rendered, error) {
+	settings, err := account.FromReport(rep)
 	if err != nil {
-		return nil, protocol, nil, err
+		return nil, err
 	}
-	if u.Username != "" {
-		acct.Incoming.Username = u.Username
-		if acct.Outgoing.PreferredAuth().UsesPassword() {
-			acct.Outgoing.Username = u.Username
-		}
-	}
-	// One client that cannot take the address (no Android QR code for a
-	// non-ASCII one) must not cost the user the others.
-	files, omitted, err := profiles.RenderAvailable(acct, b.formats, profiles.Options{})
-	return files, protocol, omittedWarnings(omitted), err
+	a := b.answers
+	a.Name, a.Username = u.Name, u.Username
+	return account.Render(settings, u.addr, a)
 }
 
 // loginAs logs in with the users file's username on the recommended servers,
@@ -576,28 +642,11 @@ func loginReason(rep *probe.Report) string {
 }
 
 // summaryEndpoints are the servers the user's files name, usernames expanded.
-func summaryEndpoints(files []profiles.File, rec *probe.Recommendation, u batchUser, protocol autoconfig.Protocol) (in, out *batchEndpoint) {
-	pick := func(e probe.Endpoint) *batchEndpoint {
-		name := e.Username
-		if u.Username != "" {
-			name = u.Username
-		}
-		return &batchEndpoint{Protocol: e.Protocol, Host: e.Host, Port: e.Port, Security: e.Security, Username: name}
+func summaryEndpoints(r *account.Rendered) (in, out *batchEndpoint) {
+	endpoint := func(s autoconfig.Server) *batchEndpoint {
+		return &batchEndpoint{Protocol: s.Protocol, Host: s.Hostname, Port: s.Port, Security: s.Security, Username: s.Username}
 	}
-	in = pick(rec.Incoming)
-	if protocol != rec.Protocol {
-		in = nil
-		for _, e := range rec.Alternatives {
-			if e.Protocol == protocol {
-				in = pick(e)
-				break
-			}
-		}
-	}
-	if rec.Outgoing != nil {
-		out = pick(*rec.Outgoing)
-	}
-	return in, out
+	return endpoint(r.Account.In()), endpoint(r.Account.Out())
 }
 
 // writeSummary writes DIR/summary.csv and DIR/summary.json together,
@@ -638,14 +687,38 @@ func endpointText(e *batchEndpoint) string {
 	return fmt.Sprintf("%s:%d %s %s", e.Host, e.Port, e.Security, e.Username)
 }
 
-// readPasswordFile takes the first line of a file, as --password-file does.
-func readPasswordFile(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
+// readPasswordFile reads the first line of a password_file, which must
+// lie in the users file's folder.
+func (b *batcher) readPasswordFile(name string) ([]byte, error) {
+	switch {
+	case filepath.IsAbs(name) || filepath.VolumeName(name) != "":
+		return nil, fmt.Errorf("password_file %q is an absolute path: give it relative to the folder of the users file, %s", name, b.dir)
+	case !filepath.IsLocal(name):
+		return nil, fmt.Errorf("password_file %q leads out of the folder of the users file (%s): keep the password files in that folder", name, b.dir)
+	}
+	f, err := b.passwords.Open(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("password_file %q does not exist in %s", name, b.dir)
+	case err != nil && !errors.Is(err, fs.ErrPermission):
+		// os.Root refuses a symlink that leads out of the folder.
+		return nil, fmt.Errorf("password_file %q leads out of the folder of the users file (%s), perhaps by a link: keep the password files in that folder", name, b.dir)
+	case err != nil:
+		return nil, fmt.Errorf("password_file %q may not be read by you (permission denied)", name)
 	}
 	defer f.Close()
-	return readPassword(f, name)
+	line, err := bufio.NewReaderSize(io.LimitReader(f, maxPasswordLen+2), maxPasswordLen+2).ReadBytes('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("password_file %q cannot be read: %s", name, peopleWords(err))
+	}
+	line = bytes.TrimRight(line, "\r\n")
+	switch {
+	case len(line) == 0:
+		return nil, fmt.Errorf("password_file %q has no password on its first line: put it there, or leave the column empty to skip this user's login", name)
+	case len(line) > maxPasswordLen:
+		return nil, fmt.Errorf("password_file %q holds a password longer than %d bytes", name, maxPasswordLen)
+	}
+	return line, nil
 }
 
 // batchProgress draws a progress bar on a terminal's stderr and otherwise
@@ -675,7 +748,7 @@ func (p *batchProgress) done(r batchResult) {
 		if who == "" {
 			who = "(no address)"
 		}
-		fmt.Fprintf(p.w, "batch: %s: %s: %s\n", who, r.Status, r.Error)
+		fmt.Fprintf(p.w, "batch: %s: %s: %s\n", who, r.Status, terminalSafe(r.Error))
 	}
 	if p.tty {
 		const width = 30

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -117,7 +118,7 @@ alice@localpart.test,Alice L,alice,lp.pw
 		7:  {"alice@pop3-only.test", batchOK, "pop3", ""},
 		8:  {"dave@unreachable.test", batchNothingFound, "", "line 8: no working mail server"},
 		9:  {"ALICE@demo.test", batchBadRow, "", "already on line 3"},
-		10: {"eve@demo.test", batchBadRow, "", "line 10: password file"},
+		10: {"eve@demo.test", batchBadRow, "", "line 10: password_file \"missing.pw\" does not exist"},
 		11: {"mallory@demo.test", batchLoginRejected, "imap", "refused the login"},
 		12: {"alice@localpart.test", batchOK, "imap", ""},
 	}
@@ -399,7 +400,7 @@ func TestBatchInterruptedKeepsWhatIsDone(t *testing.T) {
 	ios, _, _, _ := iostreams.Test()
 	err := runBatch(ctx, &batchOptions{IO: ios, Network: sandboxNetwork(t, nil, "demo"), Probe: probe.Run,
 		UsersFile: users, Out: filepath.Join(dir, "out"), Formats: "all", Concurrency: 2})
-	if exitCodeOf(err) != exitUsage || !strings.Contains(fmt.Sprint(err), "batch interrupted after") {
+	if exitCodeOf(err) != exitUsage || !strings.Contains(fmt.Sprint(err), "batch interrupted (Ctrl-C) after 1 of 2 users") {
 		t.Fatalf("interrupted batch: %v (exit %d)", err, exitCodeOf(err))
 	}
 	if _, err := os.Stat(filepath.Join(dir, "out", "summary.csv")); err != nil {
@@ -427,10 +428,179 @@ func TestBatchLeavesOutAndroidForNonASCII(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := sum.Users[0]
-	if u.Status != batchOK || len(u.Warnings) != 1 || !strings.Contains(u.Warnings[0], "no android files") {
+	// The placeholder path of the .reg is warned about as profile and the
+	// wizard warn about it.
+	if u.Status != batchOK || len(u.Warnings) != 2 || !strings.Contains(u.Warnings[0], "no android files") || !strings.Contains(u.Warnings[1], "--autodiscover-path") {
 		t.Errorf("user = %+v", u)
 	}
 	if _, err := os.Stat(filepath.Join(u.Folder, "sheet", "setup.txt")); err != nil {
 		t.Error(err)
+	}
+}
+
+// An unterminated quote is a bad row with its line, not a crash.
+func TestBatchUnterminatedQuoteIsABadRow(t *testing.T) {
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users.csv")
+	writeFile(t, users, "email,name\nbob@demo.test,Bob\n\"alice@demo.test,Alice\n")
+	out := filepath.Join(dir, "out")
+	code, _, stderr := batchRun(t, &batchOptions{Network: sandboxNetwork(t, nil, "demo"), UsersFile: users, Out: out, Formats: "sheet", Concurrency: 1})
+	if code != exitBatchPartial || !strings.Contains(stderr, "line 3: ") || !strings.Contains(stderr, `must end with "`) {
+		t.Errorf("exit %d, stderr %q; want 6 and line 3 named", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "bob@demo.test", "sheet", "setup.txt")); err != nil {
+		t.Errorf("the good row was not written: %v", err)
+	}
+}
+
+// A password_file stays inside the CSV's folder: no absolute path, no ..,
+// no symlink out of it; an empty one names the column, not a flag batch
+// refuses.
+func TestBatchPasswordFilesStayInTheFolder(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "users")
+	secret := filepath.Join(root, "secret")
+	writeFile(t, secret, "the neighbour's password\n")
+	writeFile(t, filepath.Join(dir, "empty.pw"), "\n")
+	if err := os.Symlink(secret, filepath.Join(dir, "link.pw")); err != nil {
+		t.Skipf("no symlinks here: %v", err)
+	}
+	users := filepath.Join(dir, "users.csv")
+	writeFile(t, users, "email,name,password_file\n"+
+		"a@demo.test,A,"+secret+"\n"+
+		"b@demo.test,B,../secret\n"+
+		"c@demo.test,C,link.pw\n"+
+		"d@demo.test,D,empty.pw\n")
+	network := func(ctx context.Context) (probe.Options, func(), error) { return probe.Options{}, func() {}, nil }
+	var probed []string
+	refuse := func(ctx context.Context, opts probe.Options, input string) (*probe.Report, error) {
+		probed = append(probed, input)
+		return nil, errors.New("probed")
+	}
+	code, _, stderr := batchRun(t, &batchOptions{Network: network, Probe: refuse, UsersFile: users, Out: filepath.Join(root, "out"), Formats: "sheet", Concurrency: 1})
+	if code != exitBatchPartial || len(probed) != 0 {
+		t.Fatalf("exit %d, probed %v\n%s", code, probed, stderr)
+	}
+	for _, want := range []string{"line 2: password_file \"" + secret + "\" is an absolute path", "line 3: password_file \"../secret\" leads out of the folder",
+		"line 4: password_file \"link.pw\" leads out of the folder", "line 5: password_file \"empty.pw\" has no password on its first line"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "--password-stdin") {
+		t.Errorf("batch suggested a flag it refuses:\n%s", stderr)
+	}
+}
+
+// One folder per address: addresses that differ only in characters a file
+// system cannot take still get folders of their own.
+func TestFolderNamesNeverCollide(t *testing.T) {
+	seen := map[string]string{}
+	for _, a := range []string{"ålice@demo.test", "älice@demo.test", "alice@demo.test", "a/b@demo.test", "a_b@demo.test", "a*b@demo.test",
+		"a?b@demo.test", "jürgen@bücher.test", "jürgen@xn--bcher-kva.test"} {
+		addr := mustAddress(t, a)
+		name := folderName(addr)
+		if strings.ContainsAny(name, "/\\?*:<>|\"") {
+			t.Errorf("%s: folder %q has a character some file system refuses", a, name)
+		}
+		if other, ok := seen[strings.ToLower(name)]; ok && mustAddress(t, other) != addr {
+			t.Errorf("%s and %s share the folder %q", a, other, name)
+		}
+		seen[strings.ToLower(name)] = a
+	}
+	if got := folderName(mustAddress(t, "alice@demo.test")); got != "alice@demo.test" {
+		t.Errorf("a plain address became %q", got)
+	}
+}
+
+// Without its argument a command says what to give, in its own terms.
+func TestMissingArgumentsSayWhatToGive(t *testing.T) {
+	for cmd, want := range map[string]string{
+		"batch":       "give USERS.csv, as in 'mailsetup batch USERS.csv --out DIR'",
+		"dns-records": "give DOMAIN, as in",
+		"lint":        "give FILE, as in",
+	} {
+		code, _, stderr := runMain(t, cmd)
+		if code != exitUsage || !strings.Contains(stderr, want) || strings.Contains(stderr, "arg(s)") {
+			t.Errorf("%s: exit %d, stderr %q; want 2 and %q", cmd, code, stderr, want)
+		}
+	}
+}
+
+// --version --json prints what 'version --json' prints.
+func TestVersionFlagUnderJSON(t *testing.T) {
+	_, flagOut, _ := runMain(t, "--version", "--json")
+	_, cmdOut, _ := runMain(t, "--json", "version")
+	if flagOut != cmdOut || !strings.Contains(flagOut, `"schema_version": 1`) {
+		t.Errorf("--version --json = %q, version --json = %q", flagOut, cmdOut)
+	}
+	if _, text, _ := runMain(t, "--version"); text != "mailsetup "+version+"\n" {
+		t.Errorf("--version = %q", text)
+	}
+}
+
+// Help names what a flag takes, and shell completion offers the values.
+func TestHelpAndCompletionOfValues(t *testing.T) {
+	_, help, _ := runMain(t, "profile", "--help")
+	for _, want := range []string{"--format CLIENTS", "--protocol PROTOCOL"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("profile --help lacks %q", want)
+		}
+	}
+	if _, help, _ := runMain(t, "dns-records", "--help"); !strings.Contains(help, "--ttl SECONDS") || !strings.Contains(help, "(default 3600)") {
+		t.Errorf("dns-records --help shows --ttl as:\n%s", help)
+	}
+	for args, want := range map[string]string{
+		"wizard --sandbox ":         "pop3-only",
+		"profile x --format apple,": "apple,sheet",
+		"batch x --protocol ":       "pop3",
+	} {
+		_, out, _ := runMain(t, append([]string{"__complete"}, strings.Split(args, " ")...)...)
+		if !strings.Contains(out, want) {
+			t.Errorf("completing %q: %q lacks %q", args, out, want)
+		}
+	}
+}
+
+// When only writing fails, batch says so, still prints the JSON, and says
+// that the summary it could not write is missing or an earlier run's.
+func TestBatchWriteFailureIsNotNothingFound(t *testing.T) {
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users.csv")
+	writeFile(t, users, "email,name\nalice@demo.test,Alice\n")
+	// A file where the output folder should be: nothing can be written.
+	blocked := filepath.Join(dir, "blocked")
+	writeFile(t, blocked, "a file, not a folder\n")
+	ios, _, out, errOut := iostreams.Test()
+	err := runBatch(context.Background(), &batchOptions{IO: ios, JSON: true, Network: sandboxNetwork(t, nil, "demo"), Probe: probe.Run,
+		UsersFile: users, Out: filepath.Join(blocked, "out"), Formats: "sheet", Concurrency: 1})
+	msg := peopleWords(err)
+	if exitCodeOf(err) != exitFailure || !strings.Contains(msg, "the summary could not be written") || strings.Contains(msg, "no working") {
+		t.Errorf("exit %d: %s", exitCodeOf(err), msg)
+	}
+	var sum batchSummary
+	if jerr := json.Unmarshal(out.Bytes(), &sum); jerr != nil || len(sum.Users) != 1 {
+		t.Fatalf("no JSON summary on stdout: %v\n%s", jerr, out)
+	}
+	if u := sum.Users[0]; u.Status != batchError || !strings.Contains(u.Error, "could not be written") || strings.Contains(u.Error, "profiles:") {
+		t.Errorf("user = %+v\n%s", u, errOut)
+	}
+}
+
+// Ctrl-C while the only user is being handled: none finished.
+func TestBatchInterruptedBeforeAnyoneFinished(t *testing.T) {
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users.csv")
+	writeFile(t, users, "email,name\nalice@demo.test,Alice\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	interrupt := func(ctx context.Context, opts probe.Options, input string) (*probe.Report, error) {
+		cancel()
+		return nil, ctx.Err()
+	}
+	ios, _, _, _ := iostreams.Test()
+	err := runBatch(ctx, &batchOptions{IO: ios, Network: sandboxNetwork(t, nil, "demo"), Probe: interrupt,
+		UsersFile: users, Out: filepath.Join(dir, "out"), Formats: "sheet", Concurrency: 1})
+	if !strings.Contains(fmt.Sprint(err), "after 0 of 1 users") {
+		t.Errorf("interrupted batch: %v", err)
 	}
 }

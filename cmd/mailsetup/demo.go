@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/internal/account"
 	"github.com/mailsetup/mailsetup/internal/iostreams"
 	"github.com/mailsetup/mailsetup/internal/sandbox"
 	"github.com/mailsetup/mailsetup/probe"
@@ -28,10 +29,12 @@ type demoOptions struct {
 	// unless Force.
 	Out   string
 	Force bool
+	// Probe is probe.Run; tests give the demo and profile the same findings.
+	Probe probeFunc
 }
 
 func newCmdDemo(f *Factory, runF func(*demoOptions) error) *cobra.Command {
-	opts := &demoOptions{IO: f.IO}
+	opts := &demoOptions{IO: f.IO, Probe: probe.Run}
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "See mailsetup work in a simulated mail world (no network, a few seconds)",
@@ -63,16 +66,16 @@ type demoRun struct {
 }
 
 // demoProbe starts the sandbox's demo world, probes the demo address with
-// its password and closes the world. progress, when not nil, sees each step.
-// The wizard's demo builds on it: it writes profiles from Report.Settings().
-func demoProbe(ctx context.Context, progress func(probe.Event)) (*demoRun, error) {
+// its password through run and closes the world. progress, when not nil,
+// sees each step.
+func demoProbe(ctx context.Context, run probeFunc, progress func(probe.Event)) (*demoRun, error) {
 	w, err := sandbox.Start(ctx, sandbox.Options{Scenarios: []string{demoScenario}})
 	if err != nil {
 		return nil, fmt.Errorf("starting the simulated mail world: %w", err)
 	}
 	defer w.Close()
 	sc := w.Scenarios()[0]
-	rep, err := probe.Run(ctx, probe.Options{
+	rep, err := run(ctx, probe.Options{
 		Env:      w.Env(),
 		ISPDBURL: w.ISPDBURL(),
 		Password: []byte(sc.Password),
@@ -94,7 +97,7 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	if !opts.JSON {
 		fmt.Fprintf(opts.IO.Out, "mailsetup demo: a simulated provider (%s) runs inside this process on loopback;\nnothing leaves this machine.\n\n", demoScenario)
 	}
-	run, err := demoProbe(ctx, status.progress())
+	run, err := demoProbe(ctx, opts.Probe, status.progress())
 	status.clear()
 	if err != nil {
 		return err
@@ -111,11 +114,16 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 		if err != nil {
 			return err
 		}
-		// The demo address is ASCII: every client takes it, so nothing is omitted.
-		files, _, err = renderAccount(run.Report, addr, demoName, "", profiles.AllFormats)
+		settings, err := account.FromReport(run.Report)
 		if err != nil {
 			return err
 		}
+		// The demo address is ASCII: every client takes it, so nothing is omitted.
+		r, err := account.Render(settings, addr, account.Answers{Name: demoName, Formats: profiles.AllFormats})
+		if err != nil {
+			return err
+		}
+		files = r.Files
 		if err := profiles.WriteFiles(opts.Out, withDemoMarker(files), true); err != nil {
 			return err
 		}
@@ -131,5 +139,5 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	} else {
 		fmt.Fprintf(opts.IO.Out, "\nSet up your own account: mailsetup wizard\n                     or: mailsetup probe you@your-provider.example --password-stdin\n")
 	}
-	return probeExit(run.Report)
+	return probeExit(run.Report, probe.DefaultTimeout)
 }

@@ -25,7 +25,7 @@ type dnsRecordsOptions struct {
 const maxTTL = 1<<31 - 1
 
 func newCmdDNSRecords(f *Factory, runF func(*dnsRecordsOptions) error) *cobra.Command {
-	opts := &dnsRecordsOptions{f: f}
+	opts := &dnsRecordsOptions{ttlText: "3600", f: f}
 	cmd := &cobra.Command{
 		Use:   "dns-records DOMAIN --config FILE",
 		Short: "Print the DNS records a domain publishes for `mailsetup serve` and RFC 6186",
@@ -61,7 +61,7 @@ Once published, 'mailsetup probe DOMAIN' confirms them.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.configPath, "config", "", "the `FILE` mailsetup serve reads")
-	cmd.Flags().StringVar(&opts.ttlText, "ttl", "3600", "time to live of the records, in `seconds`")
+	cmd.Flags().Var((*secondsText)(&opts.ttlText), "ttl", "time to live of the records, in `SECONDS`")
 	return cmd
 }
 
@@ -114,3 +114,12 @@ func runDNSRecords(opts *dnsRecordsOptions) error {
 	}
 	return nil
 }
+
+// secondsText is a flag value kept as typed (the command checks it and
+// says what is wrong) that help shows as a number: --ttl SECONDS
+// (default 3600), not a quoted string.
+type secondsText string
+
+func (s *secondsText) String() string     { return string(*s) }
+func (s *secondsText) Set(v string) error { *s = secondsText(v); return nil }
+func (s *secondsText) Type() string       { return "seconds" }

@@ -72,7 +72,7 @@ func TestDNSRecordsMistakes(t *testing.T) {
 		want string
 	}{
 		{[]string{"dns-records", "example.test"}, exitUsage, "needs --config FILE"},
-		{[]string{"dns-records", "--config", "../../examples/serve.yaml"}, exitUsage, "accepts 1 arg"},
+		{[]string{"dns-records", "--config", "../../examples/serve.yaml"}, exitUsage, "give DOMAIN, as in"},
 		{[]string{"dns-records", "other.test", "--config", "../../examples/serve.yaml"}, exitUsage, `"other.test" is not a domain or alias in it; it serves example.test, xn--bcher-kva.example.test`},
 		{[]string{"dns-records", "example.test", "--config", "../../examples/serve.yaml", "--ttl", "-5"}, exitUsage, `--ttl "-5" is not a number of seconds`},
 		{[]string{"dns-records", "example.test", "--config", "../../examples/serve.yaml", "--ttl", "2147483648"}, exitUsage, "from 0 to 2147483647"},

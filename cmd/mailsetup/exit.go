@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+
+	"github.com/mailsetup/mailsetup/probe"
 )
 
 // Exit codes: a script may rely on these. They are listed by
@@ -15,17 +17,19 @@ const (
 	exitLoginRejected = 4 // settings found, but the server rejected the login
 	exitInsecureOnly  = 5 // only insecure servers work and insecure use was not allowed
 	exitBatchPartial  = 6 // a batch in which some users failed
+	exitUnconfirmed   = 7 // settings found but not proven (login skipped for want of consent, or no answer in time)
 )
 
 const exitCodesHelp = `Exit codes of mailsetup:
 
   0  success
   1  error (a file could not be read or written, a check failed, ...)
-  2  usage error (bad flags or arguments), or the user cancelled
-  3  nothing working was found for the address
+  2  usage error (bad flags or arguments), or the user cancelled (Ctrl-C)
+  3  nothing working was found for the address, or time ran out first
   4  settings were found, but the server rejected the login
   5  only insecure servers work, and insecure use was not allowed by flag
   6  a batch in which some users failed (the others were written)
+  7  settings were found but not proven to work
 `
 
 // exitError carries the exit code a failure should end the process with.
@@ -64,6 +68,26 @@ func exitCodeOf(err error) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
+	}
+	return exitFailure
+}
+
+// statusExit is the one mapping from a probe's outcome to the exit code;
+// the status word is the Status itself (batch's summary uses the same).
+func statusExit(s probe.Status) int {
+	switch s {
+	case probe.StatusOK:
+		return exitOK
+	case probe.StatusNothingFound, probe.StatusTimedOut:
+		return exitNothingFound
+	case probe.StatusLoginRejected:
+		return exitLoginRejected
+	case probe.StatusInsecureOnly:
+		return exitInsecureOnly
+	case probe.StatusUnconfirmed:
+		return exitUnconfirmed
+	case probe.StatusCancelled:
+		return exitUsage
 	}
 	return exitFailure
 }

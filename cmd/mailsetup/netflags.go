@@ -73,7 +73,7 @@ func addNetFlags(cmd *cobra.Command) *netFlags {
 func addNetFlagsWithoutPassword(cmd *cobra.Command) *netFlags {
 	nf := &netFlags{cmd: cmd}
 	fl := cmd.Flags()
-	fl.StringVar(&nf.dnsServer, "dns-server", "", "send every DNS query to this `HOST:PORT` (default: the system's resolvers)")
+	fl.StringVar(&nf.dnsServer, "dns-server", "", "send every DNS query to this `HOST[:PORT]` (port 53 unless given; default: the system's resolvers)")
 	fl.StringVar(&nf.caFile, "ca-file", "", "trust the CA certificates in this PEM `FILE` too (SSL_CERT_FILE works as well)")
 	fl.DurationVar(&nf.timeout, "timeout", probe.DefaultTimeout, "total time budget of the probe")
 	fl.BoolVar(&nf.private, "private", false, "stay local to the domain: no ISPDB, no MX-derived third-party lookups, no address in any URL")
@@ -118,6 +118,12 @@ func (nf *netFlags) setup(ctx context.Context) (probe.Options, func(), error) {
 	if nf.timeout <= 0 {
 		return opts, nothing, usageError("--timeout %s is not a positive duration; try --timeout 15s", nf.timeout)
 	}
+	if err := checkTrustCerts(nf.trustCert); err != nil {
+		return opts, nothing, err
+	}
+	if err := checkISPDBURL(nf.ispdbURL); err != nil && !nf.private {
+		return opts, nothing, err
+	}
 	if nf.private {
 		opts.ISPDBURL = ""
 	}
@@ -156,10 +162,11 @@ func (nf *netFlags) setup(ctx context.Context) (probe.Options, func(), error) {
 	dialer := &net.Dialer{}
 	opts.Env = netx.Env{Dialer: dialer, RootCAs: roots}
 	if nf.dnsServer != "" {
-		if _, _, err := net.SplitHostPort(nf.dnsServer); err != nil {
-			return opts, nothing, usageError("--dns-server %q is not HOST:PORT; write it like 127.0.0.1:53", nf.dnsServer)
+		server, err := dnsServerAddress(nf.dnsServer)
+		if err != nil {
+			return opts, nothing, err
 		}
-		opts.Env.Resolver = netx.NewDNSResolver(nf.dnsServer, dialer)
+		opts.Env.Resolver = netx.NewDNSResolver(server, dialer)
 	} else {
 		opts.Env.Resolver = netx.SystemResolver(dialer)
 	}
@@ -175,6 +182,9 @@ func (nf *netFlags) password() ([]byte, error) {
 	}
 	switch {
 	case nf.passwordStdin:
+		if pw, asked, err := passwordFromTerminal(nf.cmd.InOrStdin(), nf.cmd.ErrOrStderr()); asked {
+			return pw, err
+		}
 		return readPassword(nf.cmd.InOrStdin(), "standard input")
 	case nf.passwordFile != "":
 		f, err := os.Open(nf.passwordFile)

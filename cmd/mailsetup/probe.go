@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -98,10 +99,16 @@ func runProbe(ctx context.Context, opts *probeOptions) error {
 		}
 		return err
 	}
+	settleStatus(ctx, rep, popts.Timeout)
+	if rep.Status == probe.StatusCancelled && !opts.JSON {
+		// What was found in the moments before Ctrl-C is no report.
+		fmt.Fprintf(opts.IO.ErrOut, "mailsetup: cancelled; the probe of %s stopped before it ended\n", input)
+		return silentExit(exitUsage)
+	}
 	if err := printReport(opts.IO, opts.JSON, rep); err != nil {
 		return err
 	}
-	return probeExit(rep)
+	return probeExit(rep, popts.Timeout)
 }
 
 // printReport writes the report as JSON or for people.
@@ -109,21 +116,21 @@ func printReport(io *iostreams.IOStreams, asJSON bool, rep *probe.Report) error 
 	if asJSON {
 		return writeJSON(io.Out, rep)
 	}
-	return rep.WriteText(io.Out)
+	return rep.WriteText(safeWriter{io.Out})
 }
 
-// probeExit maps a probe's outcome to the documented exit code. The report
-// has said everything, so the error carries no text of its own.
-func probeExit(rep *probe.Report) error {
-	switch rep.Status {
-	case probe.StatusNothingFound:
-		return silentExit(exitNothingFound)
-	case probe.StatusLoginRejected:
-		return silentExit(exitLoginRejected)
-	case probe.StatusInsecureOnly:
-		return silentExit(exitInsecureOnly)
+// probeExit ends the process with the report's exit code. The report has
+// said everything but that time ran out, which a report for people says
+// last, on stderr.
+func probeExit(rep *probe.Report, budget time.Duration) error {
+	code := statusExit(rep.Status)
+	if rep.Status == probe.StatusTimedOut {
+		return withExitCode(code, errors.New(timedOutWords(budget)))
 	}
-	return nil
+	if code == exitOK {
+		return nil
+	}
+	return silentExit(code)
 }
 
 // sandboxCovers checks that input (an address or a bare domain; "" takes

@@ -178,10 +178,11 @@ func TestProbePasswordSources(t *testing.T) {
 }
 
 func TestProbeFlagsReachTheOptions(t *testing.T) {
+	pin := strings.Repeat("AB:", 31) + "CD"
 	ios, _, _, _ := iostreams.Test()
 	var got *probeOptions
 	cmd := newCmdProbe(&Factory{IO: ios}, func(o *probeOptions) error { got = o; return nil })
-	cmd.SetArgs([]string{"--sandbox", "starttls-only", "--private", "--timeout", "7s", "--trust-cert", "AB:CD", "--allow-plaintext"})
+	cmd.SetArgs([]string{"--sandbox", "starttls-only", "--private", "--timeout", "7s", "--trust-cert", pin, "--allow-plaintext"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +195,7 @@ func TestProbeFlagsReachTheOptions(t *testing.T) {
 	}
 	defer release()
 	if popts.Timeout.Seconds() != 7 || !popts.Private || popts.ISPDBURL != "" || !popts.AllowPlaintext ||
-		!slices.Equal(popts.TrustCertSHA256, []string{"AB:CD"}) || popts.Env.Resolver == nil {
+		!slices.Equal(popts.TrustCertSHA256, []string{pin}) || popts.Env.Resolver == nil {
 		t.Errorf("options = %+v", popts)
 	}
 	if popts.Password != nil {
@@ -208,7 +209,10 @@ func TestProbeUsageErrors(t *testing.T) {
 		{"probe", "not an address"},
 		{"probe", "--sandbox", "no-such-scenario"},
 		{"probe", "alice@example.test", "--sandbox", "demo", "--dns-server", "127.0.0.1:53"},
-		{"probe", "alice@example.test", "--dns-server", "no-port"},
+		{"probe", "alice@example.test", "--dns-server", "no such host"},
+		{"probe", "alice@example.test", "--trust-cert", "abc"},
+		{"probe", "alice@example.test", "--ispdb-url", "not a url"},
+		{"probe", "alice@example.test", "--ispdb-url", "http://ispdb.example.test/"},
 	} {
 		code, out, errOut := runCLI(t, "", args...)
 		if code != exitUsage {
@@ -332,5 +336,16 @@ func TestProbeWithDNSServerOnRealPorts(t *testing.T) {
 	}
 	if rec := rep.Recommendation; rec == nil || rec.Incoming.Host != sc.Expect.Incoming.Hostname || rec.Confidence != probe.ConfidenceLogin {
 		t.Errorf("recommendation = %+v", rec)
+	}
+}
+
+func TestDNSServerTakesPort53ByDefault(t *testing.T) {
+	for in, want := range map[string]string{"127.0.0.1": "127.0.0.1:53", "127.0.0.1:5353": "127.0.0.1:5353", "::1": "[::1]:53", "[::1]": "[::1]:53", "ns.example.test": "ns.example.test:53"} {
+		if got, err := dnsServerAddress(in); got != want || err != nil {
+			t.Errorf("dnsServerAddress(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if err := checkTrustCerts([]string{strings.Repeat("AB:", 31) + "AB"}); err != nil {
+		t.Errorf("a fingerprint with colons was refused: %v", err)
 	}
 }

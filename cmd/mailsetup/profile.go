@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/internal/account"
 	"github.com/mailsetup/mailsetup/internal/iostreams"
 	"github.com/mailsetup/mailsetup/probe"
 	"github.com/mailsetup/mailsetup/profiles"
@@ -30,26 +31,26 @@ type profileOptions struct {
 	Network networkSetup
 	// Password reads --password-stdin, --password-file or MAILSETUP_PASSWORD.
 	Password func() ([]byte, error)
+	// Probe is probe.Run; tests give several commands the same findings.
+	Probe probeFunc
 
 	Address string
 	// SandboxAddress is the --sandbox scenario's address, "" without one.
-	SandboxAddress   string
-	Name             string
-	Formats          string
-	Out              string
-	Force            bool
-	SettingsFile     string
-	FromReport       string
-	Protocol         string
-	AutodiscoverPath string
-	SignCert         string
-	SignKey          string
-	SignChain        string
-	IncludePassword  bool
+	SandboxAddress string
+	Name           string
+	Formats        string
+	Out            string
+	Force          bool
+	SettingsFile   string
+	FromReport     string
+	Protocol       string
+	// answerFlags are the pipeline's other answers: --username,
+	// --autodiscover-path, the signing flags and --include-password.
+	answerFlags
 }
 
 func newCmdProfile(f *Factory, runF func(*profileOptions) error) *cobra.Command {
-	opts := &profileOptions{IO: f.IO}
+	opts := &profileOptions{IO: f.IO, Probe: probe.Run}
 	var net *netFlags
 	cmd := &cobra.Command{
 		Use:   "profile ADDRESS --name NAME --out DIR",
@@ -106,17 +107,13 @@ Nothing is overwritten without --force, and a failed run writes nothing.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Name, "name", "", "the sender `NAME` that goes into every file, e.g. \"Jane Doe\"")
-	fl.StringVar(&opts.Formats, "format", "all", "which files: "+formatChoices)
+	fl.StringVar(&opts.Formats, "format", "all", "which `CLIENTS`: "+formatChoices)
 	fl.StringVar(&opts.Out, "out", "", "`DIR`ectory to write into (created if missing)")
 	fl.BoolVar(&opts.Force, "force", false, "overwrite files that exist")
 	fl.StringVar(&opts.SettingsFile, "settings", "", "take the settings from this autoconfig `FILE` (config-v1.1 XML or Autodiscover response) instead of probing")
 	fl.StringVar(&opts.FromReport, "from", "", "take the settings from a saved 'mailsetup probe --json' `REPORT` instead of probing")
-	fl.StringVar(&opts.Protocol, "protocol", "", "incoming protocol: imap or pop3 (default: the recommendation, IMAP where it exists)")
-	fl.StringVar(&opts.AutodiscoverPath, "autodiscover-path", "", "absolute Windows `PATH` where autodiscover.xml will be kept; the .reg points there")
-	fl.StringVar(&opts.SignCert, "sign-cert", "", "sign the Apple profile with this PEM certificate `FILE`")
-	fl.StringVar(&opts.SignKey, "sign-key", "", "the PEM private key `FILE` of --sign-cert")
-	fl.StringVar(&opts.SignChain, "sign-chain", "", "PEM intermediate certificates `FILE` to include in the signature")
-	fl.BoolVar(&opts.IncludePassword, "include-password", false, "put the password into the Apple profile (written 0600; anyone with the file can read it)")
+	fl.StringVar(&opts.Protocol, "protocol", "", "incoming `PROTOCOL`: imap or pop3 (default: the recommendation, IMAP where it exists)")
+	addAnswerFlags(cmd, &opts.answerFlags, answerFlagSet{username: true, includePassword: true})
 	net = addNetFlags(cmd)
 	return cmd
 }
@@ -135,6 +132,7 @@ var formatChoices = func() string {
 type profileResult struct {
 	SchemaVersion int                 `json:"schema_version"`
 	Email         string              `json:"email"`
+	Status        probe.Status        `json:"status"`
 	Out           string              `json:"out"`
 	Source        string              `json:"source"`
 	Incoming      autoconfig.Server   `json:"incoming"`
@@ -160,8 +158,8 @@ func runProfile(ctx context.Context, opts *profileOptions) error {
 	}
 	if opts.Address != "" {
 		// A bad address is a usage error before anything is probed or read.
-		if _, err := autoconfig.ParseAddress(opts.Address); err != nil {
-			return withExitCode(exitUsage, err)
+		if _, err := parseAddress(opts.Address); err != nil {
+			return err
 		}
 	}
 	if opts.Name == "" {
@@ -173,72 +171,65 @@ func runProfile(ctx context.Context, opts *profileOptions) error {
 	if opts.SettingsFile != "" && opts.FromReport != "" {
 		return usageError("take the settings from one place: --settings or --from, not both")
 	}
-	formats, err := profiles.ParseFormats(opts.Formats)
+	formats, err := parseFormats(opts.Formats)
 	if err != nil {
-		return withExitCode(exitUsage, fmt.Errorf("--format: %w", err))
+		return err
 	}
-	protocol := autoconfig.Protocol(strings.ToLower(opts.Protocol))
-	if protocol != "" && protocol != autoconfig.IMAP && protocol != autoconfig.POP3 {
-		return usageError("--protocol %q: choose imap or pop3", opts.Protocol)
+	protocol, err := parseProtocol(opts.Protocol)
+	if err != nil {
+		return err
 	}
-	if opts.AutodiscoverPath != "" {
-		if err := profiles.CheckAutodiscoverPath(opts.AutodiscoverPath); err != nil {
-			return withExitCode(exitUsage, err)
-		}
-	}
-	popts := profiles.Options{AutodiscoverPath: opts.AutodiscoverPath}
-	if popts.Apple.Signer, err = loadSigner(opts); err != nil {
+	answers, err := opts.answers()
+	if err != nil {
 		return err
 	}
 	if opts.IncludePassword && !slices.Contains(formats, profiles.Apple) {
 		return usageError("--include-password only applies to the Apple profile: add apple to --format")
 	}
+	answers.Name, answers.Protocol, answers.Formats = opts.Name, protocol, formats
 
 	settings, source, rep, password, err := profileSettings(ctx, opts)
 	if err != nil {
+		if opts.JSON && rep != nil && (rep.Status == probe.StatusCancelled || rep.Status == probe.StatusTimedOut) {
+			// A script reads why nothing was written from the status.
+			res := profileResult{SchemaVersion: jsonSchemaVersion, Email: rep.Email, Status: rep.Status, Out: opts.Out,
+				Source: "probe of " + opts.Address, Files: []profileResultFile{}, Warnings: []string{}}
+			if werr := writeJSON(opts.IO.Out, res); werr != nil {
+				return werr
+			}
+		}
 		return err
+	}
+	status := probe.StatusOK
+	if rep != nil {
+		status = rep.Status
 	}
 	if opts.IncludePassword {
-		popts.Apple.Password = string(password)
+		answers.Password = password
 	}
-	if protocol == "" && rep != nil {
-		// The probe's recommendation, not merely the first IMAP server.
-		protocol = rep.Recommendation.Protocol
-	}
-	addr, err := autoconfig.ParseAddress(opts.Address)
-	if err != nil {
-		return withExitCode(exitUsage, err)
-	}
-	var warnings []string
-	if opts.SettingsFile != "" && !slices.Contains(settings.Domains, addr.Domain) {
-		warnings = append(warnings, fmt.Sprintf("%s lists the domains %s, not %s: the files use its servers anyway",
-			opts.SettingsFile, strings.Join(settings.Domains, ", "), addr.Domain))
-	}
-	acct, err := profiles.NewAccount(settings, addr, opts.Name, protocol)
+	addr, err := parseAddress(opts.Address)
 	if err != nil {
 		return err
 	}
-	// Several formats: one client that cannot take the account (no Android
-	// QR code for a non-ASCII address) must not cost the others.
-	files, omitted, err := profiles.RenderAvailable(acct, formats, popts)
+	var warnings []string
+	if opts.SettingsFile != "" && !slices.Contains(settings.Provider.Domains, addr.Domain) {
+		warnings = append(warnings, fmt.Sprintf("%s lists the domains %s, not %s: the files use its servers anyway",
+			opts.SettingsFile, strings.Join(settings.Provider.Domains, ", "), addr.Domain))
+	}
+	r, err := account.Render(settings, addr, answers)
 	if errors.Is(err, profiles.ErrUnsupported) {
 		return fmt.Errorf("%w; nothing was written: leave that client out of --format to write the others", err)
 	}
 	if err != nil {
 		return err
 	}
-	if err := profiles.WriteFiles(opts.Out, files, opts.Force); err != nil {
-		return err
+	if err := r.Write(opts.Out, opts.Force); err != nil {
+		return writeError(opts.Out, err)
 	}
-	warnings = append(warnings, omittedWarnings(omitted)...)
-	warnings = append(warnings, profileWarnings(acct, files, popts)...)
+	warnings = append(warnings, noticeList(r.Notices)...)
 	if opts.JSON {
-		res := profileResult{SchemaVersion: jsonSchemaVersion, Email: addr.String(), Out: opts.Out, Source: source,
-			Incoming: acct.In(), Outgoing: acct.Out(), Warnings: warnings}
-		for _, f := range files {
-			res.Files = append(res.Files, profileResultFile{Format: f.Format, Path: filepath.Join(opts.Out, filepath.FromSlash(f.Path)),
-				About: f.About, Secret: f.Secret, Clients: f.Format.Clients()})
-		}
+		res := profileResult{SchemaVersion: jsonSchemaVersion, Email: addr.String(), Status: status, Out: opts.Out, Source: source,
+			Incoming: r.Account.In(), Outgoing: r.Account.Out(), Files: resultFiles(opts.Out, r.Files), Warnings: warnings}
 		if res.Warnings == nil {
 			res.Warnings = []string{}
 		}
@@ -246,7 +237,7 @@ func runProfile(ctx context.Context, opts *profileOptions) error {
 			return err
 		}
 	} else {
-		printProfileSummary(opts.IO.Out, opts.Out, acct, source, files)
+		printProfileSummary(safeWriter{opts.IO.Out}, opts.Out, r.Account, source, r.Files)
 		for _, w := range warnings {
 			fmt.Fprintf(opts.IO.ErrOut, "warning: %s\n", w)
 		}
@@ -262,100 +253,132 @@ var errNoPasswordToInclude = usageError("--include-password needs the password: 
 
 // profileSettings finds the settings: from --settings, from --from, or by
 // probing. It names where they came from and returns the probe report, if
-// the settings came from one (its recommendation is then not nil). With
-// --include-password it returns the password too, read once: when probing,
-// the probe's network setup has read it (standard input cannot be read
-// twice), and the check that there is one comes before the probe.
-func profileSettings(ctx context.Context, opts *profileOptions) (p *autoconfig.Provider, source string, rep *probe.Report, password []byte, err error) {
+// the settings came from one. With --include-password it returns the
+// password too, read once: when probing, the probe's network setup has read
+// it (standard input cannot be read twice), and the check that there is one
+// comes before the probe.
+func profileSettings(ctx context.Context, opts *profileOptions) (s account.Settings, source string, rep *probe.Report, password []byte, err error) {
 	if opts.SettingsFile != "" || opts.FromReport != "" {
 		if opts.IncludePassword {
 			if password, err = opts.Password(); err != nil {
-				return nil, "", nil, nil, err
+				return s, "", nil, nil, err
 			}
 			if password == nil {
-				return nil, "", nil, nil, errNoPasswordToInclude
+				return s, "", nil, nil, errNoPasswordToInclude
 			}
 		}
 	}
 	switch {
 	case opts.SettingsFile != "":
 		p, err := readSettingsFile(opts.SettingsFile, opts.Address)
-		return p, "settings file " + opts.SettingsFile, nil, password, err
+		return account.Settings{Provider: p}, "settings file " + opts.SettingsFile, nil, password, err
 	case opts.FromReport != "":
 		rep, err := readReport(opts.FromReport)
 		if err != nil {
-			return nil, "", nil, nil, err
+			return s, "", nil, nil, err
 		}
 		if opts.Address == "" {
 			if rep.Email == "" {
-				return nil, "", nil, nil, usageError("%s probed the domain %s, not an address: give the address too", opts.FromReport, rep.Domain)
+				return s, "", nil, nil, usageError("%s is a probe of the domain %s, not of one address: give the address too", opts.FromReport, rep.Domain)
 			}
 			opts.Address = rep.Email
 		}
-		p, err := reportSettings(rep, opts.FromReport, opts.Address)
-		return p, "probe report " + opts.FromReport, rep, password, err
+		s, err := reportSettings(rep, opts.FromReport, opts.Address)
+		return s, "probe report " + opts.FromReport, rep, password, err
 	}
 	popts, release, err := opts.Network(ctx)
 	if err != nil {
-		return nil, "", nil, nil, err
+		return s, "", nil, nil, err
 	}
 	defer release()
 	if opts.IncludePassword && popts.Password == nil {
-		return nil, "", nil, nil, errNoPasswordToInclude
+		return s, "", nil, nil, errNoPasswordToInclude
+	}
+	addr, err := parseAddress(opts.Address)
+	if err != nil {
+		return s, "", nil, nil, err
 	}
 	status := newStatusLine(opts.IO, "Probing "+opts.Address+": ")
 	popts.Progress = status.progress()
-	rep, err = probe.Run(ctx, popts, opts.Address)
+	// The login name (--username) reaches the files through the answers;
+	// the prober takes it as its first login once it accepts one (issue 12).
+	rep, err = opts.Probe(ctx, popts, addr.String())
 	status.clear()
 	if err != nil {
-		if errors.Is(err, probe.ErrBadInput) {
-			return nil, "", nil, nil, withExitCode(exitUsage, err)
-		}
-		return nil, "", nil, nil, err
+		return s, "", nil, nil, withExitCode(exitUsage, err)
 	}
-	p, err = reportSettings(rep, "the probe", opts.Address)
-	return p, "probe of " + opts.Address, rep, popts.Password, err
+	settleStatus(ctx, rep, popts.Timeout)
+	if err := cutShort(rep, popts.Timeout); err != nil {
+		return s, "", rep, nil, err
+	}
+	s, err = reportSettings(rep, "the probe", opts.Address)
+	return s, "probe of " + opts.Address, rep, popts.Password, err
 }
 
 // reportSettings turns a probe report into settings with the recommended
 // incoming server first, or says why there are none.
-func reportSettings(rep *probe.Report, from, address string) (*autoconfig.Provider, error) {
-	addr, err := autoconfig.ParseAddress(address)
+func reportSettings(rep *probe.Report, from, address string) (account.Settings, error) {
+	addr, err := parseAddress(address)
 	if err != nil {
-		return nil, withExitCode(exitUsage, err)
+		return account.Settings{}, err
 	}
 	if rep.Domain != "" && !strings.EqualFold(rep.Domain, addr.Domain) {
-		return nil, usageError("%s is for the domain %s, not %s: probe %s first", from, rep.Domain, addr.Domain, address)
+		return account.Settings{}, usageError("%s is for the domain %s, not %s: probe %s first", from, rep.Domain, addr.Domain, address)
 	}
-	p := rep.Settings()
-	if p == nil {
-		code, why := exitNothingFound, "no working mail server was found"
-		if rep.Status == probe.StatusInsecureOnly {
-			code, why = exitInsecureOnly, "only servers without valid encryption answer (--allow-plaintext or --trust-cert accept them at your own risk)"
+	s, err := account.FromReport(rep)
+	switch {
+	case errors.Is(err, account.ErrInsecureOnly):
+		return s, withExitCode(exitInsecureOnly, fmt.Errorf("only servers without valid encryption answer for %s (--allow-plaintext or --trust-cert accept them at your own risk): nothing to write; run 'mailsetup probe %s' to see what was tried", addr, address))
+	case errors.Is(err, account.ErrNoOutgoing):
+		return s, withExitCode(exitNothingFound, fmt.Errorf("no working server for sending mail (SMTP) was found for %s: the files need one; run 'mailsetup probe %s' to see what was tried", addr, address))
+	case err != nil:
+		code := statusExit(rep.Status)
+		if code == exitOK {
+			code = exitNothingFound
 		}
-		return nil, withExitCode(code, fmt.Errorf("%s for %s: nothing to write; run 'mailsetup probe %s' to see what was tried", why, addr, address))
+		return s, withExitCode(code, fmt.Errorf("no working mail server was found for %s: nothing to write; run 'mailsetup probe %s' to see what was tried", addr, address))
 	}
-	if len(p.Outgoing) == 0 {
-		return nil, withExitCode(exitNothingFound, fmt.Errorf("no working SMTP server was found for %s: the files need one to send mail; run 'mailsetup probe %s' to see what was tried", addr, address))
-	}
-	return p, nil
+	return s, nil
 }
 
 // readReport reads a saved `mailsetup probe --json` report.
 func readReport(name string) (*probe.Report, error) {
 	data, err := readBounded(name, maxReportSize)
 	if err != nil {
-		return nil, fmt.Errorf("--from: %w", err)
+		return nil, fmt.Errorf("--from: %s", peopleWords(err))
+	}
+	notReport := func(why string) error {
+		return usageError("--from %q is not a report of 'mailsetup probe ADDRESS --json' (%s): probe the address and save what it prints", name, why)
 	}
 	var rep probe.Report
 	if err := json.Unmarshal(data, &rep); err != nil {
-		return nil, withExitCode(exitUsage, fmt.Errorf("--from %q is not a 'mailsetup probe --json' report: %v", name, err))
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syntax):
+			return nil, notReport(fmt.Sprintf("it is not JSON: line %d", lineOf(data, syntax.Offset)))
+		case errors.As(err, &typ) && typ.Field == "":
+			return nil, notReport("it is JSON, but not an object")
+		case errors.As(err, &typ):
+			return nil, notReport(fmt.Sprintf("its field %q holds the wrong kind of value", typ.Field))
+		}
+		return nil, notReport("it does not read as JSON")
 	}
 	if rep.SchemaVersion != probe.SchemaVersion {
 		return nil, withExitCode(exitUsage, fmt.Errorf("--from %q has report schema version %d; this mailsetup reads version %d: probe again",
 			name, rep.SchemaVersion, probe.SchemaVersion))
 	}
+	if rep.Domain == "" {
+		// A batch summary.json, or any other JSON with a schema_version.
+		return nil, notReport("it names no probed domain; a batch's summary.json is not one")
+	}
 	return &rep, nil
+}
+
+// lineOf is the line number of a byte offset in data.
+func lineOf(data []byte, offset int64) int {
+	offset = min(max(offset, 0), int64(len(data)))
+	return 1 + bytes.Count(data[:offset], []byte("\n"))
 }
 
 // readSettingsFile reads a config-v1.1 file, or an Autodiscover response
@@ -363,7 +386,10 @@ func readReport(name string) (*probe.Report, error) {
 func readSettingsFile(name, address string) (*autoconfig.Provider, error) {
 	data, err := readBounded(name, autoconfig.MaxDocumentSize)
 	if err != nil {
-		return nil, fmt.Errorf("--settings: %w", err)
+		return nil, fmt.Errorf("--settings: %s", peopleWords(err))
+	}
+	if looks := lookalike(data); looks != "" {
+		return nil, usageError("--settings %q is not an autoconfig file or Autodiscover response: it looks like %s", name, looks)
 	}
 	p, diags, err := autoconfig.ReadConfig(bytes.NewReader(data))
 	if err == nil {
@@ -376,7 +402,7 @@ func readSettingsFile(name, address string) (*autoconfig.Provider, error) {
 	}
 	r, adErr := autoconfig.ReadAutodiscoverResponse(bytes.NewReader(data))
 	if adErr != nil {
-		return nil, fmt.Errorf("--settings %q is neither an autoconfig file nor an Autodiscover response: %v (check it with 'mailsetup lint %s')", name, err, name)
+		return nil, fmt.Errorf("--settings %q is neither an autoconfig file nor an Autodiscover response that mailsetup can read; 'mailsetup lint %s' says what is wrong with it", name, name)
 	}
 	domain := ""
 	if addr, err := autoconfig.ParseAddress(address); err == nil {
@@ -384,7 +410,7 @@ func readSettingsFile(name, address string) (*autoconfig.Provider, error) {
 	}
 	p, err = r.Provider(domain)
 	if err != nil {
-		return nil, fmt.Errorf("--settings %s: %w", name, err)
+		return nil, fmt.Errorf("--settings %s: %s", name, peopleWords(err))
 	}
 	return p, nil
 }
@@ -408,76 +434,14 @@ func readBounded(name string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// loadSigner reads --sign-cert, --sign-key and --sign-chain, if given.
-func loadSigner(opts *profileOptions) (*profiles.Signer, error) {
-	if opts.SignCert == "" && opts.SignKey == "" {
-		if opts.SignChain != "" {
-			return nil, usageError("--sign-chain needs --sign-cert and --sign-key")
-		}
-		return nil, nil
-	}
-	if opts.SignCert == "" || opts.SignKey == "" {
-		return nil, usageError("signing needs both --sign-cert FILE and --sign-key FILE")
-	}
-	read := func(flag, name string) ([]byte, error) {
-		if name == "" {
-			return nil, nil
-		}
-		b, err := readBounded(name, 1<<20)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", flag, err)
-		}
-		return b, nil
-	}
-	cert, err := read("--sign-cert", opts.SignCert)
-	if err != nil {
-		return nil, err
-	}
-	key, err := read("--sign-key", opts.SignKey)
-	if err != nil {
-		return nil, err
-	}
-	chain, err := read("--sign-chain", opts.SignChain)
-	if err != nil {
-		return nil, err
-	}
-	s, err := profiles.NewSigner(cert, key, chain)
-	if err != nil {
-		return nil, withExitCode(exitUsage, err)
-	}
-	return s, nil
-}
-
-// profileWarnings are what the person must know before importing.
-func profileWarnings(acct profiles.Account, files []profiles.File, popts profiles.Options) []string {
-	var w []string
-	for _, f := range files {
-		switch {
-		case f.Secret:
-			w = append(w, fmt.Sprintf("%s holds the password in clear text (written 0600): install it, then delete it", f.Path))
-		case f.Path == "outlook/autodiscover.reg" && popts.AutodiscoverPath == "":
-			w = append(w, "outlook/autodiscover.reg points at a placeholder path: edit it (or pass --autodiscover-path C:\\...\\autodiscover.xml) before double-clicking it")
-		case f.Format == profiles.Apple && acct.In().Security != autoconfig.SecurityTLS:
-			w = append(w, fmt.Sprintf("%s: the provider offers no implicit-TLS %s port, and a profile cannot demand STARTTLS: check the account's security on the device after installing",
-				f.Path, acct.Incoming.Protocol.DisplayName()))
-		}
-	}
-	for _, s := range []autoconfig.Server{acct.Incoming, acct.Outgoing} {
-		if s.Security == autoconfig.SecurityPlain {
-			w = append(w, fmt.Sprintf("%s %s is not encrypted: passwords and mail travel readable on the network", s.Protocol.DisplayName(), s.Address()))
-		}
-	}
-	return w
-}
-
 // printProfileSummary lists what was written, aligned, and per client the
 // next step to import it.
 func printProfileSummary(w io.Writer, dir string, acct profiles.Account, source string, files []profiles.File) {
 	in, out := acct.In(), acct.Out()
 	fmt.Fprintf(w, "Settings for %s (from the %s):\n", acct.Address, source)
-	fmt.Fprintf(w, "  incoming  %-5s %s:%d  %s  user %s\n", in.Protocol.DisplayName(), in.Hostname, in.Port, in.Security.Description(), in.Username)
-	fmt.Fprintf(w, "  outgoing  %-5s %s:%d  %s  user %s\n", out.Protocol.DisplayName(), out.Hostname, out.Port, out.Security.Description(), out.Username)
-	fmt.Fprintf(w, "\nWrote %d files to %s:\n", len(files), dir)
+	fmt.Fprintf(w, "  incoming  %-5s %s:%d  %s  user %s\n", in.Protocol.DisplayName(), in.Hostname, in.Port, securityWords(in.Security), in.Username)
+	fmt.Fprintf(w, "  outgoing  %-5s %s:%d  %s  user %s\n", out.Protocol.DisplayName(), out.Hostname, out.Port, securityWords(out.Security), out.Username)
+	fmt.Fprintf(w, "\nWrote %s to %s:\n", count(len(files), "file"), dir)
 	width := 0
 	for _, f := range files {
 		width = max(width, len(filepath.Join(dir, filepath.FromSlash(f.Path))))

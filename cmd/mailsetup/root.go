@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"regexp"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mailsetup/mailsetup/internal/iostreams"
+	"github.com/mailsetup/mailsetup/internal/sandbox"
+	"github.com/mailsetup/mailsetup/profiles"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -26,7 +28,7 @@ type Factory struct {
 
 // Main runs mailsetup with args and returns the process exit code.
 func Main(io *iostreams.IOStreams, args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	f := &Factory{IO: io}
 	root := newRootCmd(f)
@@ -47,7 +49,7 @@ func Main(io *iostreams.IOStreams, args []string) int {
 		return exitUsage
 	}
 	if !errors.Is(err, errSilentMarker) {
-		fmt.Fprintf(io.ErrOut, "mailsetup: %s\n", oneLine(err.Error()))
+		fmt.Fprintf(io.ErrOut, "mailsetup: %s\n", terminalSafe(peopleWords(err)))
 	}
 	return exitCodeOf(err)
 }
@@ -58,7 +60,7 @@ func argsAreUsage(cmd *cobra.Command) {
 	if check := cmd.Args; check != nil {
 		cmd.Args = func(c *cobra.Command, args []string) error {
 			if err := check(c, args); err != nil {
-				return usageError("%v (see '%s --help')", err, c.CommandPath())
+				return usageError("%s (see '%s --help')", argsWords(c, args), c.CommandPath())
 			}
 			return nil
 		}
@@ -68,16 +70,29 @@ func argsAreUsage(cmd *cobra.Command) {
 	}
 }
 
-// packagePrefix matches the package names mailsetup's errors carry for
-// programmers ("autoconfig: not an e-mail address"); people are shown the
-// message without them.
-// They stand first, or right after another error's ": ".
-var packagePrefix = regexp.MustCompile(`(^|: )(autoconfig|probe|profiles|server|verify|discover|netx|sandbox|prompt): `)
-
-// oneLine keeps an error on one line, as the README promises, without the
-// package prefixes.
-func oneLine(s string) string {
-	return packagePrefix.ReplaceAllString(strings.Join(strings.Fields(s), " "), "$1")
+// argsWords says what is wrong with a command's arguments in its own
+// terms, from its usage line, instead of cobra's "accepts 1 arg(s)".
+func argsWords(c *cobra.Command, args []string) string {
+	usage := "mailsetup " + c.Use
+	var operands []string
+	afterFlag := false
+	for _, w := range strings.Fields(c.Use)[1:] {
+		switch {
+		case strings.HasPrefix(w, "-"):
+			afterFlag = true
+			continue
+		case !afterFlag && !strings.HasPrefix(w, "["):
+			operands = append(operands, w)
+		}
+		afterFlag = false
+	}
+	switch {
+	case len(args) == 0 && len(operands) > 0:
+		return fmt.Sprintf("give %s, as in '%s'", strings.TrimSuffix(operands[0], "..."), usage)
+	case len(operands) == 0:
+		return fmt.Sprintf("%q is not something '%s' takes: use flags, as in '%s'", args[0], c.CommandPath(), usage)
+	}
+	return fmt.Sprintf("too many arguments (%s): the form is '%s'", strings.Join(args, " "), usage)
 }
 
 func newRootCmd(f *Factory) *cobra.Command {
@@ -91,6 +106,12 @@ iPhone/Mac and Android import as they are.`,
 		SilenceErrors: true,
 		Version:       version,
 	}
+	// --version under --json prints what 'version --json' prints.
+	root.SetVersionTemplate(`{{if eq (.Flags.Lookup "json").Value.String "true"}}{
+  "schema_version": ` + fmt.Sprint(jsonSchemaVersion) + `,
+  "version": {{printf "%q" .Version}}
+}{{else}}mailsetup {{.Version}}{{end}}
+`)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError("%v (see '%s --help')", err, cmd.CommandPath())
 	})
@@ -108,6 +129,7 @@ iPhone/Mac and Android import as they are.`,
 		newCmdBatch(f, nil),
 		newCmdSandbox(f, nil),
 	)
+	completeValues(root)
 	root.AddCommand(&cobra.Command{
 		Use:   "exit-codes",
 		Short: "What each exit code of mailsetup means",
@@ -131,5 +153,46 @@ func newCmdVersion(f *Factory) *cobra.Command {
 			fmt.Fprintf(f.IO.Out, "mailsetup %s\n", version)
 			return nil
 		},
+	}
+}
+
+// completeValues lets shell completion offer the values of --sandbox,
+// --format and --protocol in every command that has them.
+func completeValues(cmd *cobra.Command) {
+	fixed := func(values ...string) cobra.CompletionFunc {
+		return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return values, cobra.ShellCompDirectiveNoFileComp
+		}
+	}
+	var scenarios []string
+	for _, sc := range sandbox.Catalogue() {
+		scenarios = append(scenarios, sc.Name+"\t"+sc.Description)
+	}
+	formats := []string{"all"}
+	for _, f := range profiles.AllFormats {
+		formats = append(formats, string(f))
+	}
+	// --format takes a comma-separated list: complete its last item.
+	formatList := func(_ *cobra.Command, _ []string, typed string) ([]string, cobra.ShellCompDirective) {
+		done := typed[:strings.LastIndex(typed, ",")+1]
+		var out []string
+		for _, f := range formats {
+			if f != "all" || done == "" {
+				out = append(out, done+f)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	}
+	for flag, complete := range map[string]cobra.CompletionFunc{
+		"sandbox":  fixed(scenarios...),
+		"protocol": fixed("imap", "pop3"),
+		"format":   formatList,
+	} {
+		if cmd.Flags().Lookup(flag) != nil {
+			cmd.RegisterFlagCompletionFunc(flag, complete)
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		completeValues(sub)
 	}
 }

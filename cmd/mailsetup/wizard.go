@@ -2,17 +2,23 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/internal/account"
 	"github.com/mailsetup/mailsetup/internal/iostreams"
 	"github.com/mailsetup/mailsetup/internal/prompt"
 	"github.com/mailsetup/mailsetup/internal/sandbox"
@@ -48,6 +54,12 @@ type wizardOptions struct {
 	// and confirms POP3.
 	Yes   bool
 	Force bool
+	// Details shows every server that was looked up, as 'mailsetup probe'
+	// does; people get the recommendation alone.
+	Details bool
+	// answerFlags are the pipeline's other answers: --username,
+	// --autodiscover-path, the signing flags and --include-password.
+	answerFlags
 }
 
 func newCmdWizard(f *Factory, runF func(*wizardOptions) error) *cobra.Command {
@@ -82,6 +94,10 @@ never from a flag value. Ctrl-C at any question exits 2 and writes nothing.`,
 					return err
 				}
 				opts.Sandbox = &sc
+				if opts.Address == "" && !f.IO.CanPrompt() {
+					// As 'probe --sandbox' does: the scenario's test address.
+					opts.Address = sc.Address
+				}
 			}
 			if f.IO.CanPrompt() {
 				opts.Prompter = newSurveyPrompter(f.IO, f.JSON)
@@ -95,11 +111,13 @@ never from a flag value. Ctrl-C at any question exits 2 and writes nothing.`,
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Address, "address", "", "the e-mail `ADDRESS` to set up")
 	fl.StringVar(&opts.Name, "name", "", "the display `NAME` recipients see")
-	fl.StringVar(&opts.Protocol, "protocol", "", "incoming protocol: imap or pop3 (asked; --yes takes the recommendation)")
-	fl.StringVar(&opts.Formats, "format", "", "clients to write files for: "+formatChoices+" (asked; --yes takes all)")
+	fl.StringVar(&opts.Protocol, "protocol", "", "incoming `PROTOCOL`: imap or pop3 (asked; --yes takes the recommendation)")
+	fl.StringVar(&opts.Formats, "format", "", "`CLIENTS` to write files for: "+formatChoices+" (asked; --yes takes all)")
 	fl.StringVar(&opts.Out, "out", "", "`DIR`ectory to write the files into (asked; --yes takes mailsetup-ADDRESS)")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "take the preselected answers and confirm POP3 without asking")
 	fl.BoolVar(&opts.Force, "force", false, "overwrite files that already exist")
+	fl.BoolVar(&opts.Details, "details", false, "show every server that was looked up and how each check went")
+	addAnswerFlags(cmd, &opts.answerFlags, answerFlagSet{username: true, includePassword: true})
 	net = addNetFlags(cmd)
 	return cmd
 }
@@ -139,19 +157,25 @@ type wizardResult struct {
 // wizard is one run: the options, the answers gathered so far, and where
 // to say things.
 type wizard struct {
-	opts  *wizardOptions
-	ask   prompt.Prompter
-	out   io.Writer
-	err   io.Writer
-	addr  autoconfig.Address
-	forms []profiles.Format
+	opts     *wizardOptions
+	ask      prompt.Prompter
+	out      io.Writer
+	err      io.Writer
+	addr     autoconfig.Address
+	protocol autoconfig.Protocol
+	forms    []profiles.Format
+	answers  account.Answers
+	// refused counts the logins refused by earlier probes of this run.
+	refused int
 }
 
 func runWizard(ctx context.Context, opts *wizardOptions) error {
-	w := &wizard{opts: opts, ask: opts.Prompter, out: opts.IO.Out, err: opts.IO.ErrOut}
+	// What the wizard says holds servers' words (refusals, reason
+	// phrases): no control character of theirs reaches the terminal.
+	w := &wizard{opts: opts, ask: opts.Prompter, out: safeWriter{opts.IO.Out}, err: safeWriter{opts.IO.ErrOut}}
 	if opts.JSON {
 		// Human text goes to stderr so stdout carries only the JSON.
-		w.out = opts.IO.ErrOut
+		w.out = w.err
 	}
 	err := w.run(ctx)
 	if errors.Is(err, prompt.ErrCancelled) {
@@ -175,8 +199,11 @@ func (w *wizard) run(ctx context.Context) error {
 		return err
 	}
 	defer release()
+	if w.opts.IncludePassword && popts.Password == nil && w.ask == nil {
+		return errNoPasswordToInclude
+	}
 	if popts.Password == nil && w.asking() {
-		pw, err := w.ask.Password("Password (optional: Enter skips the login test; it is sent only over verified TLS)")
+		pw, err := w.ask.Password("Password (Enter skips the login test; sent only encrypted)")
 		if err != nil {
 			return err
 		}
@@ -189,52 +216,50 @@ func (w *wizard) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	rep, popts, err = w.afterRefusal(ctx, rep, popts)
+	if err != nil {
+		return err
+	}
 	w.showFindings(rep)
 	if rep.Recommendation == nil {
 		return w.nothingWorks(rep)
 	}
-	if rep.Recommendation.Outgoing == nil {
-		return withExitCode(exitNothingFound, fmt.Errorf("no working SMTP server was found for %s: mail clients need one to send mail; ask the provider for its outgoing server", w.addr))
+	settings, err := account.FromReport(rep)
+	if errors.Is(err, account.ErrNoOutgoing) {
+		return withExitCode(exitNothingFound, fmt.Errorf("no working server for sending mail (SMTP) was found for %s: mail clients need one; ask the provider for its outgoing server name", w.addr))
+	}
+	if err != nil {
+		return err
 	}
 	protocol, err := w.chooseProtocol(rep)
 	if err != nil {
 		return err
 	}
-	if rep.Status == probe.StatusLoginRejected && w.asking() {
-		ok, err := w.ask.Confirm("The settings are proven, but your password was refused. Write the files anyway (they hold no password)?", true)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return withExitCode(exitLoginRejected, errors.New("the login was refused; nothing was written"))
-		}
-	}
 	if err := w.askFormats(); err != nil {
 		return err
+	}
+	if w.opts.IncludePassword {
+		if popts.Password == nil {
+			return errNoPasswordToInclude
+		}
+		w.answers.Password = popts.Password
 	}
 	dir, err := w.askOut()
 	if err != nil {
 		return err
 	}
-	var warnings []string
-	files, err := w.write(dir, func() (files []profiles.File, err error) {
-		files, warnings, err = renderAccount(rep, w.addr, w.opts.Name, protocol, w.forms)
-		return files, err
-	})
+	w.answers.Name, w.answers.Protocol, w.answers.Formats = w.opts.Name, protocol, w.forms
+	r, err := w.write(dir, func() (*account.Rendered, error) { return account.Render(settings, w.addr, w.answers) })
 	if err != nil {
 		return err
 	}
-	for _, warning := range warnings {
-		fmt.Fprintf(w.opts.IO.ErrOut, "warning: %s\n", warning)
+	for _, n := range r.Notices {
+		fmt.Fprintf(w.opts.IO.ErrOut, "warning: %s\n", noticeWords(n))
 	}
-	w.summary(dir, files)
+	w.summary(dir, r.Files)
 	if w.opts.JSON {
 		res := wizardResult{SchemaVersion: jsonSchemaVersion, Email: w.addr.String(), Status: rep.Status,
-			Protocol: string(protocol), Out: dir, Files: []profileResultFile{}, Report: rep}
-		for _, f := range files {
-			res.Files = append(res.Files, profileResultFile{Format: f.Format, Path: filepath.Join(dir, filepath.FromSlash(f.Path)),
-				About: f.About, Secret: f.Secret, Clients: f.Format.Clients()})
-		}
+			Protocol: string(r.Protocol), Out: dir, Files: resultFiles(dir, r.Files), Report: rep}
 		if err := writeJSON(w.opts.IO.Out, res); err != nil {
 			return err
 		}
@@ -245,19 +270,105 @@ func (w *wizard) run(ctx context.Context) error {
 	return nil
 }
 
+// afterRefusal lets the person retype a refused password, or give the
+// login name when it is not the address, within the prober's limit of two
+// refused logins per direction (more could lock the account); or write the
+// files anyway, which hold no password.
+func (w *wizard) afterRefusal(ctx context.Context, rep *probe.Report, popts probe.Options) (*probe.Report, probe.Options, error) {
+	for rep.Status == probe.StatusLoginRejected && w.asking() {
+		if w.refused+refusedLogins(rep, w.addr) >= maxRefusedLogins {
+			fmt.Fprint(w.out, probe.Wrap("", "The server refused your login twice; mailsetup tries no more, so that your account is not locked. Check the password (and your login name) with your provider."))
+			ok, err := w.ask.Confirm("Write the files anyway (they hold no password)?", true)
+			if err != nil {
+				return nil, popts, err
+			}
+			if !ok {
+				return nil, popts, withExitCode(exitLoginRejected, errors.New("the login was refused; nothing was written"))
+			}
+			return rep, popts, nil
+		}
+		choice, err := w.ask.Select("The server refused your login. What now?", []string{
+			"Type the password again",
+			"My login name is not my e-mail address: type it",
+			"Write the files anyway (they hold no password)",
+			"Stop here and write nothing",
+		}, 0)
+		if err != nil {
+			return nil, popts, err
+		}
+		switch choice {
+		case 1:
+			name, err := w.ask.Input("Login name", w.answers.Username)
+			if err != nil {
+				return nil, popts, err
+			}
+			w.answers.Username = strings.TrimSpace(name)
+			fallthrough
+		case 0:
+			pw, err := w.ask.Password("Password")
+			if err != nil {
+				return nil, popts, err
+			}
+			if len(pw) == 0 {
+				return rep, popts, nil
+			}
+			popts.Password = pw
+		case 2:
+			return rep, popts, nil
+		default:
+			return nil, popts, withExitCode(exitLoginRejected, errors.New("the login was refused; nothing was written"))
+		}
+		// The refusals of every probe of this run count against the limit.
+		w.refused += refusedLogins(rep, w.addr)
+		if rep, err = w.probe(ctx, popts); err != nil {
+			return nil, popts, err
+		}
+	}
+	return rep, popts, nil
+}
+
+// maxRefusedLogins is the prober's limit of refused logins per direction;
+// the wizard's retries stay within it.
+const maxRefusedLogins = 2
+
+// refusedLogins counts the refused logins on incoming servers, erring
+// high: a server that refused the local part was tried with the full
+// address first (the prober's order without a published template).
+func refusedLogins(rep *probe.Report, addr autoconfig.Address) int {
+	n := 0
+	for _, s := range rep.Servers {
+		if s.Login != probe.LoginFailed || s.Protocol == autoconfig.SMTP {
+			continue
+		}
+		n++
+		if d := s.LoginDetail; d != nil && d.Username == addr.LocalPart && addr.LocalPart != addr.ASCII() {
+			n++
+		}
+	}
+	return n
+}
+
 // checkFlags rejects bad flag values and, when nobody can be asked, names
 // every flag still missing, before anything touches the network.
 func (w *wizard) checkFlags() error {
 	o := w.opts
-	if o.Protocol != "" && o.Protocol != string(autoconfig.IMAP) && o.Protocol != string(autoconfig.POP3) {
-		return usageError("--protocol %q: use imap or pop3", o.Protocol)
+	protocol, err := parseProtocol(o.Protocol)
+	if err != nil {
+		return err
 	}
+	w.protocol = protocol
 	if o.Formats != "" {
-		forms, err := profiles.ParseFormats(o.Formats)
+		forms, err := parseFormats(o.Formats)
 		if err != nil {
-			return usageError("--format: %v", err)
+			return err
 		}
 		w.forms = forms
+	}
+	if w.answers, err = o.answers(); err != nil {
+		return err
+	}
+	if o.IncludePassword && w.forms != nil && !slices.Contains(w.forms, profiles.Apple) {
+		return usageError("--include-password only applies to the Apple profile: add apple to --format")
 	}
 	if w.ask != nil {
 		return nil
@@ -302,7 +413,12 @@ func (w *wizard) askAddress() error {
 	value := w.opts.Address
 	for {
 		if value == "" && w.ask != nil {
-			v, err := w.ask.Input("E-mail address", "")
+			suggested := ""
+			if w.opts.Sandbox != nil {
+				// As 'probe --sandbox' does: the scenario's test address.
+				suggested = w.opts.Sandbox.Address
+			}
+			v, err := w.ask.Input("E-mail address", suggested)
 			if err != nil {
 				return err
 			}
@@ -324,9 +440,9 @@ func (w *wizard) askAddress() error {
 			return nil
 		}
 		if w.ask == nil || w.opts.Address != "" {
-			return usageError("--address %q: %v; give an address such as name@example.com", value, err)
+			return usageError("--address: %s", peopleWords(err))
 		}
-		fmt.Fprintf(w.err, "%q is not an e-mail address (%v); try again\n", value, err)
+		fmt.Fprintf(w.err, "%s; try again\n", peopleWords(err))
 		value = ""
 	}
 }
@@ -354,34 +470,52 @@ func (w *wizard) asking() bool { return w.ask != nil && !w.opts.Yes }
 func (w *wizard) probe(ctx context.Context, popts probe.Options) (*probe.Report, error) {
 	status := newStatusLine(w.opts.IO, "Looking up "+w.addr.String()+": ")
 	popts.Progress = status.progress()
+	// The login name (--username, or the answer after a refusal) reaches
+	// the files through the answers; the prober takes it as its first login
+	// once it accepts one (issue 12).
 	rep, err := w.opts.Probe(ctx, popts, w.addr.String())
 	status.clear()
 	if err != nil {
-		return nil, usageError("%v", err)
+		return nil, withExitCode(exitUsage, err)
 	}
-	if ctx.Err() != nil {
-		return nil, fmt.Errorf("the probe was interrupted: %w", ctx.Err())
+	settleStatus(ctx, rep, popts.Timeout)
+	if err := cutShort(rep, popts.Timeout); err != nil {
+		return nil, err
 	}
 	return rep, nil
 }
 
-// showFindings says in plain words what was found and what is recommended,
-// in the same words and layout as 'mailsetup probe'.
+// showFindings says in plain words what is recommended and why, and each
+// problem once; --details adds every server and check, as 'mailsetup
+// probe' shows them.
 func (w *wizard) showFindings(rep *probe.Report) {
-	if len(rep.Servers) > 0 {
+	if w.opts.Details && len(rep.Servers) > 0 {
 		fmt.Fprintf(w.out, "What was found for %s:\n", w.addr)
 		rep.WriteServers(w.out)
-		fmt.Fprintf(w.out, "  (%s; --json lists each)\n", rep.LookupCounts())
+		fmt.Fprintf(w.out, "  (%s; --json lists each)\n\n", rep.LookupCounts())
 	}
-	if rep.Recommendation != nil {
-		fmt.Fprintln(w.out)
-		rep.WriteRecommendation(w.out)
-		if r := rep.Recommendation.Requirement; r != nil {
+	if rec := rep.Recommendation; rec != nil {
+		writeRecommendationForPeople(w.out, rec)
+		if r := rec.Requirement; r != nil {
 			fmt.Fprint(w.out, probe.Wrap("Note: ", r.Summary+" "+r.Fix))
 		}
+		switch rec.Confidence {
+		case probe.ConfidenceLogin:
+			fmt.Fprintln(w.out, "Your password worked.")
+		case probe.ConfidenceTLS:
+			fmt.Fprint(w.out, probe.Wrap("", "The servers answered over a verified encrypted connection; without a password no login was tried."))
+		}
+	}
+	for _, problem := range loginProblems(rep) {
+		fmt.Fprint(w.out, probe.Wrap("Warning: ", problem))
 	}
 	for _, warn := range rep.Warnings {
-		fmt.Fprint(w.out, probe.Wrap("Warning: ", warn))
+		if !isLoginRefusal(warn) && !isPOP3Only(warn) {
+			fmt.Fprint(w.out, probe.Wrap("Warning: ", warn))
+		}
+	}
+	if !w.opts.Details && rep.Recommendation != nil {
+		fmt.Fprintln(w.out, "(--details shows every server that was looked up and how it went)")
 	}
 	fmt.Fprintln(w.out)
 }
@@ -392,7 +526,7 @@ func (w *wizard) chooseProtocol(rep *probe.Report) (autoconfig.Protocol, error) 
 	rec := rep.Recommendation
 	_, hasPOP3 := rep.Settings().FirstIncoming(autoconfig.POP3)
 	_, hasIMAP := rep.Settings().FirstIncoming(autoconfig.IMAP)
-	want := autoconfig.Protocol(w.opts.Protocol)
+	want := w.protocol
 	switch {
 	case want == autoconfig.IMAP && !hasIMAP:
 		return "", withExitCode(exitNothingFound, fmt.Errorf("no working IMAP server was found for %s; only POP3 works: pass --protocol pop3 --yes", w.addr))
@@ -467,11 +601,11 @@ func (w *wizard) askFormats() error {
 	var labels []string
 	var all []int
 	for i, f := range profiles.AllFormats {
-		labels = append(labels, fmt.Sprintf("%s: %s", f, f.Clients()))
+		labels = append(labels, clientChoice(f))
 		all = append(all, i)
 	}
 	for len(w.forms) == 0 {
-		picked, err := w.ask.MultiSelect("Which mail clients should get files? (space ticks, Enter confirms)", labels, all)
+		picked, err := w.ask.MultiSelect("Which mail apps should get files? (space ticks, Enter confirms)", labels, all)
 		if err != nil {
 			return err
 		}
@@ -507,12 +641,12 @@ func (w *wizard) askOut() (string, error) {
 
 // write renders and writes the files; an existing file is replaced only
 // with --force or, on a terminal, after asking.
-func (w *wizard) write(dir string, render func() ([]profiles.File, error)) ([]profiles.File, error) {
-	files, err := render()
+func (w *wizard) write(dir string, render func() (*account.Rendered, error)) (*account.Rendered, error) {
+	r, err := render()
 	if err != nil {
 		return nil, err
 	}
-	err = profiles.WriteFiles(dir, files, w.opts.Force)
+	err = r.Write(dir, w.opts.Force)
 	if errors.Is(err, profiles.ErrExists) && w.asking() {
 		ok, aerr := w.ask.Confirm(fmt.Sprintf("Files from an earlier run are in %s. Replace them?", dir), false)
 		if aerr != nil {
@@ -521,12 +655,12 @@ func (w *wizard) write(dir string, render func() ([]profiles.File, error)) ([]pr
 		if !ok {
 			return nil, fmt.Errorf("%w: kept the files in %s", prompt.ErrCancelled, dir)
 		}
-		err = profiles.WriteFiles(dir, files, true)
+		err = r.Write(dir, true)
 	}
 	if err != nil {
-		return nil, err
+		return nil, writeError(dir, err)
 	}
-	return files, nil
+	return r, nil
 }
 
 // summary lists what was written and, per client, the next step.
@@ -535,7 +669,7 @@ func (w *wizard) summary(dir string, files []profiles.File) { printWritten(w.out
 // printWritten lists files written under dir and, per client, the next step
 // to import them: the end of the wizard and of the demo.
 func printWritten(out io.Writer, dir string, files []profiles.File) {
-	fmt.Fprintf(out, "Wrote %d files to %s:\n", len(files), dir)
+	fmt.Fprintf(out, "Wrote %s to %s:\n", count(len(files), "file"), dir)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	for _, f := range files {
 		mode := ""
@@ -550,7 +684,7 @@ func printWritten(out io.Writer, dir string, files []profiles.File) {
 	for _, f := range files {
 		if !seen[f.Format] {
 			seen[f.Format] = true
-			fmt.Fprint(out, probe.Wrap("  ", f.Format.Clients()+":"), probe.Wrap("      ", f.Format.NextStep()))
+			fmt.Fprint(out, probe.Wrap("  ", clientChoice(f.Format)+":"), probe.Wrap("      ", f.Format.NextStep()))
 		}
 	}
 }
@@ -558,15 +692,18 @@ func printWritten(out io.Writer, dir string, files []profiles.File) {
 // nothingWorks says what was tried and offers the setup sheet with what
 // was found, for the person to complete with the provider's help.
 func (w *wizard) nothingWorks(rep *probe.Report) error {
-	fmt.Fprintf(w.out, "No working settings were found for %s.\n\nWhat was tried (%s; --json lists each)\n", w.addr, rep.LookupCounts())
-	rep.WriteTried(w.out)
+	fmt.Fprintf(w.out, "No working settings were found for %s.\n", w.addr)
+	if w.opts.Details {
+		fmt.Fprintf(w.out, "\nWhat was tried (%s; --json lists each)\n", rep.LookupCounts())
+		rep.WriteTried(w.out)
+	}
 	code, why := exitNothingFound, "no working mail server was found"
 	if rep.Status == probe.StatusInsecureOnly {
 		code, why = exitInsecureOnly, "only servers without valid encryption answer; --allow-plaintext or --trust-cert SHA256 accept them at your own risk"
 	}
 	sheet := unprovenSettings(rep)
 	if sheet == nil {
-		fmt.Fprint(w.out, "\n"+probe.Wrap("", "Nothing at all was found to put on a setup sheet: ask the provider for the incoming (IMAP) and outgoing (SMTP) server names, ports and security."))
+		fmt.Fprint(w.out, "\n"+probe.Wrap("", nothingFoundNextSteps(w.addr)))
 		return withExitCode(code, fmt.Errorf("%s for %s", why, w.addr))
 	}
 	write := false
@@ -590,17 +727,13 @@ func (w *wizard) nothingWorks(rep *probe.Report) error {
 		if err != nil {
 			return err
 		}
-		files, err := w.write(dir, func() ([]profiles.File, error) {
-			acct, err := profiles.NewAccount(sheet, w.addr, w.opts.Name, "")
-			if err != nil {
-				return nil, err
-			}
-			return profiles.Render(acct, w.forms, profiles.Options{})
+		r, err := w.write(dir, func() (*account.Rendered, error) {
+			return account.Render(account.Settings{Provider: sheet}, w.addr, account.Answers{Name: w.opts.Name, Username: w.answers.Username, Formats: w.forms})
 		})
 		if err != nil {
 			return err
 		}
-		w.summary(dir, files)
+		w.summary(dir, r.Files)
 		fmt.Fprintln(w.out, "These settings are NOT proven: ask your provider to confirm them.")
 	}
 	return withExitCode(code, fmt.Errorf("%s for %s", why, w.addr))
@@ -633,36 +766,26 @@ func unprovenSettings(rep *probe.Report) *autoconfig.Provider {
 	return p
 }
 
-// renderAccount is the one way the wizard, its flags and batch turn a
-// probe's recommendation into files, so the same answers give the same bytes.
-// A client that cannot take the address (no Android QR code for a non-ASCII
-// one) is left out with a warning rather than costing the user the others.
-func renderAccount(rep *probe.Report, addr autoconfig.Address, name string, protocol autoconfig.Protocol, formats []profiles.Format) ([]profiles.File, []string, error) {
-	acct, err := profiles.NewAccount(rep.Settings(), addr, name, protocol)
-	if err != nil {
-		return nil, nil, err
-	}
-	files, omitted, err := profiles.RenderAvailable(acct, formats, profiles.Options{})
-	return files, omittedWarnings(omitted), err
-}
-
-// omittedWarnings says which clients got no files, and why.
-func omittedWarnings(omitted []profiles.Omitted) []string {
-	var warnings []string
-	for _, o := range omitted {
-		warnings = append(warnings, fmt.Sprintf("no %s files were written: %v", o.Format, o.Err))
-	}
-	return warnings
-}
-
-// folderName is an address as a directory name: the ASCII form, with every
-// character that some file system refuses replaced by "_".
+// folderName is an address as a directory name, one per address: the
+// local part's letters and digits (any script) and "._-+" as they are, the
+// domain in ASCII form, and every other character, which some file system
+// refuses, as "_". Where a character was replaced, a short hash of the
+// address follows, so that two addresses never share a folder (ålice@ and
+// älice@ each keep their own, as do a\b@ and a/b@).
 func folderName(addr autoconfig.Address) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("@.-_+", r):
+	local := norm.NFC.String(addr.LocalPart)
+	replaced := false
+	safe := strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._-+", r) {
 			return r
 		}
+		replaced = true
 		return '_'
-	}, addr.ASCII())
+	}, local)
+	name := safe + "@" + addr.Domain
+	if replaced || strings.HasPrefix(safe, ".") {
+		sum := sha256.Sum256([]byte(strings.ToLower(local) + "@" + addr.Domain))
+		name += "-" + hex.EncodeToString(sum[:4])
+	}
+	return name
 }

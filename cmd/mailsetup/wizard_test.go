@@ -146,7 +146,7 @@ func TestWizardHappyPathAndFlagsWriteTheSameFiles(t *testing.T) {
 		// IMAP is preselected; POP3 is offered when the probe proved it
 		// before it stopped.
 		prompt.IfAsked("Incoming mail protocol", nil),
-		prompt.Reply("Which mail clients", nil), // every client is preselected
+		prompt.Reply("Which mail apps", nil), // every client is preselected
 		prompt.Reply("Folder", asked),
 	)
 	findings := sameFindings()
@@ -160,8 +160,8 @@ func TestWizardHappyPathAndFlagsWriteTheSameFiles(t *testing.T) {
 	if strings.Contains(out, "What POP3 would cost") || strings.Contains(out, "POP3 keeps your mail") {
 		t.Errorf("POP3's cost was explained although IMAP was chosen:\n%s", out)
 	}
-	for _, want := range []string{"Recommended: IMAP", "Incoming  IMAP  imap.demo.test:993  SSL/TLS  user alice@demo.test", "Why: IMAP keeps",
-		"works, login ok", "Next steps:", "thunderbird/user.js", "Thunderbird for Android"} {
+	for _, want := range []string{"Recommended: IMAP", "Incoming  IMAP  imap.demo.test:993  SSL/TLS (encrypted from the start)", "Login name: alice@demo.test",
+		"Why: IMAP keeps", "Your password worked.", "Next steps:", "thunderbird/user.js", "Android (Thunderbird"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
@@ -207,9 +207,9 @@ func TestWizardWithoutTerminalNamesTheMissingFlags(t *testing.T) {
 		{wizardOptions{Address: "a@demo.test", Name: "A", Yes: true}, ""},
 		{wizardOptions{Address: "a@demo.test", Yes: true}, "pass --name"},
 		{wizardOptions{Address: "a@demo.test", Name: "A", Protocol: "imap", Formats: "all"}, "pass --out (or --yes"},
-		{wizardOptions{Address: "a@demo.test", Name: "A", Protocol: "smtp", Yes: true}, `--protocol "smtp": use imap or pop3`},
+		{wizardOptions{Address: "a@demo.test", Name: "A", Protocol: "smtp", Yes: true}, `--protocol "smtp": choose imap or pop3`},
 		{wizardOptions{Address: "a@demo.test", Name: "A", Formats: "thunderbird,palm", Yes: true}, `"palm"`},
-		{wizardOptions{Address: "not-an-address", Name: "A", Yes: true}, `--address "not-an-address"`},
+		{wizardOptions{Address: "not-an-address", Name: "A", Yes: true}, `--address: not an e-mail address: "not-an-address"`},
 	} {
 		network := func(ctx context.Context) (probe.Options, func(), error) {
 			return probe.Options{}, nil, errors.New("network reached")
@@ -234,7 +234,7 @@ func TestWizardPOP3OnlyWarnsAndAsks(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
 	script := prompt.NewScript(
 		prompt.Reply("Use POP3", true),
-		prompt.Reply("Which mail clients", []string{"thunderbird"}),
+		prompt.Reply("Which mail apps", []string{"Thunderbird on a computer"}),
 	)
 	code, out, errOut := wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, []byte(pop.Password), "pop3-only"),
 		Address: pop.Address, Name: "Alice", Out: dir}, script)
@@ -275,7 +275,7 @@ func TestWizardCtrlCWritesNothing(t *testing.T) {
 	demo := catalogued(t, "demo")
 	dir := filepath.Join(t.TempDir(), "out")
 	code, _, errOut := wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, nil, "demo"), Address: demo.Address, Name: "A", Out: dir},
-		prompt.NewScript(prompt.Reply("Password", ""), prompt.IfAsked("protocol", nil), prompt.Cancel("Which mail clients")))
+		prompt.NewScript(prompt.Reply("Password", ""), prompt.IfAsked("protocol", nil), prompt.Cancel("Which mail apps")))
 	if code != exitUsage || !strings.Contains(errOut, "cancelled; nothing was written") {
 		t.Errorf("Ctrl-C: exit %d, stderr %q", code, errOut)
 	}
@@ -288,11 +288,11 @@ func TestWizardNothingFoundSaysWhatWasTried(t *testing.T) {
 	none := catalogued(t, "nothing")
 	dir := filepath.Join(t.TempDir(), "out")
 	code, out, errOut := wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, nil, "nothing"),
-		Address: none.Address, Name: "A", Yes: true, Out: dir}, nil)
+		Address: none.Address, Name: "A", Yes: true, Out: dir, Details: true}, nil)
 	if code != exitNothingFound {
 		t.Fatalf("exit %d, want 3\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	for _, want := range []string{"What was tried (", "  srv ", "_tcp.nothing.test and 5 more", "ask the provider"} {
+	for _, want := range []string{"What was tried (", "  srv ", "_tcp.nothing.test and 5 more", "What you can do: ask nothing.test (your provider)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
@@ -353,7 +353,7 @@ func TestWizardJSON(t *testing.T) {
 			t.Errorf("files[].path %q: %v", f.Path, err)
 		}
 	}
-	if !strings.Contains(errOut, "What was found") {
+	if !strings.Contains(errOut, "Recommended: IMAP") {
 		t.Errorf("the human report did not go to stderr under --json: %q", errOut)
 	}
 }
@@ -367,7 +367,7 @@ func TestWizardOffersTheSheetWithWhatItFound(t *testing.T) {
 	if code != exitInsecureOnly {
 		t.Fatalf("exit %d, want 5\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	if !strings.Contains(out, "What was tried") || !strings.Contains(out, "NOT proven") {
+	if !strings.Contains(out, "No working settings were found") || !strings.Contains(out, "NOT proven") {
 		t.Errorf("stdout:\n%s", out)
 	}
 	sheet, err := os.ReadFile(filepath.Join(dir, "sheet", "setup.txt"))
@@ -407,5 +407,35 @@ func TestWizardNonASCIIAddressLeavesOutOnlyAndroid(t *testing.T) {
 	}
 	if _, ok := written["thunderbird/user.js"]; !ok {
 		t.Errorf("the other clients' files are missing: %v", keys(written))
+	}
+}
+
+// A refused password may be typed again, as long as the refusals stay
+// within the prober's two: autoconfig-only's one server refused once.
+func TestWizardRetypeRefusedPassword(t *testing.T) {
+	sc := catalogued(t, "autoconfig-only")
+	dir := filepath.Join(t.TempDir(), "out")
+	script := prompt.NewScript(
+		prompt.Reply("Password", "wrong-password"),
+		prompt.Reply("refused your login. What now?", "Type the password again"),
+		prompt.Reply("Password", sc.Password),
+		prompt.Reply("Which mail apps", []string{"sheet"}),
+	)
+	code, out, errOut := wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, nil, "autoconfig-only"),
+		Address: sc.Address, Name: "Alice", Out: dir}, script)
+	if code != exitOK || !strings.Contains(out, "Your password worked") {
+		t.Fatalf("exit %d\nasked %q\nstdout:\n%s\nstderr:\n%s", code, script.Asked, out, errOut)
+	}
+
+	// The demo's two servers refused twice already: no third try.
+	demo := catalogued(t, "demo")
+	script = prompt.NewScript(
+		prompt.Reply("Password", "wrong-password"),
+		prompt.Reply("Write the files anyway", false),
+	)
+	code, out, _ = wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, nil, "demo"), Address: demo.Address, Name: "Alice",
+		Out: filepath.Join(t.TempDir(), "demo")}, script)
+	if code != exitLoginRejected || !strings.Contains(out, "refused your login twice") {
+		t.Errorf("exit %d, want 4\nasked %q\n%s", code, script.Asked, out)
 	}
 }

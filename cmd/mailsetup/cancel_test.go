@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailsetup/mailsetup/internal/iostreams"
+	"github.com/mailsetup/mailsetup/probe"
+	"github.com/mailsetup/mailsetup/probe/netx"
+)
+
+// stalled is a network where no DNS answer and no connection ever comes:
+// every call waits for its context.
+type stalled struct{}
+
+func (stalled) LookupSRV(ctx context.Context, _ string) ([]netx.SRV, netx.Meta, error) {
+	<-ctx.Done()
+	return nil, netx.Meta{}, ctx.Err()
+}
+func (stalled) LookupMX(ctx context.Context, _ string) ([]netx.MX, netx.Meta, error) {
+	<-ctx.Done()
+	return nil, netx.Meta{}, ctx.Err()
+}
+func (stalled) LookupAddrs(ctx context.Context, _ string) ([]netip.Addr, netx.Meta, error) {
+	<-ctx.Done()
+	return nil, netx.Meta{}, ctx.Err()
+}
+func (stalled) LookupTLSA(ctx context.Context, _ string) ([]netx.TLSA, netx.Meta, error) {
+	<-ctx.Done()
+	return nil, netx.Meta{}, ctx.Err()
+}
+func (stalled) DialContext(ctx context.Context, _, _ string) (net.Conn, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func stalledNetwork(timeout time.Duration) networkSetup {
+	return func(ctx context.Context) (probe.Options, func(), error) {
+		return probe.Options{Env: netx.Env{Resolver: stalled{}, Dialer: stalled{}}, Timeout: timeout}, func() {}, nil
+	}
+}
+
+// runWithContext runs a command like runCommand, under ctx.
+func runWithContext(ctx context.Context, newCmd func(f *Factory) *cobra.Command, asJSON bool, args ...string) (code int, stdout, stderr string) {
+	ios, _, out, errOut := iostreams.Test()
+	f := &Factory{IO: ios, JSON: asJSON}
+	cmd := newCmd(f)
+	cmd.SetArgs(args)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	cmd.SetOut(ios.Out)
+	cmd.SetErr(ios.ErrOut)
+	err := cmd.ExecuteContext(ctx)
+	if err != nil && !errors.Is(err, errSilentMarker) {
+		errOut.WriteString("mailsetup: " + peopleWords(err) + "\n")
+	}
+	return exitCodeOf(err), out.String(), errOut.String()
+}
+
+func probeCmd(network networkSetup) func(f *Factory) *cobra.Command {
+	return func(f *Factory) *cobra.Command {
+		var cmd *cobra.Command
+		cmd = newCmdProbe(f, func(o *probeOptions) error {
+			o.Network = network
+			return runProbe(cmd.Context(), o)
+		})
+		return cmd
+	}
+}
+
+// Time running out before anything was proven says so: exit 3, status
+// timed-out, and in words how long there was.
+func TestProbeTimeRanOut(t *testing.T) {
+	network := stalledNetwork(300 * time.Millisecond)
+	code, stdout, stderr := runWithContext(context.Background(), probeCmd(network), false, "alice@stalled.test")
+	if code != exitNothingFound || !strings.Contains(stderr, "time ran out after 0.3 s; try a longer --timeout") {
+		t.Errorf("exit %d, stderr %q; want 3 and the time-out in words\n%s", code, stderr, stdout)
+	}
+	if strings.Contains(stdout, "Nothing works") {
+		t.Errorf("a time-out was called nothing working:\n%s", stdout)
+	}
+	code, stdout, _ = runWithContext(context.Background(), probeCmd(network), true, "alice@stalled.test")
+	var rep probe.Report
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || rep.Status != probe.StatusTimedOut || code != exitNothingFound {
+		t.Errorf("--json: exit %d, status %q (%v)", code, rep.Status, err)
+	}
+}
+
+func profileCmd(network networkSetup) func(f *Factory) *cobra.Command {
+	return func(f *Factory) *cobra.Command {
+		var cmd *cobra.Command
+		cmd = newCmdProfile(f, func(o *profileOptions) error {
+			o.Network = network
+			return runProfile(cmd.Context(), o)
+		})
+		return cmd
+	}
+}
+
+// Ctrl-C (a cancelled context: Main's signal handler) during a probe ends
+// probe and profile with exit 2 and "cancelled", in words and in JSON.
+func TestCtrlCDuringProbeIsCancelled(t *testing.T) {
+	network := stalledNetwork(time.Hour)
+	for _, tc := range []struct {
+		cmd  func(f *Factory) *cobra.Command
+		args []string
+	}{
+		{probeCmd(network), []string{"alice@stalled.test"}},
+		{profileCmd(network), []string{"alice@stalled.test", "--name", "Alice", "--out", t.TempDir() + "/out"}},
+	} {
+		for _, asJSON := range []bool{false, true} {
+			ctx, cancel := context.WithCancel(context.Background())
+			// The network never answers, so the probe is still running
+			// whenever this comes, on a fast machine or a slow one.
+			time.AfterFunc(50*time.Millisecond, cancel)
+			code, stdout, stderr := runWithContext(ctx, tc.cmd, asJSON, tc.args...)
+			cancel()
+			if code != exitUsage || (!asJSON && !strings.Contains(stderr, "cancelled")) {
+				t.Errorf("%v json=%v: exit %d, stderr %q; want 2 and cancelled", tc.args, asJSON, code, stderr)
+			}
+			if !asJSON {
+				if strings.Contains(stdout, "Nothing works") {
+					t.Errorf("%v: a cancelled probe was reported as nothing working:\n%s", tc.args, stdout)
+				}
+				continue
+			}
+			var res struct{ Status probe.Status }
+			if err := json.Unmarshal([]byte(stdout), &res); err != nil || res.Status != probe.StatusCancelled {
+				t.Errorf("%v --json: status %q (%v)\n%s", tc.args, res.Status, err, stdout)
+			}
+		}
+	}
+}

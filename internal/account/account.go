@@ -1,0 +1,181 @@
+// Package account is the one way from a provider's settings and a person's
+// answers to the files mail clients import (mailsetup issue 12).
+//
+// profile, wizard, batch and demo all call Render and then Write: they
+// differ only in how they ask for the answers and what they print, so the
+// same answers give the same files by construction. Render returns typed
+// Notices (a client left out, a placeholder path, a password in a file); the
+// command line alone turns them into words, the same words in every command.
+package account
+
+import (
+	"errors"
+
+	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/probe"
+	"github.com/mailsetup/mailsetup/profiles"
+)
+
+// Why a probe report gives no settings to write. Callers branch on them
+// (exit codes, batch statuses) with errors.Is.
+var (
+	// ErrNothingWorks: no incoming server was proven.
+	ErrNothingWorks = errors.New("account: no working mail server")
+	// ErrInsecureOnly: only servers without valid encryption answered, and
+	// insecure use was not allowed.
+	ErrInsecureOnly = errors.New("account: only insecure servers work")
+	// ErrNoOutgoing: an incoming server works, but no SMTP server does;
+	// every client needs one to send mail.
+	ErrNoOutgoing = errors.New("account: no working SMTP server")
+)
+
+// Settings are a provider's settings and where they came from: a probe, a
+// saved report, or a settings file.
+type Settings struct {
+	Provider *autoconfig.Provider
+	// Recommended is the probe's recommended incoming protocol; "" for a
+	// settings file, whose first IMAP server is then taken.
+	Recommended autoconfig.Protocol
+}
+
+// FromReport takes the recommendation of a probe report, or says with one
+// of the errors above why there is none.
+func FromReport(rep *probe.Report) (Settings, error) {
+	p := rep.Settings()
+	if p == nil {
+		if rep.Status == probe.StatusInsecureOnly {
+			return Settings{}, ErrInsecureOnly
+		}
+		return Settings{}, ErrNothingWorks
+	}
+	if len(p.Outgoing) == 0 {
+		return Settings{}, ErrNoOutgoing
+	}
+	return Settings{Provider: p, Recommended: rep.Recommendation.Protocol}, nil
+}
+
+// Answers are what the person decided. Every field is a flag of profile and
+// wizard and a question of the wizard; batch takes Name and Username from
+// its CSV.
+type Answers struct {
+	// Name is the sender name that goes into every file.
+	Name string
+	// Protocol is imap or pop3; "" takes the recommendation.
+	Protocol autoconfig.Protocol
+	// Username is the login name when it is not what the provider's
+	// template gives (often the address); "" keeps the template.
+	Username string
+	Formats  []profiles.Format
+	// AutodiscoverPath is where the person keeps outlook/autodiscover.xml
+	// on Windows; "" leaves a placeholder in the .reg (and a Notice).
+	AutodiscoverPath string
+	// Signer signs the Apple profile; nil leaves it unsigned.
+	Signer *profiles.Signer
+	// Password goes into the Apple profile (--include-password); nil keeps
+	// every file free of it.
+	Password []byte
+}
+
+// Rendered is the files for one account, not yet written.
+type Rendered struct {
+	Account profiles.Account
+	// Protocol is the incoming protocol the files use.
+	Protocol autoconfig.Protocol
+	Files    []profiles.File
+	// Notices are what the person must know before importing the files.
+	Notices []Notice
+}
+
+// NoticeKind says what a Notice is about.
+type NoticeKind string
+
+const (
+	// NoticeOmitted: a client got no files (Format, Err say which and why).
+	NoticeOmitted NoticeKind = "omitted"
+	// NoticeSecretFile: File holds the password in clear text.
+	NoticeSecretFile NoticeKind = "secret-file"
+	// NoticeAutodiscoverPlaceholder: File (the .reg) points at a
+	// placeholder path because the Autodiscover path was not given.
+	NoticeAutodiscoverPlaceholder NoticeKind = "autodiscover-placeholder"
+	// NoticeAppleSTARTTLS: File (the Apple profile) cannot demand STARTTLS
+	// for Server, the provider's incoming server.
+	NoticeAppleSTARTTLS NoticeKind = "apple-starttls"
+	// NoticeUnencrypted: Server sends passwords and mail unencrypted.
+	NoticeUnencrypted NoticeKind = "unencrypted"
+)
+
+// Notice is one thing to tell the person about the files, typed so that
+// every command words it the same way.
+type Notice struct {
+	Kind   NoticeKind
+	Format profiles.Format
+	// File is the slash path of the file concerned, relative to the folder.
+	File   string
+	Server autoconfig.Server
+	// Err is why a client was left out (NoticeOmitted).
+	Err error
+}
+
+// outlookRegPath is the .reg file that points Outlook at autodiscover.xml.
+const outlookRegPath = "outlook/autodiscover.reg"
+
+// Render builds the account from the settings and the answers and renders
+// the files. A client that cannot take the account (no Android QR code for a
+// non-ASCII address) is left out with a Notice rather than costing the
+// others; an error is for settings or answers no file can be made from.
+func Render(s Settings, addr autoconfig.Address, a Answers) (*Rendered, error) {
+	if s.Provider == nil {
+		return nil, ErrNothingWorks
+	}
+	protocol := a.Protocol
+	if protocol == "" {
+		protocol = s.Recommended
+	}
+	acct, err := profiles.NewAccount(s.Provider, addr, a.Name, protocol)
+	if err != nil {
+		return nil, err
+	}
+	if a.Username != "" {
+		// The person's login name beats the provider's template on both
+		// servers; an outgoing server without password login keeps none.
+		acct.Incoming.Username = a.Username
+		if acct.Outgoing.PreferredAuth().UsesPassword() {
+			acct.Outgoing.Username = a.Username
+		}
+	}
+	opts := profiles.Options{AutodiscoverPath: a.AutodiscoverPath}
+	opts.Apple.Signer = a.Signer
+	if a.Password != nil {
+		opts.Apple.Password = string(a.Password)
+	}
+	files, omitted, err := profiles.RenderAvailable(acct, a.Formats, opts)
+	if err != nil {
+		return nil, err
+	}
+	r := &Rendered{Account: acct, Protocol: acct.Incoming.Protocol, Files: files}
+	for _, o := range omitted {
+		r.Notices = append(r.Notices, Notice{Kind: NoticeOmitted, Format: o.Format, Err: o.Err})
+	}
+	for _, f := range files {
+		switch {
+		case f.Secret:
+			r.Notices = append(r.Notices, Notice{Kind: NoticeSecretFile, Format: f.Format, File: f.Path})
+		case f.Format == profiles.Outlook && f.Path == outlookRegPath && a.AutodiscoverPath == "":
+			r.Notices = append(r.Notices, Notice{Kind: NoticeAutodiscoverPlaceholder, Format: f.Format, File: f.Path})
+		case f.Format == profiles.Apple && acct.Incoming.Security != autoconfig.SecurityTLS:
+			r.Notices = append(r.Notices, Notice{Kind: NoticeAppleSTARTTLS, Format: f.Format, File: f.Path, Server: acct.In()})
+		}
+	}
+	for _, srv := range []autoconfig.Server{acct.In(), acct.Out()} {
+		if srv.Security == autoconfig.SecurityPlain {
+			r.Notices = append(r.Notices, Notice{Kind: NoticeUnencrypted, Server: srv})
+		}
+	}
+	return r, nil
+}
+
+// Write writes the files into dir, all or nothing (profiles.WriteFiles);
+// existing files are replaced only with force.
+func (r *Rendered) Write(dir string, force bool) error {
+	return profiles.WriteFiles(dir, r.Files, force)
+}
