@@ -297,12 +297,16 @@ func TestEngineEndsWithTheBudget(t *testing.T) {
 		hang:    map[string]bool{"imap.example.test:993": true},
 	}
 	e := w.engine(true)
+	e.reserve = drainReserve(100 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	e.run(ctx, false)
-	if took := time.Since(start); took > 100*time.Millisecond+drainGrace/2 {
+	if took := time.Since(start); took > 100*time.Millisecond+budgetGrace {
 		t.Errorf("the run took %v after a 100ms budget", took)
+	}
+	if !slices.Equal(e.deadlineEvents, []string{"work deadline"}) {
+		t.Errorf("deadline events %q: a worker that honours its context reports before the caller's deadline", e.deadlineEvents)
 	}
 	if !e.budgetSpent || e.cands[0].check.status != checkSkipped || !strings.Contains(e.cands[0].check.report.Error, "--timeout") {
 		t.Errorf("budget spent %v, check %+v", e.budgetSpent, e.cands[0].check)
@@ -310,7 +314,7 @@ func TestEngineEndsWithTheBudget(t *testing.T) {
 }
 
 // TestEngineDoesNotWaitForADeafWorker: a check that ignores its context
-// must not hold the run past the drain grace, whether the budget ran out
+// must not hold the run past the caller's deadline, whether the budget ran out
 // or the caller cancelled (the run used to wait for every worker after a
 // cancellation, for ever if one never returned).
 func TestEngineDoesNotWaitForADeafWorker(t *testing.T) {
@@ -337,7 +341,7 @@ func TestEngineDoesNotWaitForADeafWorker(t *testing.T) {
 			}()
 			select {
 			case <-returned:
-			case <-time.After(100*time.Millisecond + drainGrace + budgetGrace):
+			case <-time.After(100*time.Millisecond + budgetGrace):
 				t.Fatalf("the run still waits for a worker that ignores its context; goroutines:\n%s", goroutineDump())
 			}
 			c := e.cands[0].check
@@ -349,5 +353,40 @@ func TestEngineDoesNotWaitForADeafWorker(t *testing.T) {
 				t.Errorf("check %+v, want skipped with %q in the reason", c, want)
 			}
 		})
+	}
+}
+
+// TestEngineReturnsByTheCallersDeadline: --timeout is a hard bound. The work
+// stops a reserve before the caller's deadline so that its reports come in,
+// and the loop leaves at the deadline itself whatever a deaf worker does;
+// it used to wait a further second of drain grace.
+func TestEngineReturnsByTheCallersDeadline(t *testing.T) {
+	w := &fakeWorld{
+		servers: []autoconfig.Server{srvr(imap, "imap.example.test", 993, tls), srvr(smtp, "smtp.example.test", 465, tls)},
+		methods: []string{discover.MethodAutoconfig, discover.MethodAutoconfig},
+		deaf:    map[string]bool{"imap.example.test:993": true},
+		hang:    map[string]bool{"smtp.example.test:465": true},
+		release: make(chan struct{}),
+	}
+	defer close(w.release)
+	e := w.engine(true)
+	const budget = 300 * time.Millisecond
+	e.reserve = drainReserve(budget)
+	ctx, cancel := context.WithTimeout(t.Context(), budget)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	e.run(ctx, false)
+	// The old drain grace alone was a second past the deadline: a return
+	// within it proves there is none, with room for a loaded machine.
+	if late := time.Since(deadline); late >= time.Second {
+		t.Errorf("the run returned %v after the caller's deadline", late)
+	}
+	if !slices.Equal(e.deadlineEvents, []string{"work deadline", "abandoned at the caller's deadline"}) {
+		t.Errorf("deadline events %q", e.deadlineEvents)
+	}
+	for _, c := range e.cands {
+		if c.check.status != checkSkipped {
+			t.Errorf("%s: check %+v, want skipped", c.server.Address(), c.check)
+		}
 	}
 }

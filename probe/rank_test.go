@@ -29,7 +29,7 @@ func synth(proto autoconfig.Protocol, host string, port int, sec autoconfig.Secu
 
 func loggedIn(c *candidate, user string) *candidate {
 	c.login.status = LoginOK
-	c.login.tried = 1
+	c.login.tried = []string{user}
 	c.login.detail = &LoginReport{Username: user}
 	return c
 }
@@ -37,7 +37,7 @@ func loggedIn(c *candidate, user string) *candidate {
 func refused(c *candidate, kind string) *candidate {
 	c.login.status = LoginFailed
 	c.login.rejected = true
-	c.login.tried = 2
+	c.login.tried = []string{"alice@example.test", "alice"}
 	c.login.kind = kind
 	c.login.detail = &LoginReport{Username: "alice@example.test", Reason: "authentication failed", Kind: kind}
 	return c

@@ -50,8 +50,11 @@ func conclude(addr *autoconfig.Address, domain string, cs []*candidate, withPass
 		return out
 	}
 	out.status = StatusOK
-	if refusedOnly(cs, true) || refusedOnly(cs, false) {
+	switch {
+	case refusedOnly(cs, true) || refusedOnly(cs, false):
 		out.status = StatusLoginRejected
+	case in.unconfirmed || smtp != nil && smtp.unconfirmed || noAnswerOnly(cs, true) || noAnswerOnly(cs, false):
+		out.status = StatusUnconfirmed
 	}
 	rec := &Recommendation{
 		Protocol:     in.server.Protocol,
@@ -107,6 +110,22 @@ func best(cs []*candidate, incoming bool) *candidate {
 		}
 	}
 	return nil
+}
+
+// noAnswerOnly reports whether, in a direction, passwords went out and no
+// server either accepted or refused them in the time left.
+func noAnswerOnly(cs []*candidate, incoming bool) bool {
+	silent := false
+	for _, c := range cs {
+		if c.incoming() != incoming {
+			continue
+		}
+		if c.login.status == LoginOK || c.login.status == LoginFailed {
+			return false
+		}
+		silent = silent || c.login.noAnswer
+	}
+	return silent
 }
 
 // refusedOnly reports whether logins were refused in a direction and none
@@ -178,7 +197,15 @@ func endpoint(c *candidate, addr *autoconfig.Address) Endpoint {
 		Username:         user,
 		UsernameTemplate: tmpl,
 		Auth:             authOf(c),
+		NotConfirmed:     notConfirmed(c),
 	}
+}
+
+func notConfirmed(c *candidate) string {
+	if c.unconfirmed {
+		return NotConfirmed
+	}
+	return ""
 }
 
 // authOf picks the authentication to configure: a password method the
@@ -306,7 +333,7 @@ func warnings(cs []*candidate, in, smtp *candidate, withPassword bool) []string 
 	var w []string
 	for _, c := range cs {
 		name := c.server.Protocol.DisplayName() + " " + c.server.Address()
-		if c.check.status == checkWeak && (c == in || c == smtp || c.login.tried > 0) {
+		if c.check.status == checkWeak && (c == in || c == smtp || len(c.login.tried) > 0) {
 			if c.server.Security == autoconfig.SecurityPlain {
 				w = append(w, "WARNING: "+name+" is unencrypted: your password and mail cross the network readable by anyone on the way (allowed by --allow-plaintext).")
 			} else {
@@ -325,6 +352,16 @@ func warnings(cs []*candidate, in, smtp *candidate, withPassword bool) []string 
 				msg += " " + d.Fix
 			}
 			w = append(w, msg)
+		}
+	}
+	for _, c := range []*candidate{in, smtp} {
+		if c != nil && c.unconfirmed {
+			var named []string
+			for _, s := range c.sources {
+				named = append(named, s.Target)
+			}
+			w = append(w, fmt.Sprintf("%s %s is %s (%s): no password was sent there, and a client set up with it would send yours there.",
+				c.server.Protocol.DisplayName(), c.server.Address(), NotConfirmed, strings.Join(named, ", ")))
 		}
 	}
 	if withPassword {

@@ -43,6 +43,13 @@ const (
 	// StatusInsecureOnly: only servers without valid TLS work, and insecure
 	// use was not allowed (--allow-plaintext, --trust-cert).
 	StatusInsecureOnly Status = "insecure-only"
+	// StatusUnconfirmed: settings were found but not proven: the login was skipped for want of the
+	// user's consent, or no answer came in the time left.
+	StatusUnconfirmed Status = "unconfirmed"
+	// StatusTimedOut: time ran out before anything was proven.
+	StatusTimedOut Status = "timed-out"
+	// StatusCancelled: the run was cancelled (Ctrl-C, SIGTERM) before it ended.
+	StatusCancelled Status = "cancelled"
 )
 
 // LoginStatus is whether a login with the user's password was tried on a
@@ -86,8 +93,11 @@ type ServerReport struct {
 	AuthMechanisms []string   `json:"auth_mechanisms"`
 	LoginDisabled  bool       `json:"login_disabled,omitempty"`
 	// Findings are security observations (STARTTLS stripped, ...).
-	Findings []string    `json:"findings,omitempty"`
-	Login    LoginStatus `json:"login"`
+	Findings []string `json:"findings,omitempty"`
+	// NotConfirmed, when set, says why no password may go to this server
+	// without the user's consent (Options.TrustHosts): NotConfirmed.
+	NotConfirmed string      `json:"not_confirmed,omitempty"`
+	Login        LoginStatus `json:"login"`
 	// LoginDetail says why the login failed or was skipped, or which username
 	// worked.
 	LoginDetail *LoginReport `json:"login_detail,omitempty"`
@@ -146,6 +156,10 @@ type Endpoint struct {
 	// address of the domain.
 	UsernameTemplate string                `json:"username_template"`
 	Auth             autoconfig.AuthMethod `json:"auth"`
+	// NotConfirmed, when set, marks a server that only an unauthenticated
+	// source in another domain named (NotConfirmed): a client given these
+	// settings would send the password there.
+	NotConfirmed string `json:"not_confirmed,omitempty"`
 }
 
 // Recommendation is the incoming and outgoing server to use, and why.

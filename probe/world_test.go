@@ -37,6 +37,16 @@ func worldOptions(w *sandbox.World, sc sandbox.Scenario) Options {
 	}
 }
 
+// consentedOptions are worldOptions with the user's confirmation of the
+// expected hosts where the scenario needs it (Expectation.NeedsConsent).
+func consentedOptions(w *sandbox.World, sc sandbox.Scenario) Options {
+	opts := worldOptions(w, sc)
+	if sc.Expect.NeedsConsent {
+		opts.TrustHosts = []string{sc.Expect.Incoming.Hostname, sc.Expect.Outgoing.Hostname}
+	}
+	return opts
+}
+
 func endpointMatches(got *Endpoint, want *autoconfig.Server) bool {
 	return got != nil && got.Protocol == want.Protocol && got.Host == want.Hostname && got.Port == want.Port &&
 		got.Security == want.Security && got.Username == want.Username
@@ -51,7 +61,10 @@ func TestEveryScenarioYieldsItsRecommendation(t *testing.T) {
 	for _, sc := range w.Scenarios() {
 		t.Run(sc.Name, func(t *testing.T) {
 			t.Parallel()
-			rep, err := Run(t.Context(), worldOptions(w, sc), sc.Address)
+			if sc.Expect.NeedsConsent {
+				checkUnconfirmed(t, w, sc)
+			}
+			rep, err := Run(t.Context(), consentedOptions(w, sc), sc.Address)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,6 +102,37 @@ func TestEveryScenarioYieldsItsRecommendation(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkUnconfirmed probes sc without the user's confirmation: the expected
+// servers are recommended, marked not confirmed, status unconfirmed, and
+// the password reaches none of the scenario's hosts.
+func checkUnconfirmed(t *testing.T, w *sandbox.World, sc sandbox.Scenario) {
+	t.Helper()
+	rep, err := Run(t.Context(), worldOptions(w, sc), sc.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := rep.Recommendation
+	if rec == nil || rep.Status != StatusUnconfirmed {
+		t.Fatalf("without consent: status %s, recommendation %+v; want unconfirmed", rep.Status, rec)
+	}
+	for _, e := range []*Endpoint{&rec.Incoming, rec.Outgoing} {
+		if e == nil || e.NotConfirmed != NotConfirmed {
+			t.Errorf("without consent: endpoint %+v not marked %q", e, NotConfirmed)
+		}
+	}
+	for _, s := range rep.Servers {
+		if s.Host == sc.Expect.Incoming.Hostname && s.Port == sc.Expect.Incoming.Port &&
+			(s.LoginDetail == nil || s.LoginDetail.Reason != NotConfirmed || s.LoginDetail.Kind != LoginKindNotConfirmed) {
+			t.Errorf("without consent: login detail %+v, want the reason %q", s.LoginDetail, NotConfirmed)
+		}
+	}
+	for _, hostport := range w.PasswordSightings() {
+		if inScenario(sc, hostport) {
+			t.Errorf("without consent the password reached %s", hostport)
+		}
 	}
 }
 

@@ -59,6 +59,11 @@ type Expectation struct {
 	// the server accepts; nil means no acceptable server exists.
 	Incoming *autoconfig.Server
 	Outgoing *autoconfig.Server
+	// NeedsConsent: only unauthenticated sources in another domain name
+	// the servers, so a correct prober reports them as not confirmed and
+	// sends the password there only to hosts the user confirmed
+	// (docs/password-rule.md).
+	NeedsConsent bool
 	// Notes say what the scenario tests and which traps a prober must avoid.
 	Notes string
 }

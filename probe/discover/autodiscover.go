@@ -109,7 +109,11 @@ func (r *run) autodiscoverSRV() {
 	if best.Port != 443 {
 		host = net.JoinHostPort(host, strconv.Itoa(int(best.Port)))
 	}
-	r.newChain(false).follow("https://"+host+autodiscoverPath, r.addr.ASCII())
+	c := r.newChain(false)
+	// An SRV answer without DNSSEC could have been forged on the way: the
+	// chain it starts is no better than the record (RFC 6186 §6).
+	c.viaUnauthenticatedDNS = !meta.Authenticated
+	c.follow("https://"+host+autodiscoverPath, r.addr.ASCII())
 }
 
 // chain is one Autodiscover walk through redirects, with its hop budget
@@ -117,8 +121,11 @@ func (r *run) autodiscoverSRV() {
 type chain struct {
 	r       *run
 	viaHTTP bool
-	hops    int
-	seen    map[string]bool
+	// viaUnauthenticatedDNS: the chain began at an SRV record that DNSSEC
+	// did not authenticate.
+	viaUnauthenticatedDNS bool
+	hops                  int
+	seen                  map[string]bool
 }
 
 func (r *run) newChain(viaHTTP bool) *chain {
@@ -210,6 +217,8 @@ func (c *chain) follow(u, address string) bool {
 		trust = TrustPlainHTTP
 	case inDomain(target.Hostname(), r.addr.Domain):
 		trust = TrustDomainHTTPS
+	case c.viaUnauthenticatedDNS:
+		trust = TrustDomainDNS
 	}
 	r.addProvider(p, Source{Method: MethodAutodiscover, Target: u, Trust: trust})
 	return true
