@@ -128,7 +128,7 @@ func TestEngineLogsInOnceOnTheBestAndStops(t *testing.T) {
 	if slices.Sort(w.logins); !slices.Equal(w.logins, want) {
 		t.Errorf("logins = %q, want %q", w.logins, want)
 	}
-	got := conclude(alice, "example.test", e.cands, true)
+	got := conclude(alice, "", "example.test", e.cands, true)
 	if got.status != StatusOK || got.rec.Incoming.Host != "imap.example.test" || got.rec.Confidence != ConfidenceLogin {
 		t.Errorf("conclusion = %s %+v", got.status, got.rec)
 	}
@@ -158,7 +158,7 @@ func TestEngineAtMostTwoRefusalsPerDirection(t *testing.T) {
 	if w.maxPar != 1 {
 		t.Errorf("%d logins ran at once", w.maxPar)
 	}
-	if got := conclude(alice, "example.test", e.cands, true); got.status != StatusLoginRejected {
+	if got := conclude(alice, "", "example.test", e.cands, true); got.status != StatusLoginRejected {
 		t.Errorf("status = %s", got.status)
 	}
 }
@@ -189,7 +189,7 @@ func TestEngineNeverLogsInWhereThePasswordIsUnsafe(t *testing.T) {
 	if len(w.logins) != 0 {
 		t.Errorf("logins = %q on servers where the password is not safe", w.logins)
 	}
-	if got := conclude(alice, "example.test", e.cands, true); got.status != StatusInsecureOnly {
+	if got := conclude(alice, "", "example.test", e.cands, true); got.status != StatusInsecureOnly {
 		t.Errorf("status = %s, want insecure-only", got.status)
 	}
 }
@@ -233,7 +233,7 @@ func TestEngineBlackholedPreferredHostCostsOneTimeout(t *testing.T) {
 	if took := time.Since(start); took > 2*timeout {
 		t.Errorf("took %v, more than one timeout (%v) and some", took, timeout)
 	}
-	got := conclude(alice, "example.test", e.cands, true)
+	got := conclude(alice, "", "example.test", e.cands, true)
 	if got.rec == nil || got.rec.Incoming.Host != "mail.example.test" {
 		t.Fatalf("recommendation = %+v", got.rec)
 	}

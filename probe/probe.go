@@ -249,7 +249,7 @@ func (e *engine) report(addr *autoconfig.Address, discoverAddr autoconfig.Addres
 			c.sources[i].provider = e.found.providers[c.sources[i].Method]
 		}
 	}
-	concl := conclude(addr, discoverAddr.Domain, e.cands, e.password)
+	concl := conclude(addr, e.knownUser, discoverAddr.Domain, e.cands, e.password)
 	r := &Report{
 		SchemaVersion:  SchemaVersion,
 		Domain:         discoverAddr.Domain,
@@ -262,6 +262,12 @@ func (e *engine) report(addr *autoconfig.Address, discoverAddr autoconfig.Addres
 	}
 	if r.Lookups == nil {
 		r.Lookups = []Lookup{}
+	}
+	switch {
+	case e.cancelled:
+		r.Status = StatusCancelled
+	case e.budgetSpent && r.Recommendation == nil && r.Status == StatusNothingFound:
+		r.Status = StatusTimedOut
 	}
 	if addr != nil {
 		r.Email = addr.String()

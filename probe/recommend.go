@@ -33,7 +33,7 @@ type conclusion struct {
 // conclude ranks the candidates and picks the best incoming server (IMAP
 // whenever one works) and the best outgoing one. addr is nil when a bare
 // domain was probed.
-func conclude(addr *autoconfig.Address, domain string, cs []*candidate, withPassword bool) conclusion {
+func conclude(addr *autoconfig.Address, knownUser, domain string, cs []*candidate, withPassword bool) conclusion {
 	rank(cs)
 	var out conclusion
 	in := best(cs, true)
@@ -58,12 +58,12 @@ func conclude(addr *autoconfig.Address, domain string, cs []*candidate, withPass
 	}
 	rec := &Recommendation{
 		Protocol:     in.server.Protocol,
-		Incoming:     endpoint(in, addr),
+		Incoming:     endpoint(in, addr, knownUser),
 		Confidence:   confidence(in),
 		Alternatives: []Endpoint{},
 	}
 	if smtp != nil {
-		e := endpoint(smtp, addr)
+		e := endpoint(smtp, addr, knownUser)
 		rec.Outgoing = &e
 		if worse(confidence(smtp), rec.Confidence) {
 			rec.Confidence = confidence(smtp)
@@ -80,7 +80,7 @@ func conclude(addr *autoconfig.Address, domain string, cs []*candidate, withPass
 	for _, incoming := range []bool{true, false} {
 		for _, c := range cs {
 			if c.incoming() == incoming && c != in && c != smtp && c.tier() <= tierWeak {
-				rec.Alternatives = append(rec.Alternatives, endpoint(c, addr))
+				rec.Alternatives = append(rec.Alternatives, endpoint(c, addr, knownUser))
 			}
 		}
 	}
@@ -171,15 +171,22 @@ func worse(a, b string) bool {
 	return ia > ib
 }
 
-// endpoint is the candidate as a client setting for addr.
-func endpoint(c *candidate, addr *autoconfig.Address) Endpoint {
+// endpoint is the candidate as a client setting for addr: the username
+// that logged in there, else the login name the user gave, else the
+// source's template.
+func endpoint(c *candidate, addr *autoconfig.Address, knownUser string) Endpoint {
 	tmpl := c.server.Username
+	if knownUser != "" {
+		tmpl = knownUser
+	}
 	if c.login.status == LoginOK && c.login.detail != nil && addr != nil {
 		switch c.login.detail.Username {
 		case addr.ASCII():
 			tmpl = autoconfig.PlaceholderAddress
 		case addr.LocalPart:
 			tmpl = autoconfig.PlaceholderLocalPart
+		default:
+			tmpl = c.login.detail.Username
 		}
 	}
 	if tmpl == "" {

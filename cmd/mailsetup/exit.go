@@ -15,6 +15,7 @@ const (
 	exitLoginRejected = 4 // settings found, but the server rejected the login
 	exitInsecureOnly  = 5 // only insecure servers work and insecure use was not allowed
 	exitBatchPartial  = 6 // a batch in which some users failed
+	exitUnconfirmed   = 7 // settings found but not proven (login skipped for want of consent, or no answer in time)
 )
 
 const exitCodesHelp = `Exit codes of mailsetup:
@@ -26,6 +27,8 @@ const exitCodesHelp = `Exit codes of mailsetup:
   4  settings were found, but the server rejected the login
   5  only insecure servers work, and insecure use was not allowed by flag
   6  a batch in which some users failed (the others were written)
+  7  settings were found but not proven: the login was skipped for want of
+     your consent (--trust-host), or no answer came in the time left
 `
 
 // exitError carries the exit code a failure should end the process with.
