@@ -16,11 +16,14 @@ const (
 	ConfidencePinned        = "pinned"         // certificate accepted only by --trust-cert
 	ConfidencePlaintext     = "plaintext"      // unencrypted, allowed by --allow-plaintext
 	ConfidenceLoginRejected = "login-rejected" // proven by TLS, but the login was refused
+	// ConfidenceUnconfirmed: proven by TLS, but the login was skipped for
+	// want of the user's consent, or got no answer in the time left.
+	ConfidenceUnconfirmed = "unconfirmed"
 )
 
 // confidenceOrder lists the confidences strongest first; a recommendation
 // has the weaker of its two servers'.
-var confidenceOrder = []string{ConfidenceLogin, ConfidenceTLS, ConfidencePinned, ConfidencePlaintext, ConfidenceLoginRejected}
+var confidenceOrder = []string{ConfidenceLogin, ConfidenceTLS, ConfidencePinned, ConfidencePlaintext, ConfidenceUnconfirmed, ConfidenceLoginRejected}
 
 // conclusion is what the ranked candidates add up to.
 type conclusion struct {
@@ -150,6 +153,8 @@ func confidence(c *candidate) string {
 		return ConfidenceLogin
 	case c.login.status == LoginFailed:
 		return ConfidenceLoginRejected
+	case c.unconfirmed || c.login.noAnswer:
+		return ConfidenceUnconfirmed
 	case c.check.status == checkWeak && c.server.Security == autoconfig.SecurityPlain:
 		return ConfidencePlaintext
 	case c.check.status == checkWeak:

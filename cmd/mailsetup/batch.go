@@ -516,7 +516,7 @@ func unconfirmedReason(rep *probe.Report) string {
 		}
 	}
 	if len(hosts) > 0 {
-		return fmt.Sprintf("%s %s; if you trust it, pass --trust-host %s", strings.Join(hosts, " and "), probe.NotConfirmed, strings.Join(hosts, " --trust-host "))
+		return fmt.Sprintf("%s: %s; if you trust that, pass --trust-host %s", strings.Join(hosts, " and "), probe.NotConfirmed, strings.Join(hosts, " --trust-host "))
 	}
 	return probe.NoAnswerInTime
 }

@@ -335,6 +335,11 @@ func reportSettings(rep *probe.Report, from, address string) (*autoconfig.Provid
 		}
 		return nil, withExitCode(code, fmt.Errorf("%s for %s: nothing to write; run 'mailsetup probe %s' to see what was tried", why, addr, address))
 	}
+	if rep.Status == probe.StatusUnconfirmed {
+		// Files with a host the user did not confirm would send the
+		// password there (docs/password-rule.md).
+		return nil, withExitCode(exitUnconfirmed, fmt.Errorf("settings were found for %s but not proven, so nothing was written: %s", addr, unconfirmedReason(rep)))
+	}
 	if len(p.Outgoing) == 0 {
 		return nil, withExitCode(exitNothingFound, fmt.Errorf("no working SMTP server was found for %s: the files need one to send mail; run 'mailsetup probe %s' to see what was tried", addr, address))
 	}
