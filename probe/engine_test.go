@@ -25,6 +25,10 @@ type fakeWorld struct {
 	// close (a library call nothing can interrupt).
 	deaf    map[string]bool
 	release chan struct{}
+	// holdCheck makes a server's check wait until the channel closes.
+	holdCheck map[string]chan struct{}
+	// onLogin is told of every login that reached a server.
+	onLogin func(hostport, user string, ok bool)
 	// accept maps "host:port" to the username that logs in there.
 	accept map[string]string
 	kind   string
@@ -70,6 +74,12 @@ func (w *fakeWorld) engine(password bool) *engine {
 				<-ctx.Done()
 				return checkOutcome{status: checkFailed, report: ServerReport{Error: "timeout"}}
 			}
+			if hold := w.holdCheck[s.Address()]; hold != nil {
+				select {
+				case <-hold:
+				case <-ctx.Done():
+				}
+			}
 			if out, ok := w.checks[s.Address()]; ok {
 				return out
 			}
@@ -95,7 +105,11 @@ func (w *fakeWorld) engine(password bool) *engine {
 			w.mu.Lock()
 			w.active--
 			w.mu.Unlock()
-			if w.accept[s.Address()] == user {
+			ok := w.accept[s.Address()] == user
+			if w.onLogin != nil {
+				w.onLogin(s.Address(), user, ok)
+			}
+			if ok {
 				return loginOutcome{status: LoginOK}
 			}
 			kind := w.kind
@@ -191,6 +205,63 @@ func TestEngineNeverLogsInWhereThePasswordIsUnsafe(t *testing.T) {
 	}
 	if got := conclude(alice, "", "example.test", e.cands, true); got.status != StatusInsecureOnly {
 		t.Errorf("status = %s, want insecure-only", got.status)
+	}
+}
+
+// TestEngineProvenUsernameFirstOnTheOtherSide forces the overlap that lost
+// the proven name under load: the SMTP login is prepared (with the full
+// address, the first name to try then) before IMAP proves that only the
+// local part works, and its password waits at the gate until then. The name
+// is chosen when the password is about to leave, so SMTP tries the local
+// part first and once (it used to send the full address, then the full
+// address again, and give up).
+func TestEngineProvenUsernameFirstOnTheOtherSide(t *testing.T) {
+	imapProven := make(chan struct{})
+	w := &fakeWorld{
+		servers: []autoconfig.Server{srvr(imap, "imap.example.test", 993, tls), srvr(smtp, "smtp.example.test", 465, tls)},
+		methods: []string{discover.MethodAutoconfig, discover.MethodAutoconfig},
+		checks:  map[string]checkOutcome{"imap.example.test:993": passed(), "smtp.example.test:465": passed()},
+		accept:  map[string]string{"imap.example.test:993": "alice", "smtp.example.test:465": "alice"},
+		// SMTP's check, and so its password, waits for IMAP's login.
+		holdCheck: map[string]chan struct{}{"smtp.example.test:465": imapProven},
+	}
+	w.onLogin = func(hostport, user string, ok bool) {
+		if hostport == "imap.example.test:993" && ok {
+			close(imapProven)
+		}
+	}
+	e := w.engine(true)
+	e.run(t.Context(), false)
+	if got := w.loginsTo("smtp."); !slices.Equal(got, []string{"smtp.example.test:465 alice"}) {
+		t.Errorf("SMTP logins = %q, want the local part proven on IMAP, once", got)
+	}
+	if got := w.loginsTo("imap."); !slices.Equal(got, []string{"imap.example.test:993 alice@example.test", "imap.example.test:993 alice"}) {
+		t.Errorf("IMAP logins = %q", got)
+	}
+	got := conclude(alice, "", "example.test", e.cands, true)
+	if got.status != StatusOK || got.rec.Outgoing == nil || got.rec.Outgoing.Username != "alice" {
+		t.Errorf("conclusion %s, outgoing %+v", got.status, got.rec.Outgoing)
+	}
+}
+
+// TestEngineKnownUsernameFirst: a login name the caller knows (--username,
+// batch's username column) is tried first everywhere, then the rest.
+func TestEngineKnownUsernameFirst(t *testing.T) {
+	w := &fakeWorld{
+		servers: []autoconfig.Server{srvr(imap, "imap.example.test", 993, tls), srvr(smtp, "smtp.example.test", 465, tls)},
+		methods: []string{discover.MethodAutoconfig, discover.MethodAutoconfig},
+		checks:  map[string]checkOutcome{"imap.example.test:993": passed(), "smtp.example.test:465": passed()},
+		accept:  map[string]string{"imap.example.test:993": "a.liddell", "smtp.example.test:465": "a.liddell"},
+	}
+	e := w.engine(true)
+	e.knownUser = "a.liddell"
+	e.run(t.Context(), false)
+	if slices.Sort(w.logins); !slices.Equal(w.logins, []string{"imap.example.test:993 a.liddell", "smtp.example.test:465 a.liddell"}) {
+		t.Errorf("logins = %q", w.logins)
+	}
+	got := conclude(alice, "a.liddell", "example.test", e.cands, true)
+	if got.rec.Incoming.Username != "a.liddell" || got.rec.Incoming.UsernameTemplate != "a.liddell" {
+		t.Errorf("incoming %+v, want the known name", got.rec.Incoming)
 	}
 }
 
