@@ -2,7 +2,9 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -459,5 +461,20 @@ func TestEngineReturnsByTheCallersDeadline(t *testing.T) {
 		if c.check.status != checkSkipped {
 			t.Errorf("%s: check %+v, want skipped", c.server.Address(), c.check)
 		}
+	}
+}
+
+// A password that went out and got no verdict before a deadline is no
+// refusal: it is said as such, and counted against the lockout.
+func TestLoginOutcomeOfNoAnswer(t *testing.T) {
+	for _, err := range []error{context.DeadlineExceeded, fmt.Errorf("no answer to the login: %w", os.ErrDeadlineExceeded)} {
+		out := loginOutcomeOf(verify.LoginResult{Status: verify.LoginNotAttempted, PasswordSent: true, Err: err, Reason: "no answer to the login: " + err.Error()})
+		if !out.noAnswer || out.status == LoginFailed || out.detail.Reason != NoAnswerInTime || out.detail.Kind != LoginKindNoAnswer {
+			t.Errorf("%v: outcome %+v, want no answer", err, out)
+		}
+	}
+	out := loginOutcomeOf(verify.LoginResult{PasswordSent: true, Err: errors.New("connection reset by peer")})
+	if out.noAnswer || out.status != LoginFailed {
+		t.Errorf("a dropped connection after the password: %+v, want counted as refused", out)
 	}
 }

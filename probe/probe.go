@@ -317,6 +317,9 @@ func (e *engine) whyNoLogin(c *candidate) string {
 	case c.tier() > tierWeak:
 		return "not tried: the server was not proven safe for a password"
 	}
+	if e.budgetSpent {
+		return "not tried: the time ran out before its turn"
+	}
 	return "not tried: the probe ended before its turn"
 }
 

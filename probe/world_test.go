@@ -361,3 +361,51 @@ func TestProgressTellsLookupsFindingsAndLoginsOneAtATime(t *testing.T) {
 		}
 	}
 }
+
+// TestWrongPasswordAgainstServersThatFallSilent: servers that slow down
+// after a wrong password (Dovecot) must not turn the next attempt's silence
+// into a refusal. The first refusal is reported as a wrong password with the
+// server's words; the attempt that got no answer says so; the status stays
+// login-rejected, and no direction sends more than two passwords.
+func TestWrongPasswordAgainstServersThatFallSilent(t *testing.T) {
+	w := startWorld(t, 0, "slow-after-failure")
+	sc := w.Scenarios()[0]
+	opts := worldOptions(w, sc)
+	opts.Password = []byte("not-the-password")
+	rep, err := Run(t.Context(), opts, sc.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Status != StatusLoginRejected {
+		t.Fatalf("status %s, want login-rejected; warnings %q", rep.Status, rep.Warnings)
+	}
+	// Passwords go one at a time: the incoming server's silence holds the
+	// turn until the time runs out, so the outgoing one may get none.
+	silent := 0
+	for _, s := range rep.Servers {
+		d := s.LoginDetail
+		if d == nil {
+			t.Fatalf("%s:%d: no login detail", s.Host, s.Port)
+		}
+		if strings.Contains(d.Reason, "deadline") {
+			t.Errorf("%s:%d: reason %q: a time-out is no server finding", s.Host, s.Port, d.Reason)
+		}
+		if s.Login != LoginFailed {
+			continue
+		}
+		if d.Kind != "wrong-password" || d.ServerText == "" || d.Username != sc.Address {
+			t.Errorf("%s:%d: detail %+v; want the first refusal, a wrong password in the server's words", s.Host, s.Port, d)
+		}
+		if strings.Contains(d.Reason, NoAnswerInTime) {
+			silent++
+		}
+	}
+	if silent == 0 {
+		t.Errorf("no server says its second attempt got no answer: %+v", rep.Servers)
+	}
+	for _, warning := range rep.Warnings {
+		if strings.Contains(warning, "deadline exceeded") {
+			t.Errorf("a time-out is reported as a refusal: %q", warning)
+		}
+	}
+}

@@ -112,6 +112,31 @@ func Catalogue() []Scenario {
 		})
 	}
 
+	// slow-after-failure: servers that hold back every login after a wrong
+	// password (issue 11).
+	{
+		in := server(autoconfig.IMAP, "imap.penalty.test", 993, secTLS)
+		o := server(autoconfig.SMTP, "smtp.penalty.test", 465, secTLS)
+		out = append(out, Scenario{
+			Name:        "slow-after-failure",
+			Description: "SRV names servers that refuse a wrong password at once and then answer no login at all, as Dovecot's growing penalty does within a probe's time",
+			Address:     "alice@penalty.test", Password: pw + "penalty",
+			Expect: Expectation{Incoming: want(in, "alice@penalty.test"), Outgoing: want(o, "alice@penalty.test"),
+				Notes: "with a wrong password the first refusal is reported with the server's words; the next attempt gets no answer in the time left, which is said as such and is no refusal"},
+			// SRV 1 → A 2 → connect 3 → TLS 4 → greeting 5 → LOGIN 6 ‖ EHLO 6 → AUTH 7.
+			CriticalPath: 7,
+			Domains:      []string{"penalty.test"},
+			Hosts: []Host{
+				{Name: "imap.penalty.test", Services: []Service{IMAPS().WithFault(FaultSilentAfterWrongPassword)}},
+				{Name: "smtp.penalty.test", Services: []Service{Submissions().WithFault(FaultSilentAfterWrongPassword)}},
+			},
+			Records: []string{
+				"_imaps._tcp.penalty.test. SRV 0 1 993 imap.penalty.test.",
+				"_submissions._tcp.penalty.test. SRV 0 1 465 smtp.penalty.test.",
+			},
+		})
+	}
+
 	// autoconfig-only: autoconfig.DOMAIN and nothing else.
 	{
 		d := "autoconfig-only.test"

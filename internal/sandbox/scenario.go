@@ -189,13 +189,18 @@ const (
 	// FaultSTARTTLSFails advertises STARTTLS (STLS for POP3) and answers the
 	// command with an error; passwords sent anyway are recorded and refused.
 	FaultSTARTTLSFails
+	// FaultSilentAfterWrongPassword refuses a wrong password at once and
+	// then answers no further login from anyone until the world closes:
+	// Dovecot's pause after a failure and its growing per-client penalty,
+	// outgrowing the time left.
+	FaultSilentAfterWrongPassword
 )
 
 var faultNames = map[Fault]string{
 	FaultNone: "none", FaultBlackhole: "blackhole", FaultUnreachable: "unreachable",
 	FaultRefused: "refused", FaultCloseInGreeting: "close-in-greeting",
 	FaultEndlessLine: "endless-line", FaultOversizedLine: "oversized-line",
-	FaultSTARTTLSFails: "starttls-fails",
+	FaultSTARTTLSFails: "starttls-fails", FaultSilentAfterWrongPassword: "silent-after-wrong-password",
 }
 
 func (f Fault) String() string { return faultNames[f] }
