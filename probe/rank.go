@@ -261,8 +261,12 @@ func (c *candidate) addSource(s source) (added bool) {
 		}
 	}
 	c.sources = append(c.sources, s)
-	slices.SortStableFunc(c.sources, func(a, b source) int {
-		return cmp.Compare(sourceRank(a.Source), sourceRank(b.Source))
+	// Ties broken by method and target, not by arrival: the username,
+	// authentication and published settings that follow must not depend
+	// on which lookup answered first.
+	slices.SortFunc(c.sources, func(a, b source) int {
+		return cmp.Or(cmp.Compare(sourceRank(a.Source), sourceRank(b.Source)),
+			cmp.Compare(a.Method, b.Method), cmp.Compare(a.Target, b.Target), cmp.Compare(a.Trust, b.Trust))
 	})
 	c.server.Username, c.server.Auth = "", nil
 	for _, have := range c.sources {

@@ -27,6 +27,15 @@ func synth(proto autoconfig.Protocol, host string, port int, sec autoconfig.Secu
 	return c
 }
 
+// published makes p the settings file behind every source of cs.
+func published(p *autoconfig.Provider, cs ...*candidate) {
+	for _, c := range cs {
+		for i := range c.sources {
+			c.sources[i].provider = p
+		}
+	}
+}
+
 func loggedIn(c *candidate, user string) *candidate {
 	c.login.status = LoginOK
 	c.login.tried = []string{user}
@@ -138,7 +147,11 @@ func TestConcludeRecommendsIMAPWithOutgoing(t *testing.T) {
 		loggedIn(synth(imap, "imap.example.test", 143, stls, checkPassed, discover.MethodAutoconfig), "alice@example.test"),
 		synth(smtp, "smtp.example.test", 587, stls, checkPassed, discover.MethodAutoconfig),
 		loggedIn(synth(smtp, "smtp.example.test", 465, tls, checkPassed, discover.MethodAutoconfig), "alice"),
+		synth(smtp, "smtp.other.test", 465, tls, checkPassed, discover.MethodGuess),
 	}
+	published(&autoconfig.Provider{DisplayName: "Example",
+		Incoming: []autoconfig.Server{cs[1].server, cs[0].server},
+		Outgoing: []autoconfig.Server{cs[3].server, cs[2].server}}, cs[:4]...)
 	got := conclude(alice, "", "example.test", cs, true)
 	if got.status != StatusOK || got.rec == nil {
 		t.Fatalf("status %s, recommendation %v", got.status, got.rec)
@@ -153,8 +166,10 @@ func TestConcludeRecommendsIMAPWithOutgoing(t *testing.T) {
 	if r.Confidence != ConfidenceLogin {
 		t.Errorf("confidence = %q", r.Confidence)
 	}
-	if len(r.Alternatives) != 2 || r.Alternatives[0].Protocol != pop3 || r.Alternatives[1].Port != 587 {
-		t.Errorf("alternatives = %+v", r.Alternatives)
+	// Only what the winning published settings list, in their order: not
+	// the guessed server that was proven too.
+	if len(r.Alternatives) != 2 || r.Alternatives[0].Protocol != pop3 || r.Alternatives[1].Port != 587 || r.DisplayName != "Example" {
+		t.Errorf("alternatives = %+v, display name %q", r.Alternatives, r.DisplayName)
 	}
 	if r.LeaveMessagesOnServer {
 		t.Errorf("leave-on-server set for IMAP")

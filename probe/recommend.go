@@ -80,19 +80,11 @@ func conclude(addr *autoconfig.Address, knownUser, domain string, cs []*candidat
 		out.warnings = append(out.warnings, "Only POP3 works for this address: IMAP is not offered or could not be proven.")
 	}
 	rec.Reason = reason(in)
-	for _, incoming := range []bool{true, false} {
-		for _, c := range cs {
-			if c.incoming() == incoming && c != in && c != smtp && c.tier() <= tierWeak {
-				rec.Alternatives = append(rec.Alternatives, endpoint(c, addr, knownUser))
-			}
-		}
-	}
-	for _, s := range in.sources {
-		if s.provider != nil {
-			rec.DisplayName = s.provider.DisplayName
-			rec.OAuth2 = s.provider.OAuth2
-			break
-		}
+	published := publishedSettings(in)
+	rec.Alternatives = alternatives(published, cs, in, smtp, addr, knownUser)
+	if published != nil {
+		rec.DisplayName = published.DisplayName
+		rec.OAuth2 = published.OAuth2
 	}
 	rec.Requirement = requirement(domain, in, smtp)
 	if rec.Requirement != nil && in.login.status != LoginOK {
@@ -101,6 +93,48 @@ func conclude(addr *autoconfig.Address, knownUser, domain string, cs []*candidat
 		out.warnings = append(out.warnings, rec.Requirement.Summary+" "+rec.Requirement.Fix)
 	}
 	out.rec = rec
+	return out
+}
+
+// publishedSettings is the settings file of the recommended incoming
+// server's best-ranked source that has one (autoconfig, .well-known, the
+// ISPDB, Autodiscover), nil when only SRV records or guesses named it.
+func publishedSettings(in *candidate) *autoconfig.Provider {
+	for _, s := range in.sources {
+		if s.provider != nil {
+			return s.provider
+		}
+	}
+	return nil
+}
+
+// alternatives are the other servers the winning published settings list,
+// in their order (incoming, then outgoing), without the recommended ones and
+// without unencrypted ones. What goes into the files must not depend on
+// which checks happened to finish before the probe stopped (issue 11), so
+// this is the provider's word, not the list of servers proven in time.
+func alternatives(p *autoconfig.Provider, cs []*candidate, in, smtp *candidate, addr *autoconfig.Address, knownUser string) []Endpoint {
+	out := []Endpoint{}
+	if p == nil {
+		return out
+	}
+	byKey := map[serverKey]*candidate{}
+	for _, c := range cs {
+		byKey[keyOf(c.server)] = c
+	}
+	seen := map[serverKey]bool{keyOf(in.server): true}
+	if smtp != nil {
+		seen[keyOf(smtp.server)] = true
+	}
+	for _, s := range append(append([]autoconfig.Server{}, p.Incoming...), p.Outgoing...) {
+		k := keyOf(s)
+		c := byKey[k]
+		if seen[k] || c == nil || s.Security == autoconfig.SecurityPlain {
+			continue
+		}
+		seen[k] = true
+		out = append(out, endpoint(c, addr, knownUser))
+	}
 	return out
 }
 
