@@ -116,7 +116,9 @@ type engine struct {
 	msgs     chan any
 	loopDone chan struct{}
 	loginOK  [2]bool
-	failures [2]int
+	// lockout counts refused passwords per direction, Autodiscover's
+	// included; nil until run makes one.
+	lockout *lockout
 	blocked  [2]bool
 	worked   string // a username that logged in somewhere
 	// deadlineEvents are when the work's deadline passed and when the loop
@@ -159,6 +161,10 @@ type msgLoggedIn struct {
 	user string
 	out  loginOutcome
 }
+// msgLockout says a reservation of the lockout ended (an Autodiscover
+// request with the password): a login waiting at its gate may go now.
+type msgLockout struct{}
+
 type msgGate struct {
 	c     *candidate
 	reply chan error
@@ -177,6 +183,9 @@ func (e *engine) run(ctx context.Context, cached bool) {
 		ctx, cancel = context.WithDeadline(ctx, dl.Add(-e.reserve))
 		defer cancel()
 	}
+	if e.lockout == nil {
+		e.lockout = &lockout{}
+	}
 	e.byKey = map[serverKey]*candidate{}
 	e.cancels = map[*candidate]context.CancelFunc{}
 	e.gates = map[*candidate]chan error{}
@@ -189,6 +198,14 @@ func (e *engine) run(ctx context.Context, cached bool) {
 	defer close(loopDone)
 	e.msgs, e.loopDone = msgs, loopDone
 	send := e.send
+	e.lockout.mu.Lock()
+	e.lockout.changed = func() { send(msgLockout{}) }
+	e.lockout.mu.Unlock()
+	defer func() {
+		e.lockout.mu.Lock()
+		e.lockout.changed = nil
+		e.lockout.mu.Unlock()
+	}()
 	var workers sync.WaitGroup
 	abandoned := false
 	defer func() {
@@ -436,7 +453,7 @@ func (e *engine) openGates() {
 			// back and comes again with the right one.
 			reply <- errWithdrawn
 			delete(e.gates, c)
-		case e.sending == nil && first[dir] == c && c.check.status != checkPending && e.settled(c):
+		case e.sending == nil && first[dir] == c && c.check.status != checkPending && e.settled(c) && e.lockout.reserve(dir):
 			e.sending = c
 			e.emit(EventLogin, c.server, "logging in to %s %s", c.server.Protocol.DisplayName(), c.server.Address())
 			reply <- nil
@@ -487,6 +504,7 @@ func (e *engine) onLoggedIn(m msgLoggedIn) {
 	delete(e.preparing, c)
 	if e.sending == c {
 		e.sending = nil
+		e.lockout.settle(dir, m.out.status == LoginFailed || m.out.noAnswer)
 	}
 	delete(e.gates, c)
 	if m.out.withdrawn {
@@ -514,7 +532,6 @@ func (e *engine) onLoggedIn(m msgLoggedIn) {
 		// there (servers slow down after a wrong password).
 		c.login.tried = append(c.login.tried, m.user)
 		c.login.noAnswer = true
-		e.failures[dir]++
 		if c.login.status == LoginFailed {
 			c.login.detail.Reason += fmt.Sprintf("; the next attempt (as %q) got %s", m.user, NoAnswerInTime)
 		}
@@ -523,7 +540,6 @@ func (e *engine) onLoggedIn(m msgLoggedIn) {
 		c.login.tried = append(c.login.tried, m.user)
 		c.login.status = LoginFailed
 		c.login.kind = m.out.kind
-		e.failures[dir]++
 		if !m.out.retry {
 			e.blocked[dir] = true
 			c.login.rejected = true
@@ -576,7 +592,7 @@ func (e *engine) nextUsername(c *candidate) string {
 
 // moreLogins reports whether a login may still happen in a direction.
 func (e *engine) moreLogins(dir int) bool {
-	return e.password && e.addr != nil && !e.loginOK[dir] && e.failures[dir] < maxFailures && !e.blocked[dir]
+	return e.password && e.addr != nil && !e.loginOK[dir] && e.lockout.refusals(dir) < maxFailures && !e.blocked[dir]
 }
 
 // eligible reports whether c may be logged in to: proven safe for a

@@ -481,3 +481,37 @@ func TestLoginOutcomeOfNoAnswer(t *testing.T) {
 		t.Errorf("a dropped connection after the password: %+v, want counted as refused", out)
 	}
 }
+
+// TestEngineAutodiscoverRefusalsCountForIncoming: with --autodiscover-auth
+// an Autodiscover 401 counts in the incoming direction's two refusals (an
+// Exchange-style provider locks the same account), so after two of them no
+// IMAP password goes out; the outgoing direction keeps its own two.
+func TestEngineAutodiscoverRefusalsCountForIncoming(t *testing.T) {
+	w := &fakeWorld{
+		servers: []autoconfig.Server{srvr(imap, "imap.example.test", 993, tls), srvr(smtp, "smtp.example.test", 465, tls)},
+		methods: []string{discover.MethodAutodiscover, discover.MethodAutodiscover},
+		checks:  map[string]checkOutcome{"imap.example.test:993": passed(), "smtp.example.test:465": passed()},
+	}
+	e := w.engine(true)
+	e.lockout = &lockout{}
+	inner := e.discover
+	e.discover = func(ctx context.Context, emit func(autoconfig.Server, source)) discovered {
+		budget := autodiscoverLogins{e.lockout}
+		for range 3 {
+			if budget.Reserve() {
+				budget.Settle(true) // HTTP 401
+			}
+		}
+		return inner(ctx, emit)
+	}
+	e.run(t.Context(), false)
+	if got := w.loginsTo("imap."); len(got) != 0 {
+		t.Errorf("IMAP logins %q after two Autodiscover refusals; want none", got)
+	}
+	if got := w.loginsTo("smtp."); len(got) != 2 {
+		t.Errorf("SMTP logins %q; want its own two", got)
+	}
+	if n := e.lockout.refusals(0); n != 2 {
+		t.Errorf("incoming refusals %d, want 2", n)
+	}
+}

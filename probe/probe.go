@@ -144,8 +144,10 @@ func Run(ctx context.Context, opts Options, input string) (*Report, error) {
 		Rand:              opts.Rand,
 		PerAttemptTimeout: attempt,
 	}
+	lock := &lockout{}
 	if opts.AutodiscoverAuth && !opts.Private && addr != nil {
 		dopts.AutodiscoverPassword = opts.Password
+		dopts.AutodiscoverLogins = autodiscoverLogins{lock}
 	}
 	e := &engine{
 		addr:       addr,
@@ -154,6 +156,7 @@ func Run(ctx context.Context, opts Options, input string) (*Report, error) {
 		knownUser:  opts.Username,
 		trustHosts: normalizeHosts(opts.TrustHosts),
 		reserve:    drainReserve(budget),
+		lockout:    lock,
 		check: func(ctx context.Context, s autoconfig.Server) checkOutcome {
 			return checkOutcomeOf(verify.Check(ctx, vopts, s), vopts)
 		},
@@ -312,7 +315,7 @@ func (e *engine) whyNoLogin(c *candidate) string {
 		return "not tried: another server already accepted the login, and one is enough"
 	case e.blocked[dir]:
 		return "not tried: the provider's refusal showed that another attempt cannot help"
-	case e.failures[dir] >= maxFailures:
+	case e.lockout.refusals(dir) >= maxFailures:
 		return "not tried: two logins were refused already, and more could lock the account"
 	case c.tier() > tierWeak:
 		return "not tried: the server was not proven safe for a password"
