@@ -119,8 +119,8 @@ type engine struct {
 	// lockout counts refused passwords per direction, Autodiscover's
 	// included; nil until run makes one.
 	lockout *lockout
-	blocked  [2]bool
-	worked   string // a username that logged in somewhere
+	blocked [2]bool
+	worked  string // a username that logged in somewhere
 	// deadlineEvents are when the work's deadline passed and when the loop
 	// left: tests read them instead of a clock.
 	deadlineEvents []string
@@ -161,6 +161,7 @@ type msgLoggedIn struct {
 	user string
 	out  loginOutcome
 }
+
 // msgLockout says a reservation of the lockout ended (an Autodiscover
 // request with the password): a login waiting at its gate may go now.
 type msgLockout struct{}

@@ -213,13 +213,13 @@ type run struct {
 	randMu sync.Mutex
 
 	mu         sync.Mutex
-	// passwordsSent counts the Autodiscover requests that carried the
-	// password (at most MaxAutodiscoverPasswords).
-	passwordsSent int
-	cands         map[string]*candidate
+	cands      map[string]*candidate
 	lookups    []Lookup
 	providers  map[string]*autoconfig.Provider
 	notOffered map[string]bool // SRV service names answered with "."
+	// passwordsSent counts the Autodiscover requests that carried the
+	// password (at most MaxAutodiscoverPasswords).
+	passwordsSent int
 }
 
 // LoginBudget shares the refusals a provider's lockout counts between
