@@ -37,7 +37,7 @@ func BenchmarkProbeCriticalPath(b *testing.B) {
 			var took []time.Duration
 			for b.Loop() {
 				start := time.Now()
-				rep, err := Run(context.Background(), worldOptions(w, sc), sc.Address)
+				rep, err := Run(context.Background(), consentedOptions(w, sc), sc.Address)
 				took = append(took, time.Since(start))
 				if err != nil || rep.Recommendation == nil || rep.Recommendation.Confidence != ConfidenceLogin {
 					b.Fatalf("probe failed: %v %+v", err, rep)

@@ -16,9 +16,18 @@ import (
 // domain with dozens of guesses does not open dozens of connections.
 const maxChecks = 16
 
-// drainGrace is how long the engine waits, once the budget is spent, for
-// work that ignores its context before it reports without it.
-const drainGrace = time.Second
+// maxDrainReserve bounds the part of the budget kept back at its end for
+// reports of work that was stopped: the work's own deadline comes that much
+// earlier, so that honest workers report in and the engine still returns by
+// the caller's deadline, whatever a worker that ignores its context does
+// (--timeout is a hard bound).
+const maxDrainReserve = 500 * time.Millisecond
+
+// drainReserve is the reserve for a budget: a tenth of it, at most
+// maxDrainReserve.
+func drainReserve(budget time.Duration) time.Duration {
+	return min(budget/10, maxDrainReserve)
+}
 
 // discovered is what discovery adds to the report besides candidates.
 type discovered struct {
@@ -46,6 +55,12 @@ type loginOutcome struct {
 	detail    LoginReport
 	// kind is verify's refusal kind (wrong-password, app-password-required, ...).
 	kind string
+	// noAnswer is set when the password left but no verdict came back in
+	// the time left: it counts against the lockout, yet it is no refusal.
+	noAnswer bool
+	// mechanism is how the password went (PLAIN, LOGIN, USER) when it was
+	// accepted.
+	mechanism string
 	// retry is false when another username or server cannot help (the
 	// provider wants an app password, OAuth2, a web login).
 	retry bool
@@ -69,6 +84,15 @@ type engine struct {
 	addr     *autoconfig.Address // nil for a bare domain
 	password bool
 	progress func(Event)
+	// knownUser is the login name the caller knows (--username), tried
+	// first everywhere.
+	knownUser string
+	// trustHosts are the hosts the user confirmed for the password
+	// although no authenticated source named them (see consented).
+	trustHosts []string
+	// reserve is kept back at the end of the caller's deadline: the work
+	// stops that much earlier so the engine returns by the deadline.
+	reserve time.Duration
 
 	discover func(ctx context.Context, emit func(autoconfig.Server, source)) discovered
 	check    func(ctx context.Context, s autoconfig.Server) checkOutcome
@@ -89,14 +113,19 @@ type engine struct {
 	sending *candidate
 	gates   map[*candidate]chan error
 	// msgs carries workers' messages to the loop until loopDone closes.
-	msgs        chan any
-	loopDone    chan struct{}
-	loginOK     [2]bool
-	failures    [2]int
-	blocked     [2]bool
-	worked      string // a username that logged in somewhere
-	found       discovered
-	budgetSpent bool
+	msgs     chan any
+	loopDone chan struct{}
+	loginOK  [2]bool
+	// lockout counts refused passwords per direction, Autodiscover's
+	// included; nil until run makes one.
+	lockout *lockout
+	blocked [2]bool
+	worked  string // a username that logged in somewhere
+	// deadlineEvents are when the work's deadline passed and when the loop
+	// left: tests read them instead of a clock.
+	deadlineEvents []string
+	found          discovered
+	budgetSpent    bool
 	// cancelled is set when the caller's context ended the run before
 	// the budget did.
 	cancelled bool
@@ -132,6 +161,11 @@ type msgLoggedIn struct {
 	user string
 	out  loginOutcome
 }
+
+// msgLockout says a reservation of the lockout ended (an Autodiscover
+// request with the password): a login waiting at its gate may go now.
+type msgLockout struct{}
+
 type msgGate struct {
 	c     *candidate
 	reply chan error
@@ -144,6 +178,15 @@ var errWithdrawn = errors.New("probe: login withdrawn before the password was se
 // run probes until the work is done or ctx ends. With cached set it skips
 // discovery and checks and only logs in.
 func (e *engine) run(ctx context.Context, cached bool) {
+	hard := ctx
+	if dl, ok := ctx.Deadline(); ok && e.reserve > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-e.reserve))
+		defer cancel()
+	}
+	if e.lockout == nil {
+		e.lockout = &lockout{}
+	}
 	e.byKey = map[serverKey]*candidate{}
 	e.cancels = map[*candidate]context.CancelFunc{}
 	e.gates = map[*candidate]chan error{}
@@ -156,14 +199,22 @@ func (e *engine) run(ctx context.Context, cached bool) {
 	defer close(loopDone)
 	e.msgs, e.loopDone = msgs, loopDone
 	send := e.send
+	e.lockout.mu.Lock()
+	e.lockout.changed = func() { send(msgLockout{}) }
+	e.lockout.mu.Unlock()
+	defer func() {
+		e.lockout.mu.Lock()
+		e.lockout.changed = nil
+		e.lockout.mu.Unlock()
+	}()
 	var workers sync.WaitGroup
 	abandoned := false
 	defer func() {
 		// A loop that ended on its own has had every worker's last
-		// message, so this returns at once. One that gave up after the
-		// drain grace must not wait: a worker that ignores its context
-		// would hold the probe for ever, whether the budget ran out or
-		// the caller cancelled (Ctrl-C, a batch being stopped).
+		// message, so this returns at once. One that gave up at the
+		// caller's deadline must not wait: a worker that ignores its
+		// context would hold the probe for ever, whether the budget ran
+		// out or the caller cancelled (Ctrl-C, a batch being stopped).
 		if !abandoned {
 			workers.Wait()
 		}
@@ -186,7 +237,7 @@ func (e *engine) run(ctx context.Context, cached bool) {
 			send(msgDiscovered{d})
 		}()
 	}
-	var grace <-chan time.Time
+	var grace <-chan struct{}
 	budget := ctx.Done()
 	e.schedule(ctx, send, &workers)
 	for e.discovering || e.running > 0 || len(e.preparing) > 0 {
@@ -195,12 +246,15 @@ func (e *engine) run(ctx context.Context, cached bool) {
 		case m = <-msgs:
 		case <-budget:
 			// Everything running sees the same context and ends now; wait
-			// a little for their reports, not for ever.
-			e.budgetSpent = ctx.Err() == context.DeadlineExceeded
+			// for their reports until the caller's own deadline (the
+			// reserve), not a moment longer.
+			e.budgetSpent = ctx.Err() == context.DeadlineExceeded && hard.Err() != context.Canceled
 			e.cancelled = !e.budgetSpent
-			budget, grace = nil, time.After(drainGrace)
+			e.deadlineEvents = append(e.deadlineEvents, "work deadline")
+			budget, grace = nil, hard.Done()
 			continue
 		case <-grace:
+			e.deadlineEvents = append(e.deadlineEvents, "abandoned at the caller's deadline")
 			abandoned = true
 			e.finish()
 			return
@@ -283,6 +337,7 @@ func (e *engine) onFound(s autoconfig.Server, src source) {
 	if !c.addSource(src) {
 		return
 	}
+	c.unconfirmed = !e.consented(c)
 	e.emit(EventFound, c.server, "found %s %s (%s) by %s", s.Protocol.DisplayName(), s.Address(), describeSecurity(s.Security), src.Method)
 }
 
@@ -336,7 +391,8 @@ func (e *engine) schedule(ctx context.Context, send func(any), workers *sync.Wai
 // prepareLogin starts a login on c that connects now and sends its
 // password only when openGates says so.
 func (e *engine) prepareLogin(ctx context.Context, c *candidate, workers *sync.WaitGroup) {
-	user := e.usernames(c)[c.login.tried]
+	user := e.nextUsername(c)
+	c.login.preparedAs = user
 	loginCtx, cancel := context.WithCancel(ctx)
 	e.preparing[c] = cancel
 	gate := func(ctx context.Context) error {
@@ -392,10 +448,13 @@ func (e *engine) openGates() {
 	for c, reply := range e.gates {
 		dir := direction(c)
 		switch {
-		case !e.moreLogins(dir) || !slices.Contains(e.loginTargets(dir), c):
+		case !e.moreLogins(dir) || !slices.Contains(e.loginTargets(dir), c) || c.login.preparedAs != e.nextUsername(c):
+			// A login prepared with a name that is no longer the first to
+			// try (the other direction proved another one meanwhile) goes
+			// back and comes again with the right one.
 			reply <- errWithdrawn
 			delete(e.gates, c)
-		case e.sending == nil && first[dir] == c && c.check.status != checkPending && e.settled(c):
+		case e.sending == nil && first[dir] == c && c.check.status != checkPending && e.settled(c) && e.lockout.reserve(dir):
 			e.sending = c
 			e.emit(EventLogin, c.server, "logging in to %s %s", c.server.Protocol.DisplayName(), c.server.Address())
 			reply <- nil
@@ -446,6 +505,7 @@ func (e *engine) onLoggedIn(m msgLoggedIn) {
 	delete(e.preparing, c)
 	if e.sending == c {
 		e.sending = nil
+		e.lockout.settle(dir, m.out.status == LoginFailed || m.out.noAnswer)
 	}
 	delete(e.gates, c)
 	if m.out.withdrawn {
@@ -453,25 +513,39 @@ func (e *engine) onLoggedIn(m msgLoggedIn) {
 	}
 	d := m.out.detail
 	d.Username = m.user
-	c.login.detail = &d
-	switch m.out.status {
-	case LoginOK:
-		c.login.tried++
+	if !m.out.noAnswer || c.login.status != LoginFailed {
+		// The first refusal keeps its words: a later attempt that got no
+		// answer only adds to them.
+		c.login.detail = &d
+	}
+	switch {
+	case m.out.status == LoginOK:
+		c.login.tried = append(c.login.tried, m.user)
 		c.login.status = LoginOK
 		c.login.detail = &LoginReport{Username: m.user}
+		c.login.mechanism = m.out.mechanism
 		e.loginOK[dir] = true
 		e.worked = m.user
 		e.emit(EventLogin, c.server, "login to %s as %q worked", c.server.Address(), m.user)
-	case LoginFailed:
-		c.login.tried++
+	case m.out.noAnswer:
+		// The password left and may count against the lockout, but the
+		// server said nothing: not a refusal, and no other name is tried
+		// there (servers slow down after a wrong password).
+		c.login.tried = append(c.login.tried, m.user)
+		c.login.noAnswer = true
+		if c.login.status == LoginFailed {
+			c.login.detail.Reason += fmt.Sprintf("; the next attempt (as %q) got %s", m.user, NoAnswerInTime)
+		}
+		e.emit(EventLogin, c.server, "login to %s as %q: %s", c.server.Address(), m.user, NoAnswerInTime)
+	case m.out.status == LoginFailed:
+		c.login.tried = append(c.login.tried, m.user)
 		c.login.status = LoginFailed
 		c.login.kind = m.out.kind
-		e.failures[dir]++
 		if !m.out.retry {
 			e.blocked[dir] = true
 			c.login.rejected = true
 		}
-		if c.login.tried >= len(e.usernames(c)) {
+		if e.nextUsername(c) == "" {
 			c.login.rejected = true
 		}
 		e.emit(EventLogin, c.server, "login to %s as %q refused: %s", c.server.Address(), m.user, d.Reason)
@@ -482,26 +556,44 @@ func (e *engine) onLoggedIn(m msgLoggedIn) {
 	}
 }
 
-// usernames are the names to try on c: its source's template, else the full
-// address and then the local part (the one that already worked first); none
-// for a bare domain.
+// usernames are the names to try on c, in order: the one that already
+// logged in on the other side, the login name the caller knows, then its
+// source's template, else the full address and the local part; none for a
+// bare domain.
 func (e *engine) usernames(c *candidate) []string {
 	if e.addr == nil {
 		return nil
 	}
+	names := []string{e.worked, e.knownUser}
 	if c.server.Username != "" {
-		return []string{autoconfig.ExpandTemplate(c.server.Username, *e.addr)}
+		names = append(names, autoconfig.ExpandTemplate(c.server.Username, *e.addr))
+	} else {
+		names = append(names, e.addr.ASCII(), e.addr.LocalPart)
 	}
-	full, local := e.addr.ASCII(), e.addr.LocalPart
-	if e.worked == local {
-		return []string{local, full}
+	var out []string
+	for _, n := range names {
+		if n != "" && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
 	}
-	return []string{full, local}
+	return out
+}
+
+// nextUsername is the first name of usernames not yet tried on c, "" when
+// none is left. It is read again when the password is about to leave, so a
+// name proven on the other side meanwhile goes first whatever the timing.
+func (e *engine) nextUsername(c *candidate) string {
+	for _, n := range e.usernames(c) {
+		if !slices.Contains(c.login.tried, n) {
+			return n
+		}
+	}
+	return ""
 }
 
 // moreLogins reports whether a login may still happen in a direction.
 func (e *engine) moreLogins(dir int) bool {
-	return e.password && e.addr != nil && !e.loginOK[dir] && e.failures[dir] < maxFailures && !e.blocked[dir]
+	return e.password && e.addr != nil && !e.loginOK[dir] && e.lockout.refusals(dir) < maxFailures && !e.blocked[dir]
 }
 
 // eligible reports whether c may be logged in to: proven safe for a
@@ -509,7 +601,7 @@ func (e *engine) moreLogins(dir int) bool {
 func (e *engine) eligible(c *candidate) bool {
 	proven := c.tier() <= tierWeak && c.check.safe
 	return (proven || c.check.status == checkPending) && !c.login.notAttempted && !c.login.rejected &&
-		c.login.status != LoginOK && c.login.tried < len(e.usernames(c))
+		!c.login.noAnswer && !c.unconfirmed && c.login.status != LoginOK && e.nextUsername(c) != ""
 }
 
 // maxPrepared is how many logins per direction connect ahead of their

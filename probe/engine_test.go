@@ -2,7 +2,9 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -25,6 +27,10 @@ type fakeWorld struct {
 	// close (a library call nothing can interrupt).
 	deaf    map[string]bool
 	release chan struct{}
+	// holdCheck makes a server's check wait until the channel closes.
+	holdCheck map[string]chan struct{}
+	// onLogin is told of every login that reached a server.
+	onLogin func(hostport, user string, ok bool)
 	// accept maps "host:port" to the username that logs in there.
 	accept map[string]string
 	kind   string
@@ -70,6 +76,12 @@ func (w *fakeWorld) engine(password bool) *engine {
 				<-ctx.Done()
 				return checkOutcome{status: checkFailed, report: ServerReport{Error: "timeout"}}
 			}
+			if hold := w.holdCheck[s.Address()]; hold != nil {
+				select {
+				case <-hold:
+				case <-ctx.Done():
+				}
+			}
 			if out, ok := w.checks[s.Address()]; ok {
 				return out
 			}
@@ -95,7 +107,11 @@ func (w *fakeWorld) engine(password bool) *engine {
 			w.mu.Lock()
 			w.active--
 			w.mu.Unlock()
-			if w.accept[s.Address()] == user {
+			ok := w.accept[s.Address()] == user
+			if w.onLogin != nil {
+				w.onLogin(s.Address(), user, ok)
+			}
+			if ok {
 				return loginOutcome{status: LoginOK}
 			}
 			kind := w.kind
@@ -128,7 +144,7 @@ func TestEngineLogsInOnceOnTheBestAndStops(t *testing.T) {
 	if slices.Sort(w.logins); !slices.Equal(w.logins, want) {
 		t.Errorf("logins = %q, want %q", w.logins, want)
 	}
-	got := conclude(alice, "example.test", e.cands, true)
+	got := conclude(alice, "", "example.test", e.cands, true)
 	if got.status != StatusOK || got.rec.Incoming.Host != "imap.example.test" || got.rec.Confidence != ConfidenceLogin {
 		t.Errorf("conclusion = %s %+v", got.status, got.rec)
 	}
@@ -158,7 +174,7 @@ func TestEngineAtMostTwoRefusalsPerDirection(t *testing.T) {
 	if w.maxPar != 1 {
 		t.Errorf("%d logins ran at once", w.maxPar)
 	}
-	if got := conclude(alice, "example.test", e.cands, true); got.status != StatusLoginRejected {
+	if got := conclude(alice, "", "example.test", e.cands, true); got.status != StatusLoginRejected {
 		t.Errorf("status = %s", got.status)
 	}
 }
@@ -189,8 +205,65 @@ func TestEngineNeverLogsInWhereThePasswordIsUnsafe(t *testing.T) {
 	if len(w.logins) != 0 {
 		t.Errorf("logins = %q on servers where the password is not safe", w.logins)
 	}
-	if got := conclude(alice, "example.test", e.cands, true); got.status != StatusInsecureOnly {
+	if got := conclude(alice, "", "example.test", e.cands, true); got.status != StatusInsecureOnly {
 		t.Errorf("status = %s, want insecure-only", got.status)
+	}
+}
+
+// TestEngineProvenUsernameFirstOnTheOtherSide forces the overlap that lost
+// the proven name under load: the SMTP login is prepared (with the full
+// address, the first name to try then) before IMAP proves that only the
+// local part works, and its password waits at the gate until then. The name
+// is chosen when the password is about to leave, so SMTP tries the local
+// part first and once (it used to send the full address, then the full
+// address again, and give up).
+func TestEngineProvenUsernameFirstOnTheOtherSide(t *testing.T) {
+	imapProven := make(chan struct{})
+	w := &fakeWorld{
+		servers: []autoconfig.Server{srvr(imap, "imap.example.test", 993, tls), srvr(smtp, "smtp.example.test", 465, tls)},
+		methods: []string{discover.MethodAutoconfig, discover.MethodAutoconfig},
+		checks:  map[string]checkOutcome{"imap.example.test:993": passed(), "smtp.example.test:465": passed()},
+		accept:  map[string]string{"imap.example.test:993": "alice", "smtp.example.test:465": "alice"},
+		// SMTP's check, and so its password, waits for IMAP's login.
+		holdCheck: map[string]chan struct{}{"smtp.example.test:465": imapProven},
+	}
+	w.onLogin = func(hostport, user string, ok bool) {
+		if hostport == "imap.example.test:993" && ok {
+			close(imapProven)
+		}
+	}
+	e := w.engine(true)
+	e.run(t.Context(), false)
+	if got := w.loginsTo("smtp."); !slices.Equal(got, []string{"smtp.example.test:465 alice"}) {
+		t.Errorf("SMTP logins = %q, want the local part proven on IMAP, once", got)
+	}
+	if got := w.loginsTo("imap."); !slices.Equal(got, []string{"imap.example.test:993 alice@example.test", "imap.example.test:993 alice"}) {
+		t.Errorf("IMAP logins = %q", got)
+	}
+	got := conclude(alice, "", "example.test", e.cands, true)
+	if got.status != StatusOK || got.rec.Outgoing == nil || got.rec.Outgoing.Username != "alice" {
+		t.Errorf("conclusion %s, outgoing %+v", got.status, got.rec.Outgoing)
+	}
+}
+
+// TestEngineKnownUsernameFirst: a login name the caller knows (--username,
+// batch's username column) is tried first everywhere, then the rest.
+func TestEngineKnownUsernameFirst(t *testing.T) {
+	w := &fakeWorld{
+		servers: []autoconfig.Server{srvr(imap, "imap.example.test", 993, tls), srvr(smtp, "smtp.example.test", 465, tls)},
+		methods: []string{discover.MethodAutoconfig, discover.MethodAutoconfig},
+		checks:  map[string]checkOutcome{"imap.example.test:993": passed(), "smtp.example.test:465": passed()},
+		accept:  map[string]string{"imap.example.test:993": "a.liddell", "smtp.example.test:465": "a.liddell"},
+	}
+	e := w.engine(true)
+	e.knownUser = "a.liddell"
+	e.run(t.Context(), false)
+	if slices.Sort(w.logins); !slices.Equal(w.logins, []string{"imap.example.test:993 a.liddell", "smtp.example.test:465 a.liddell"}) {
+		t.Errorf("logins = %q", w.logins)
+	}
+	got := conclude(alice, "a.liddell", "example.test", e.cands, true)
+	if got.rec.Incoming.Username != "a.liddell" || got.rec.Incoming.UsernameTemplate != "a.liddell" {
+		t.Errorf("incoming %+v, want the known name", got.rec.Incoming)
 	}
 }
 
@@ -233,7 +306,7 @@ func TestEngineBlackholedPreferredHostCostsOneTimeout(t *testing.T) {
 	if took := time.Since(start); took > 2*timeout {
 		t.Errorf("took %v, more than one timeout (%v) and some", took, timeout)
 	}
-	got := conclude(alice, "example.test", e.cands, true)
+	got := conclude(alice, "", "example.test", e.cands, true)
 	if got.rec == nil || got.rec.Incoming.Host != "mail.example.test" {
 		t.Fatalf("recommendation = %+v", got.rec)
 	}
@@ -297,12 +370,19 @@ func TestEngineEndsWithTheBudget(t *testing.T) {
 		hang:    map[string]bool{"imap.example.test:993": true},
 	}
 	e := w.engine(true)
-	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	// A reserve generous enough for a loaded machine: the check that
+	// honours its context reports within it.
+	const budget = 600 * time.Millisecond
+	e.reserve = 500 * time.Millisecond
+	ctx, cancel := context.WithTimeout(t.Context(), budget)
 	defer cancel()
 	start := time.Now()
 	e.run(ctx, false)
-	if took := time.Since(start); took > 100*time.Millisecond+drainGrace/2 {
-		t.Errorf("the run took %v after a 100ms budget", took)
+	if took := time.Since(start); took > budget+budgetGrace {
+		t.Errorf("the run took %v after a %v budget", took, budget)
+	}
+	if !slices.Equal(e.deadlineEvents, []string{"work deadline"}) {
+		t.Errorf("deadline events %q: a worker that honours its context reports before the caller's deadline", e.deadlineEvents)
 	}
 	if !e.budgetSpent || e.cands[0].check.status != checkSkipped || !strings.Contains(e.cands[0].check.report.Error, "--timeout") {
 		t.Errorf("budget spent %v, check %+v", e.budgetSpent, e.cands[0].check)
@@ -310,7 +390,7 @@ func TestEngineEndsWithTheBudget(t *testing.T) {
 }
 
 // TestEngineDoesNotWaitForADeafWorker: a check that ignores its context
-// must not hold the run past the drain grace, whether the budget ran out
+// must not hold the run past the caller's deadline, whether the budget ran out
 // or the caller cancelled (the run used to wait for every worker after a
 // cancellation, for ever if one never returned).
 func TestEngineDoesNotWaitForADeafWorker(t *testing.T) {
@@ -337,7 +417,7 @@ func TestEngineDoesNotWaitForADeafWorker(t *testing.T) {
 			}()
 			select {
 			case <-returned:
-			case <-time.After(100*time.Millisecond + drainGrace + budgetGrace):
+			case <-time.After(100*time.Millisecond + budgetGrace):
 				t.Fatalf("the run still waits for a worker that ignores its context; goroutines:\n%s", goroutineDump())
 			}
 			c := e.cands[0].check
@@ -349,5 +429,89 @@ func TestEngineDoesNotWaitForADeafWorker(t *testing.T) {
 				t.Errorf("check %+v, want skipped with %q in the reason", c, want)
 			}
 		})
+	}
+}
+
+// TestEngineReturnsByTheCallersDeadline: --timeout is a hard bound. The work
+// stops a reserve before the caller's deadline so that its reports come in,
+// and the loop leaves at the deadline itself whatever a deaf worker does;
+// it used to wait a further second of drain grace.
+func TestEngineReturnsByTheCallersDeadline(t *testing.T) {
+	w := &fakeWorld{
+		servers: []autoconfig.Server{srvr(imap, "imap.example.test", 993, tls), srvr(smtp, "smtp.example.test", 465, tls)},
+		methods: []string{discover.MethodAutoconfig, discover.MethodAutoconfig},
+		deaf:    map[string]bool{"imap.example.test:993": true},
+		hang:    map[string]bool{"smtp.example.test:465": true},
+		release: make(chan struct{}),
+	}
+	defer close(w.release)
+	e := w.engine(true)
+	const budget = 300 * time.Millisecond
+	e.reserve = drainReserve(budget)
+	ctx, cancel := context.WithTimeout(t.Context(), budget)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	e.run(ctx, false)
+	// The old drain grace alone was a second past the deadline: a return
+	// within it proves there is none, with room for a loaded machine.
+	if late := time.Since(deadline); late >= time.Second {
+		t.Errorf("the run returned %v after the caller's deadline", late)
+	}
+	if !slices.Equal(e.deadlineEvents, []string{"work deadline", "abandoned at the caller's deadline"}) {
+		t.Errorf("deadline events %q", e.deadlineEvents)
+	}
+	for _, c := range e.cands {
+		if c.check.status != checkSkipped {
+			t.Errorf("%s: check %+v, want skipped", c.server.Address(), c.check)
+		}
+	}
+}
+
+// A password that went out and got no verdict before a deadline is no
+// refusal: it is said as such, and counted against the lockout.
+func TestLoginOutcomeOfNoAnswer(t *testing.T) {
+	for _, err := range []error{context.DeadlineExceeded, fmt.Errorf("no answer to the login: %w", os.ErrDeadlineExceeded)} {
+		out := loginOutcomeOf(verify.LoginResult{Status: verify.LoginNotAttempted, PasswordSent: true, Err: err, Reason: "no answer to the login: " + err.Error()})
+		if !out.noAnswer || out.status == LoginFailed || out.detail.Reason != NoAnswerInTime || out.detail.Kind != LoginKindNoAnswer {
+			t.Errorf("%v: outcome %+v, want no answer", err, out)
+		}
+	}
+	out := loginOutcomeOf(verify.LoginResult{PasswordSent: true, Err: errors.New("connection reset by peer")})
+	if out.noAnswer || out.status != LoginFailed {
+		t.Errorf("a dropped connection after the password: %+v, want counted as refused", out)
+	}
+}
+
+// TestEngineAutodiscoverRefusalsCountForIncoming: with --autodiscover-auth
+// an Autodiscover 401 counts in the incoming direction's two refusals (an
+// Exchange-style provider locks the same account), so after two of them no
+// IMAP password goes out; the outgoing direction keeps its own two.
+func TestEngineAutodiscoverRefusalsCountForIncoming(t *testing.T) {
+	w := &fakeWorld{
+		servers: []autoconfig.Server{srvr(imap, "imap.example.test", 993, tls), srvr(smtp, "smtp.example.test", 465, tls)},
+		methods: []string{discover.MethodAutodiscover, discover.MethodAutodiscover},
+		checks:  map[string]checkOutcome{"imap.example.test:993": passed(), "smtp.example.test:465": passed()},
+	}
+	e := w.engine(true)
+	e.lockout = &lockout{}
+	inner := e.discover
+	e.discover = func(ctx context.Context, emit func(autoconfig.Server, source)) discovered {
+		budget := autodiscoverLogins{e.lockout}
+		for range 3 {
+			if budget.Reserve() {
+				budget.Settle(true) // HTTP 401
+			}
+		}
+		return inner(ctx, emit)
+	}
+	e.run(t.Context(), false)
+	if got := w.loginsTo("imap."); len(got) != 0 {
+		t.Errorf("IMAP logins %q after two Autodiscover refusals; want none", got)
+	}
+	if got := w.loginsTo("smtp."); len(got) != 2 {
+		t.Errorf("SMTP logins %q; want its own two", got)
+	}
+	if n := e.lockout.refusals(0); n != 2 {
+		t.Errorf("incoming refusals %d, want 2", n)
 	}
 }

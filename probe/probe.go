@@ -19,6 +19,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -67,6 +69,13 @@ type Options struct {
 	// AutodiscoverAuth (--autodiscover-auth) sends the password to the
 	// domain's own Autodiscover over valid https; never under Private.
 	AutodiscoverAuth bool
+	// Username is a login name the user knows; it is tried first on every
+	// server (then the template, the address, the local part).
+	Username string
+	// TrustHosts are hosts the user confirmed for the password although
+	// they lie outside the address's registrable domain and no
+	// authenticated source named them (docs/password-rule.md).
+	TrustHosts []string
 	// Progress, when not nil, is told what happens as it happens, for a
 	// live display. Calls never overlap and must not block for long.
 	Progress func(Event)
@@ -135,13 +144,19 @@ func Run(ctx context.Context, opts Options, input string) (*Report, error) {
 		Rand:              opts.Rand,
 		PerAttemptTimeout: attempt,
 	}
+	lock := &lockout{}
 	if opts.AutodiscoverAuth && !opts.Private && addr != nil {
 		dopts.AutodiscoverPassword = opts.Password
+		dopts.AutodiscoverLogins = autodiscoverLogins{lock}
 	}
 	e := &engine{
-		addr:     addr,
-		password: opts.Password != nil && addr != nil,
-		progress: progress,
+		addr:       addr,
+		password:   opts.Password != nil && addr != nil,
+		progress:   progress,
+		knownUser:  opts.Username,
+		trustHosts: normalizeHosts(opts.TrustHosts),
+		reserve:    drainReserve(budget),
+		lockout:    lock,
 		check: func(ctx context.Context, s autoconfig.Server) checkOutcome {
 			return checkOutcomeOf(verify.Check(ctx, vopts, s), vopts)
 		},
@@ -197,6 +212,14 @@ func serialized(f func(Event)) func(Event) {
 	}
 }
 
+// timedOut reports whether err is a deadline that passed (the context's or
+// the connection's).
+func timedOut(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
+		errors.As(err, &ne) && ne.Timeout()
+}
+
 // parseInput reads an address or a bare domain. addr is nil for a domain;
 // discoverAddr always holds the domain (and an empty local part for a bare
 // domain, which discover treats as "no address to send").
@@ -229,7 +252,7 @@ func (e *engine) report(addr *autoconfig.Address, discoverAddr autoconfig.Addres
 			c.sources[i].provider = e.found.providers[c.sources[i].Method]
 		}
 	}
-	concl := conclude(addr, discoverAddr.Domain, e.cands, e.password)
+	concl := conclude(addr, e.knownUser, discoverAddr.Domain, e.cands, e.password)
 	r := &Report{
 		SchemaVersion:  SchemaVersion,
 		Domain:         discoverAddr.Domain,
@@ -242,6 +265,12 @@ func (e *engine) report(addr *autoconfig.Address, discoverAddr autoconfig.Addres
 	}
 	if r.Lookups == nil {
 		r.Lookups = []Lookup{}
+	}
+	switch {
+	case e.cancelled:
+		r.Status = StatusCancelled
+	case e.budgetSpent && r.Recommendation == nil && r.Status == StatusNothingFound:
+		r.Status = StatusTimedOut
 	}
 	if addr != nil {
 		r.Email = addr.String()
@@ -264,6 +293,9 @@ func (e *engine) report(addr *autoconfig.Address, discoverAddr autoconfig.Addres
 				s := c.serverReport()
 				if e.password && s.LoginDetail == nil {
 					s.LoginDetail = &LoginReport{Reason: e.whyNoLogin(c)}
+					if c.unconfirmed {
+						s.LoginDetail.Kind = LoginKindNotConfirmed
+					}
 				}
 				r.Servers = append(r.Servers, s)
 			}
@@ -277,14 +309,19 @@ func (e *engine) report(addr *autoconfig.Address, discoverAddr autoconfig.Addres
 func (e *engine) whyNoLogin(c *candidate) string {
 	dir := direction(c)
 	switch {
+	case c.unconfirmed:
+		return NotConfirmed
 	case e.loginOK[dir]:
 		return "not tried: another server already accepted the login, and one is enough"
 	case e.blocked[dir]:
 		return "not tried: the provider's refusal showed that another attempt cannot help"
-	case e.failures[dir] >= maxFailures:
+	case e.lockout.refusals(dir) >= maxFailures:
 		return "not tried: two logins were refused already, and more could lock the account"
 	case c.tier() > tierWeak:
 		return "not tried: the server was not proven safe for a password"
+	}
+	if e.budgetSpent {
+		return "not tried: the time ran out before its turn"
 	}
 	return "not tried: the probe ended before its turn"
 }
@@ -335,6 +372,9 @@ func (c *candidate) serverReport() ServerReport {
 	}
 	s.Login = c.login.status
 	s.LoginDetail = c.login.detail
+	if c.unconfirmed {
+		s.NotConfirmed = NotConfirmed
+	}
 	return s
 }
 
@@ -396,10 +436,19 @@ func checkOutcomeOf(r verify.Result, opts verify.Options) checkOutcome {
 	return out
 }
 
+// NoAnswerInTime is the reason of a login whose password left but whose
+// verdict did not come in the time left. Servers such as Dovecot wait
+// seconds before answering after a wrong password, longer each time.
+const NoAnswerInTime = "no answer within the time left; servers slow down after a wrong password"
+
+// LoginKindNoAnswer is the LoginReport.Kind of such a login.
+const LoginKindNoAnswer = "no-answer"
+
 // loginOutcomeOf reads a login result: a password that went out without a
-// verdict counts as a refused attempt, for the lockout's sake.
+// verdict counts against the lockout like a refusal; when the time ran out
+// it is reported as no answer, not as a refusal.
 func loginOutcomeOf(r verify.LoginResult) loginOutcome {
-	out := loginOutcome{detail: LoginReport{Reason: r.Reason, ServerText: r.ServerText, Kind: string(r.Kind), Fix: r.Fix}, kind: string(r.Kind)}
+	out := loginOutcome{detail: LoginReport{Reason: r.Reason, ServerText: r.ServerText, Kind: string(r.Kind), Fix: r.Fix}, kind: string(r.Kind), mechanism: r.Mechanism}
 	if out.detail.Reason == "" && r.Err != nil {
 		out.detail.Reason = r.Err.Error()
 	}
@@ -412,6 +461,10 @@ func loginOutcomeOf(r verify.LoginResult) loginOutcome {
 		if out.detail.Reason == "" {
 			out.detail.Reason = "the server refused the username or password"
 		}
+	case r.PasswordSent && timedOut(r.Err):
+		out.status = LoginSkipped
+		out.noAnswer = true
+		out.detail = LoginReport{Reason: NoAnswerInTime, Kind: LoginKindNoAnswer}
 	case r.PasswordSent:
 		out.status = LoginFailed
 		out.retry = true

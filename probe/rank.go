@@ -70,6 +70,10 @@ type candidate struct {
 	login   loginState
 	// seq is the order in which discovery first named the candidate.
 	seq int
+	// unconfirmed is set while the password may not go there: outside the
+	// address's registrable domain, named by no authenticated source, not
+	// confirmed by the user (see engine.consented).
+	unconfirmed bool
 }
 
 // source is one discovery answer that named a candidate.
@@ -93,10 +97,17 @@ type checkState struct {
 // loginState is what logging in showed.
 type loginState struct {
 	status LoginStatus
-	// tried counts the usernames tried; rejected is set when every one the
-	// candidate allows was refused.
-	tried    int
+	// tried are the usernames tried, in order; rejected is set when every
+	// one the candidate allows was refused.
+	tried    []string
 	rejected bool
+	// preparedAs is the username the login being prepared will send.
+	preparedAs string
+	// noAnswer is set when a password left and no verdict came in the
+	// time left: counted for the lockout, not a refusal.
+	noAnswer bool
+	// mechanism is how the accepted password went (PLAIN, LOGIN, USER).
+	mechanism string
 	// demoted is set on a refused candidate when another server of its
 	// direction accepted the login: that one works for this user, this one
 	// did not. A refusal alone proves nothing about the server.
@@ -115,8 +126,11 @@ type key struct {
 	tier     tier
 	protocol int // IMAP before POP3 (SMTP is alone in its direction)
 	security int // implicit TLS before STARTTLS before plain (RFC 8314)
-	loginOK  int // where both sides verify, the one whose login worked
-	source   int
+	// confirmed: a server the password may go to before one it may not
+	// (see engine.consented).
+	confirmed int
+	loginOK   int // where both sides verify, the one whose login worked
+	source    int
 }
 
 func (c *candidate) tier() tier {
@@ -137,6 +151,9 @@ func (c *candidate) tier() tier {
 
 func (c *candidate) key() key {
 	k := key{tier: c.tier(), protocol: protocolRank(c.server.Protocol), security: securityRank(c.server.Security), loginOK: 1, source: c.sourceRank()}
+	if c.unconfirmed {
+		k.confirmed = 1
+	}
 	if c.login.status == LoginOK {
 		k.loginOK = 0
 	}
@@ -150,7 +167,7 @@ func (c *candidate) potential() key {
 	if k.tier == tierDeclared {
 		k.tier = tierProven
 	}
-	if !c.login.rejected {
+	if !c.login.rejected && !c.login.noAnswer && !c.unconfirmed {
 		k.loginOK = 0
 	}
 	return k
@@ -186,6 +203,7 @@ func compareKeys(a, b key) int {
 		cmp.Compare(a.tier, b.tier),
 		cmp.Compare(a.protocol, b.protocol),
 		cmp.Compare(a.security, b.security),
+		cmp.Compare(a.confirmed, b.confirmed),
 		cmp.Compare(a.loginOK, b.loginOK),
 		cmp.Compare(a.source, b.source),
 	)
@@ -243,8 +261,12 @@ func (c *candidate) addSource(s source) (added bool) {
 		}
 	}
 	c.sources = append(c.sources, s)
-	slices.SortStableFunc(c.sources, func(a, b source) int {
-		return cmp.Compare(sourceRank(a.Source), sourceRank(b.Source))
+	// Ties broken by method and target, not by arrival: the username,
+	// authentication and published settings that follow must not depend
+	// on which lookup answered first.
+	slices.SortFunc(c.sources, func(a, b source) int {
+		return cmp.Or(cmp.Compare(sourceRank(a.Source), sourceRank(b.Source)),
+			cmp.Compare(a.Method, b.Method), cmp.Compare(a.Target, b.Target), cmp.Compare(a.Trust, b.Trust))
 	})
 	c.server.Username, c.server.Auth = "", nil
 	for _, have := range c.sources {

@@ -27,9 +27,18 @@ func synth(proto autoconfig.Protocol, host string, port int, sec autoconfig.Secu
 	return c
 }
 
+// published makes p the settings file behind every source of cs.
+func published(p *autoconfig.Provider, cs ...*candidate) {
+	for _, c := range cs {
+		for i := range c.sources {
+			c.sources[i].provider = p
+		}
+	}
+}
+
 func loggedIn(c *candidate, user string) *candidate {
 	c.login.status = LoginOK
-	c.login.tried = 1
+	c.login.tried = []string{user}
 	c.login.detail = &LoginReport{Username: user}
 	return c
 }
@@ -37,7 +46,7 @@ func loggedIn(c *candidate, user string) *candidate {
 func refused(c *candidate, kind string) *candidate {
 	c.login.status = LoginFailed
 	c.login.rejected = true
-	c.login.tried = 2
+	c.login.tried = []string{"alice@example.test", "alice"}
 	c.login.kind = kind
 	c.login.detail = &LoginReport{Username: "alice@example.test", Reason: "authentication failed", Kind: kind}
 	return c
@@ -138,8 +147,12 @@ func TestConcludeRecommendsIMAPWithOutgoing(t *testing.T) {
 		loggedIn(synth(imap, "imap.example.test", 143, stls, checkPassed, discover.MethodAutoconfig), "alice@example.test"),
 		synth(smtp, "smtp.example.test", 587, stls, checkPassed, discover.MethodAutoconfig),
 		loggedIn(synth(smtp, "smtp.example.test", 465, tls, checkPassed, discover.MethodAutoconfig), "alice"),
+		synth(smtp, "smtp.other.test", 465, tls, checkPassed, discover.MethodGuess),
 	}
-	got := conclude(alice, "example.test", cs, true)
+	published(&autoconfig.Provider{DisplayName: "Example",
+		Incoming: []autoconfig.Server{cs[1].server, cs[0].server},
+		Outgoing: []autoconfig.Server{cs[3].server, cs[2].server}}, cs[:4]...)
+	got := conclude(alice, "", "example.test", cs, true)
 	if got.status != StatusOK || got.rec == nil {
 		t.Fatalf("status %s, recommendation %v", got.status, got.rec)
 	}
@@ -153,8 +166,10 @@ func TestConcludeRecommendsIMAPWithOutgoing(t *testing.T) {
 	if r.Confidence != ConfidenceLogin {
 		t.Errorf("confidence = %q", r.Confidence)
 	}
-	if len(r.Alternatives) != 2 || r.Alternatives[0].Protocol != pop3 || r.Alternatives[1].Port != 587 {
-		t.Errorf("alternatives = %+v", r.Alternatives)
+	// Only what the winning published settings list, in their order: not
+	// the guessed server that was proven too.
+	if len(r.Alternatives) != 2 || r.Alternatives[0].Protocol != pop3 || r.Alternatives[1].Port != 587 || r.DisplayName != "Example" {
+		t.Errorf("alternatives = %+v, display name %q", r.Alternatives, r.DisplayName)
 	}
 	if r.LeaveMessagesOnServer {
 		t.Errorf("leave-on-server set for IMAP")
@@ -195,7 +210,7 @@ func TestConcludePOP3Only(t *testing.T) {
 		synth(imap, "imap.example.test", 993, tls, checkFailed, discover.MethodGuess),
 		synth(smtp, "smtp.example.test", 465, tls, checkPassed, discover.MethodGuess),
 	}
-	got := conclude(alice, "example.test", cs, false)
+	got := conclude(alice, "", "example.test", cs, false)
 	r := got.rec
 	if r == nil || r.Protocol != pop3 || !r.LeaveMessagesOnServer || r.WithoutIMAP == "" {
 		t.Fatalf("recommendation = %+v", r)
@@ -210,13 +225,13 @@ func TestConcludePOP3Only(t *testing.T) {
 }
 
 func TestConcludeNothingOrInsecure(t *testing.T) {
-	none := conclude(alice, "example.test", []*candidate{
+	none := conclude(alice, "", "example.test", []*candidate{
 		synth(imap, "imap.example.test", 993, tls, checkFailed, discover.MethodGuess),
 	}, false)
 	if none.status != StatusNothingFound || none.rec != nil {
 		t.Errorf("unreachable only: %s %v", none.status, none.rec)
 	}
-	insecure := conclude(alice, "example.test", []*candidate{
+	insecure := conclude(alice, "", "example.test", []*candidate{
 		synth(imap, "imap.example.test", 993, tls, checkInsecure, discover.MethodAutoconfig),
 		synth(imap, "imap.example.test", 143, pln, checkInsecure, discover.MethodAutoconfig),
 	}, false)
@@ -233,7 +248,7 @@ func TestConcludeLoginRejected(t *testing.T) {
 		refused(synth(imap, "imap.example.test", 993, tls, checkPassed, discover.MethodAutoconfig), string(verify.KindWrongPassword)),
 		synth(smtp, "smtp.example.test", 465, tls, checkPassed, discover.MethodAutoconfig),
 	}
-	got := conclude(alice, "example.test", cs, true)
+	got := conclude(alice, "", "example.test", cs, true)
 	if got.status != StatusLoginRejected || got.rec == nil || got.rec.Confidence != ConfidenceLoginRejected {
 		t.Fatalf("status %s, rec %+v", got.status, got.rec)
 	}
@@ -242,7 +257,7 @@ func TestConcludeLoginRejected(t *testing.T) {
 func TestConcludeSRVAutoconfigDisagreement(t *testing.T) {
 	srv := synth(imap, "imap.example.test", 993, tls, checkPassed, discover.MethodSRV)
 	ac := synth(imap, "mail.example.test", 993, tls, checkPassed, discover.MethodAutoconfig)
-	got := conclude(alice, "example.test", []*candidate{srv, ac}, false)
+	got := conclude(alice, "", "example.test", []*candidate{srv, ac}, false)
 	if got.rec.Incoming.Host != "mail.example.test" {
 		t.Errorf("without logins autoconfig should win, got %s", got.rec.Incoming.Host)
 	}
@@ -251,7 +266,7 @@ func TestConcludeSRVAutoconfigDisagreement(t *testing.T) {
 	}
 
 	loggedIn(srv, "alice@example.test")
-	got = conclude(alice, "example.test", []*candidate{srv, ac}, true)
+	got = conclude(alice, "", "example.test", []*candidate{srv, ac}, true)
 	if got.rec.Incoming.Host != "imap.example.test" {
 		t.Errorf("the SRV server whose login worked should win, got %s", got.rec.Incoming.Host)
 	}
@@ -265,11 +280,11 @@ func TestConcludeKnownProviderRequirement(t *testing.T) {
 	cs := []*candidate{
 		refused(synth(imap, "imap.gmail.com", 993, tls, checkPassed, discover.MethodISPDB), string(verify.KindAppPasswordRequired)),
 	}
-	got := conclude(gmail, "gmail.com", cs, true)
+	got := conclude(gmail, "", "gmail.com", cs, true)
 	if got.rec == nil || got.rec.Requirement == nil || got.rec.Requirement.Kind != RequireAppPassword || got.rec.Requirement.HelpURL == "" {
 		t.Fatalf("requirement = %+v", got.rec)
 	}
-	hosted := conclude(alice, "example.test", []*candidate{
+	hosted := conclude(alice, "", "example.test", []*candidate{
 		synth(imap, "outlook.office365.com", 993, tls, checkPassed, discover.MethodMXISPDB),
 	}, false)
 	if hosted.rec.Requirement == nil || hosted.rec.Requirement.Kind != RequireOAuth2 {
@@ -280,7 +295,7 @@ func TestConcludeKnownProviderRequirement(t *testing.T) {
 func TestConcludePublishedOAuth2Only(t *testing.T) {
 	c := synth(imap, "imap.example.test", 993, tls, checkPassed)
 	c.addSource(source{Source: Source{Method: discover.MethodAutoconfig, Trust: string(discover.TrustDomainHTTPS)}, auth: []autoconfig.AuthMethod{autoconfig.AuthOAuth2}})
-	got := conclude(alice, "example.test", []*candidate{c}, false)
+	got := conclude(alice, "", "example.test", []*candidate{c}, false)
 	if got.rec.Requirement == nil || got.rec.Requirement.Kind != RequireOAuth2 {
 		t.Errorf("requirement = %+v", got.rec.Requirement)
 	}
@@ -293,7 +308,7 @@ func TestUsernameTemplateFromSource(t *testing.T) {
 	c := synth(imap, "imap.example.test", 993, tls, checkPassed)
 	c.addSource(source{Source: Source{Method: discover.MethodISPDB, Trust: string(discover.TrustThirdParty)}, username: autoconfig.PlaceholderAddress})
 	c.addSource(source{Source: Source{Method: discover.MethodAutoconfig, Trust: string(discover.TrustDomainHTTPS)}, username: autoconfig.PlaceholderLocalPart})
-	if e := endpoint(c, alice); e.Username != "alice" || e.UsernameTemplate != autoconfig.PlaceholderLocalPart {
+	if e := endpoint(c, alice, ""); e.Username != "alice" || e.UsernameTemplate != autoconfig.PlaceholderLocalPart {
 		t.Errorf("endpoint = %+v: the autoconfig template should win over the ISPDB's", e)
 	}
 }

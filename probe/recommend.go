@@ -16,11 +16,14 @@ const (
 	ConfidencePinned        = "pinned"         // certificate accepted only by --trust-cert
 	ConfidencePlaintext     = "plaintext"      // unencrypted, allowed by --allow-plaintext
 	ConfidenceLoginRejected = "login-rejected" // proven by TLS, but the login was refused
+	// ConfidenceUnconfirmed: proven by TLS, but the login was skipped for
+	// want of the user's consent, or got no answer in the time left.
+	ConfidenceUnconfirmed = "unconfirmed"
 )
 
 // confidenceOrder lists the confidences strongest first; a recommendation
 // has the weaker of its two servers'.
-var confidenceOrder = []string{ConfidenceLogin, ConfidenceTLS, ConfidencePinned, ConfidencePlaintext, ConfidenceLoginRejected}
+var confidenceOrder = []string{ConfidenceLogin, ConfidenceTLS, ConfidencePinned, ConfidencePlaintext, ConfidenceUnconfirmed, ConfidenceLoginRejected}
 
 // conclusion is what the ranked candidates add up to.
 type conclusion struct {
@@ -33,7 +36,7 @@ type conclusion struct {
 // conclude ranks the candidates and picks the best incoming server (IMAP
 // whenever one works) and the best outgoing one. addr is nil when a bare
 // domain was probed.
-func conclude(addr *autoconfig.Address, domain string, cs []*candidate, withPassword bool) conclusion {
+func conclude(addr *autoconfig.Address, knownUser, domain string, cs []*candidate, withPassword bool) conclusion {
 	rank(cs)
 	var out conclusion
 	in := best(cs, true)
@@ -50,17 +53,20 @@ func conclude(addr *autoconfig.Address, domain string, cs []*candidate, withPass
 		return out
 	}
 	out.status = StatusOK
-	if refusedOnly(cs, true) || refusedOnly(cs, false) {
+	switch {
+	case refusedOnly(cs, true) || refusedOnly(cs, false):
 		out.status = StatusLoginRejected
+	case in.unconfirmed || smtp != nil && smtp.unconfirmed || noAnswerOnly(cs, true) || noAnswerOnly(cs, false):
+		out.status = StatusUnconfirmed
 	}
 	rec := &Recommendation{
 		Protocol:     in.server.Protocol,
-		Incoming:     endpoint(in, addr),
+		Incoming:     endpoint(in, addr, knownUser),
 		Confidence:   confidence(in),
 		Alternatives: []Endpoint{},
 	}
 	if smtp != nil {
-		e := endpoint(smtp, addr)
+		e := endpoint(smtp, addr, knownUser)
 		rec.Outgoing = &e
 		if worse(confidence(smtp), rec.Confidence) {
 			rec.Confidence = confidence(smtp)
@@ -74,19 +80,11 @@ func conclude(addr *autoconfig.Address, domain string, cs []*candidate, withPass
 		out.warnings = append(out.warnings, "Only POP3 works for this address: IMAP is not offered or could not be proven.")
 	}
 	rec.Reason = reason(in)
-	for _, incoming := range []bool{true, false} {
-		for _, c := range cs {
-			if c.incoming() == incoming && c != in && c != smtp && c.tier() <= tierWeak {
-				rec.Alternatives = append(rec.Alternatives, endpoint(c, addr))
-			}
-		}
-	}
-	for _, s := range in.sources {
-		if s.provider != nil {
-			rec.DisplayName = s.provider.DisplayName
-			rec.OAuth2 = s.provider.OAuth2
-			break
-		}
+	published := publishedSettings(in)
+	rec.Alternatives = alternatives(published, cs, in, smtp, addr, knownUser)
+	if published != nil {
+		rec.DisplayName = published.DisplayName
+		rec.OAuth2 = published.OAuth2
 	}
 	rec.Requirement = requirement(domain, in, smtp)
 	if rec.Requirement != nil && in.login.status != LoginOK {
@@ -95,6 +93,48 @@ func conclude(addr *autoconfig.Address, domain string, cs []*candidate, withPass
 		out.warnings = append(out.warnings, rec.Requirement.Summary+" "+rec.Requirement.Fix)
 	}
 	out.rec = rec
+	return out
+}
+
+// publishedSettings is the settings file of the recommended incoming
+// server's best-ranked source that has one (autoconfig, .well-known, the
+// ISPDB, Autodiscover), nil when only SRV records or guesses named it.
+func publishedSettings(in *candidate) *autoconfig.Provider {
+	for _, s := range in.sources {
+		if s.provider != nil {
+			return s.provider
+		}
+	}
+	return nil
+}
+
+// alternatives are the other servers the winning published settings list,
+// in their order (incoming, then outgoing), without the recommended ones and
+// without unencrypted ones. What goes into the files must not depend on
+// which checks happened to finish before the probe stopped (issue 11), so
+// this is the provider's word, not the list of servers proven in time.
+func alternatives(p *autoconfig.Provider, cs []*candidate, in, smtp *candidate, addr *autoconfig.Address, knownUser string) []Endpoint {
+	out := []Endpoint{}
+	if p == nil {
+		return out
+	}
+	byKey := map[serverKey]*candidate{}
+	for _, c := range cs {
+		byKey[keyOf(c.server)] = c
+	}
+	seen := map[serverKey]bool{keyOf(in.server): true}
+	if smtp != nil {
+		seen[keyOf(smtp.server)] = true
+	}
+	for _, s := range append(append([]autoconfig.Server{}, p.Incoming...), p.Outgoing...) {
+		k := keyOf(s)
+		c := byKey[k]
+		if seen[k] || c == nil || s.Security == autoconfig.SecurityPlain {
+			continue
+		}
+		seen[k] = true
+		out = append(out, endpoint(c, addr, knownUser))
+	}
 	return out
 }
 
@@ -107,6 +147,22 @@ func best(cs []*candidate, incoming bool) *candidate {
 		}
 	}
 	return nil
+}
+
+// noAnswerOnly reports whether, in a direction, passwords went out and no
+// server either accepted or refused them in the time left.
+func noAnswerOnly(cs []*candidate, incoming bool) bool {
+	silent := false
+	for _, c := range cs {
+		if c.incoming() != incoming {
+			continue
+		}
+		if c.login.status == LoginOK || c.login.status == LoginFailed {
+			return false
+		}
+		silent = silent || c.login.noAnswer
+	}
+	return silent
 }
 
 // refusedOnly reports whether logins were refused in a direction and none
@@ -131,6 +187,8 @@ func confidence(c *candidate) string {
 		return ConfidenceLogin
 	case c.login.status == LoginFailed:
 		return ConfidenceLoginRejected
+	case c.unconfirmed || c.login.noAnswer:
+		return ConfidenceUnconfirmed
 	case c.check.status == checkWeak && c.server.Security == autoconfig.SecurityPlain:
 		return ConfidencePlaintext
 	case c.check.status == checkWeak:
@@ -152,15 +210,22 @@ func worse(a, b string) bool {
 	return ia > ib
 }
 
-// endpoint is the candidate as a client setting for addr.
-func endpoint(c *candidate, addr *autoconfig.Address) Endpoint {
+// endpoint is the candidate as a client setting for addr: the username
+// that logged in there, else the login name the user gave, else the
+// source's template.
+func endpoint(c *candidate, addr *autoconfig.Address, knownUser string) Endpoint {
 	tmpl := c.server.Username
+	if knownUser != "" {
+		tmpl = knownUser
+	}
 	if c.login.status == LoginOK && c.login.detail != nil && addr != nil {
 		switch c.login.detail.Username {
 		case addr.ASCII():
 			tmpl = autoconfig.PlaceholderAddress
 		case addr.LocalPart:
 			tmpl = autoconfig.PlaceholderLocalPart
+		default:
+			tmpl = c.login.detail.Username
 		}
 	}
 	if tmpl == "" {
@@ -178,7 +243,15 @@ func endpoint(c *candidate, addr *autoconfig.Address) Endpoint {
 		Username:         user,
 		UsernameTemplate: tmpl,
 		Auth:             authOf(c),
+		NotConfirmed:     notConfirmed(c),
 	}
+}
+
+func notConfirmed(c *candidate) string {
+	if c.unconfirmed {
+		return NotConfirmed
+	}
+	return ""
 }
 
 // authOf picks the authentication to configure: a password method the
@@ -306,7 +379,7 @@ func warnings(cs []*candidate, in, smtp *candidate, withPassword bool) []string 
 	var w []string
 	for _, c := range cs {
 		name := c.server.Protocol.DisplayName() + " " + c.server.Address()
-		if c.check.status == checkWeak && (c == in || c == smtp || c.login.tried > 0) {
+		if c.check.status == checkWeak && (c == in || c == smtp || len(c.login.tried) > 0) {
 			if c.server.Security == autoconfig.SecurityPlain {
 				w = append(w, "WARNING: "+name+" is unencrypted: your password and mail cross the network readable by anyone on the way (allowed by --allow-plaintext).")
 			} else {
@@ -325,6 +398,16 @@ func warnings(cs []*candidate, in, smtp *candidate, withPassword bool) []string 
 				msg += " " + d.Fix
 			}
 			w = append(w, msg)
+		}
+	}
+	for _, c := range []*candidate{in, smtp} {
+		if c != nil && c.unconfirmed {
+			var named []string
+			for _, s := range c.sources {
+				named = append(named, s.Target)
+			}
+			w = append(w, fmt.Sprintf("%s %s is %s (%s): no password was sent there, and a client set up with it would send yours there.",
+				c.server.Protocol.DisplayName(), c.server.Address(), NotConfirmed, strings.Join(named, ", ")))
 		}
 	}
 	if withPassword {

@@ -93,8 +93,11 @@ type ServerReport struct {
 	AuthMechanisms []string   `json:"auth_mechanisms"`
 	LoginDisabled  bool       `json:"login_disabled,omitempty"`
 	// Findings are security observations (STARTTLS stripped, ...).
-	Findings []string    `json:"findings,omitempty"`
-	Login    LoginStatus `json:"login"`
+	Findings []string `json:"findings,omitempty"`
+	// NotConfirmed, when set, says why no password may go to this server
+	// without the user's consent (Options.TrustHosts): NotConfirmed.
+	NotConfirmed string      `json:"not_confirmed,omitempty"`
+	Login        LoginStatus `json:"login"`
 	// LoginDetail says why the login failed or was skipped, or which username
 	// worked.
 	LoginDetail *LoginReport `json:"login_detail,omitempty"`
@@ -153,6 +156,10 @@ type Endpoint struct {
 	// address of the domain.
 	UsernameTemplate string                `json:"username_template"`
 	Auth             autoconfig.AuthMethod `json:"auth"`
+	// NotConfirmed, when set, marks a server that only an unauthenticated
+	// source in another domain named (NotConfirmed): a client given these
+	// settings would send the password there.
+	NotConfirmed string `json:"not_confirmed,omitempty"`
 }
 
 // Recommendation is the incoming and outgoing server to use, and why.

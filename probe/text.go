@@ -226,6 +226,7 @@ var confidenceWords = map[string]string{
 	ConfidencePinned:        "a connection whose certificate you pinned with --trust-cert",
 	ConfidencePlaintext:     "an unencrypted connection you allowed with --allow-plaintext",
 	ConfidenceLoginRejected: "a verified TLS connection; your login was refused, see the warnings",
+	ConfidenceUnconfirmed:   "a verified TLS connection only: no login was tried where your password may not go without your consent, or the login got no answer in time (see the warnings)",
 }
 
 var nothingWords = map[Status]string{
@@ -302,6 +303,10 @@ func (s ServerReport) Verdict() string {
 		return "works, login ok"
 	case s.Login == LoginFailed:
 		return "works, login refused"
+	case s.NotConfirmed != "" && s.Reachable && s.Error == "":
+		return "works, not confirmed"
+	case s.LoginDetail != nil && s.LoginDetail.Kind == LoginKindNoAnswer:
+		return "works, login unanswered"
 	case s.Reachable && s.Error == "" && s.TLS != nil && s.TLS.Valid:
 		return "works"
 	case s.Reachable && s.Error == "" && s.TLS != nil && s.TLS.Trusted:

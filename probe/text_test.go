@@ -18,7 +18,7 @@ func TestWriteText(t *testing.T) {
 		loggedIn(synth(smtp, "smtp.example.test", 465, tls, checkPassed, "autoconfig"), "alice@example.test"),
 		synth(imap, "imap.example.test", 993, tls, checkInsecure, "autoconfig"),
 	}
-	c := conclude(alice, "example.test", cs, true)
+	c := conclude(alice, "", "example.test", cs, true)
 	r := &Report{Email: "alice@example.test", Domain: "example.test", Status: c.status, Recommendation: c.rec, Warnings: c.warnings}
 	for _, x := range cs {
 		r.Servers = append(r.Servers, x.serverReport())
@@ -54,7 +54,7 @@ func TestWriteText(t *testing.T) {
 
 func TestBareDomainUsernameInWords(t *testing.T) {
 	c := synth(imap, "imap.example.test", 993, tls, checkPassed, "autoconfig")
-	e := endpoint(c, nil)
+	e := endpoint(c, nil, "")
 	if got := e.UserWords(); got != "your full address" {
 		t.Errorf("UserWords of %q = %q, want \"your full address\"", e.Username, got)
 	}

@@ -23,7 +23,6 @@ import (
 	"github.com/mailsetup/mailsetup/internal/account"
 	"github.com/mailsetup/mailsetup/internal/iostreams"
 	"github.com/mailsetup/mailsetup/probe"
-	"github.com/mailsetup/mailsetup/probe/verify"
 	"github.com/mailsetup/mailsetup/profiles"
 )
 
@@ -42,6 +41,8 @@ const (
 	batchLoginRejected = "login-rejected"
 	batchNothingFound  = "nothing-found"
 	batchInsecureOnly  = "insecure-only"
+	batchUnconfirmed   = string(probe.StatusUnconfirmed)
+	batchTimedOut      = string(probe.StatusTimedOut)
 	batchError         = "error"
 	batchBadRow        = "bad-row"
 	// batchSkipped: settings found, but the user's folder already holds
@@ -488,11 +489,12 @@ func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
 		if password, err = b.readPasswordFile(u.PasswordFile); err != nil {
 			return fail(batchBadRow, err)
 		}
-		if u.Username == "" {
-			// The probe logs in with the provider's username template, then
-			// the address, then the local part.
-			popts.Password = password
-		}
+		// The probe logs in with the row's username first, then the
+		// provider's template, the address, the local part: through the
+		// prober, so --timeout, the two refusals per direction and the
+		// password rule hold for every row.
+		popts.Password = password
+		popts.Username = u.Username
 	}
 	rep, err := b.probe(ctx, popts, u.addr.String())
 	if ctx.Err() != nil {
@@ -502,14 +504,16 @@ func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
 		return fail(batchBadRow, err)
 	}
 	status := rep.Status
-	if rep.Recommendation != nil && password != nil && u.Username != "" {
-		status = b.loginAs(ctx, rep, u, password, &r)
-	} else if password != nil {
+	if password != nil {
 		r.Login = string(recommendedLogin(rep))
 	}
 	switch status {
 	case probe.StatusNothingFound:
 		return fail(batchNothingFound, fmt.Errorf("no working mail server was found for %s", u.addr))
+	case probe.StatusTimedOut:
+		return fail(batchTimedOut, fmt.Errorf("time ran out before a working mail server was proven for %s; a longer --timeout may help", u.addr))
+	case probe.StatusUnconfirmed:
+		return fail(batchUnconfirmed, fmt.Errorf("settings were found for %s but not proven, so nothing was written: %s", u.addr, unconfirmedReason(rep)))
 	case probe.StatusInsecureOnly:
 		return fail(batchInsecureOnly, fmt.Errorf("only servers without valid encryption answer for %s", u.addr))
 	}
@@ -563,53 +567,24 @@ func (b *batcher) render(rep *probe.Report, u batchUser) (*account.Rendered, err
 	return account.Render(settings, u.addr, a)
 }
 
-// loginAs logs in with the users file's username on the recommended servers,
-// one attempt each (a batch must not trip a lockout), and returns the
-// user's status.
-func (b *batcher) loginAs(ctx context.Context, rep *probe.Report, u batchUser, password []byte, r *batchResult) probe.Status {
-	vopts := verify.Options{Env: b.popts.Env, AllowPlaintext: b.popts.AllowPlaintext, TrustCertSHA256: b.popts.TrustCertSHA256, Timeout: b.popts.AttemptTimeout}
+// unconfirmedReason says why the recommended settings are not proven: a
+// host no authenticated source named (and how to confirm it), or a login
+// that got no answer in the time left.
+func unconfirmedReason(rep *probe.Report) string {
 	rec := rep.Recommendation
-	servers := []probe.Endpoint{rec.Incoming}
-	if rec.Outgoing != nil {
-		servers = append(servers, *rec.Outgoing)
+	if rec == nil {
+		return "no login could be made"
 	}
-	r.Login = string(probe.LoginOK)
-	for _, e := range servers {
-		s := autoconfig.Server{Protocol: e.Protocol, Hostname: e.Host, Port: e.Port, Security: e.Security}
-		res := verify.Login(ctx, vopts, s, u.Username, password)
-		if res.Status != verify.LoginOK {
-			r.Login = string(probe.LoginFailed)
-			why := loginRefusal(res)
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s:%d refused %s: %s", e.Host, e.Port, u.Username, why))
-			return probe.StatusLoginRejected
+	var hosts []string
+	for _, e := range []*probe.Endpoint{&rec.Incoming, rec.Outgoing} {
+		if e != nil && e.NotConfirmed != "" && !slices.Contains(hosts, e.Host) {
+			hosts = append(hosts, e.Host)
 		}
 	}
-	return probe.StatusOK
-}
-
-// loginRefusal says why a login failed: the kind of refusal and its fix,
-// the server's own words, or what broke.
-func loginRefusal(res verify.LoginResult) string {
-	var parts []string
-	if res.Kind != "" {
-		parts = append(parts, string(res.Kind))
+	if len(hosts) > 0 {
+		return fmt.Sprintf("%s: %s; if you trust that, pass --trust-host %s", strings.Join(hosts, " and "), probe.NotConfirmed, strings.Join(hosts, " --trust-host "))
 	}
-	if res.ServerText != "" {
-		parts = append(parts, fmt.Sprintf("the server said %q", res.ServerText))
-	}
-	if res.Reason != "" {
-		parts = append(parts, res.Reason)
-	}
-	if res.Fix != "" {
-		parts = append(parts, res.Fix)
-	}
-	if res.Err != nil {
-		parts = append(parts, res.Err.Error())
-	}
-	if len(parts) == 0 {
-		return fmt.Sprintf("login %s", res.Status)
-	}
-	return strings.Join(parts, "; ")
+	return probe.NoAnswerInTime
 }
 
 // recommendedLogin is how the login went on the recommended incoming server.
@@ -629,10 +604,14 @@ func recommendedLogin(rep *probe.Report) probe.LoginStatus {
 func loginReason(rep *probe.Report) string {
 	for _, s := range rep.Servers {
 		if d := s.LoginDetail; s.Login == probe.LoginFailed && d != nil && d.Reason != "" {
-			if d.Fix != "" {
-				return d.Reason + "; " + d.Fix
+			parts := []string{fmt.Sprintf("%s:%d refused %s: %s", s.Host, s.Port, d.Username, d.Reason)}
+			if d.ServerText != "" {
+				parts = append(parts, fmt.Sprintf("the server said %q", d.ServerText))
 			}
-			return d.Reason
+			if d.Fix != "" {
+				parts = append(parts, d.Fix)
+			}
+			return strings.Join(parts, "; ")
 		}
 	}
 	if n := len(rep.Warnings); n > 0 {

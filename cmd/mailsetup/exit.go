@@ -29,7 +29,8 @@ const exitCodesHelp = `Exit codes of mailsetup:
   4  settings were found, but the server rejected the login
   5  only insecure servers work, and insecure use was not allowed by flag
   6  a batch in which some users failed (the others were written)
-  7  settings were found but not proven to work
+  7  settings were found but not proven: the login was skipped for want of
+     your consent (--trust-host), or no answer came in the time left
 `
 
 // exitError carries the exit code a failure should end the process with.

@@ -51,6 +51,7 @@ type netFlags struct {
 	passwordFile     string
 	allowPlaintext   bool
 	trustCert        []string
+	trustHosts       []string
 	autodiscoverAuth bool
 	sandbox          string
 	// withPassword: the command takes --password-stdin, --password-file
@@ -80,6 +81,7 @@ func addNetFlagsWithoutPassword(cmd *cobra.Command) *netFlags {
 	fl.StringVar(&nf.ispdbURL, "ispdb-url", defaultISPDBURL, "base `URL` of the ISPDB (the domain is appended)")
 	fl.BoolVar(&nf.allowPlaintext, "allow-plaintext", false, "allow sending the password over an unencrypted connection (dangerous)")
 	fl.StringSliceVar(&nf.trustCert, "trust-cert", nil, "trust the certificate with this `SHA256` fingerprint although it does not verify (as the report shows it)")
+	fl.StringArrayVar(&nf.trustHosts, "trust-host", nil, "let the password go to `HOST` although only an unauthenticated source in another domain named it (repeatable; see docs/password-rule.md)")
 	fl.BoolVar(&nf.autodiscoverAuth, "autodiscover-auth", false, "send the password to the domain's own Autodiscover over valid https")
 	fl.StringVar(&nf.sandbox, "sandbox", "", "probe inside the built-in simulated mail world `SCENARIO` (see 'mailsetup sandbox --list'); no network is used. No login is tried unless a password is given: 'mailsetup sandbox --list --json' shows each scenario's test password")
 	return nf
@@ -112,6 +114,7 @@ func (nf *netFlags) setup(ctx context.Context) (probe.Options, func(), error) {
 		Private:          nf.private,
 		AllowPlaintext:   nf.allowPlaintext,
 		TrustCertSHA256:  nf.trustCert,
+		TrustHosts:       nf.trustHosts,
 		AutodiscoverAuth: nf.autodiscoverAuth,
 		ISPDBURL:         nf.ispdbURL,
 	}

@@ -25,6 +25,8 @@ type probeOptions struct {
 	Input string
 	// SandboxAddress is the --sandbox scenario's address, "" without one.
 	SandboxAddress string
+	// Username (--username) is the login name, when it is not the address.
+	Username string
 }
 
 func newCmdProbe(f *Factory, runF func(*probeOptions) error) *cobra.Command {
@@ -41,10 +43,14 @@ recommend the best: IMAP whenever it works, implicit TLS over STARTTLS.
 With a password (--password-stdin, --password-file or MAILSETUP_PASSWORD;
 never a flag value) the login is tested too, one attempt at a time, at most
 two refused attempts per direction. A password never goes over plaintext
-or to an invalid certificate unless --allow-plaintext or --trust-cert says so.
+or to an invalid certificate unless --allow-plaintext or --trust-cert says so,
+and only to a host in the address's own domain, one an authenticated source
+named, or one you confirm with --trust-host (docs/password-rule.md).
 
 Exit codes: 0 settings found, 3 nothing works, 4 the login was refused,
-5 only insecure servers work. --json prints the report (docs/json-schema.md).`,
+5 only insecure servers work, 7 settings found but not proven (a host you
+did not confirm, or no answer in time). --json prints the report
+(docs/json-schema.md).`,
 		Example: `  mailsetup probe alice@example.com
   mailsetup probe example.com --json
   mailsetup probe alice@example.com --password-stdin < password.txt
@@ -76,6 +82,7 @@ Exit codes: 0 settings found, 3 nothing works, 4 the login was refused,
 		},
 	}
 	net = addNetFlags(cmd)
+	cmd.Flags().StringVar(&opts.Username, "username", "", "the login `NAME`, when it is not the address; tried first")
 	return cmd
 }
 
@@ -91,6 +98,7 @@ func runProbe(ctx context.Context, opts *probeOptions) error {
 	}
 	status := newStatusLine(opts.IO, "")
 	popts.Progress = status.progress()
+	popts.Username = opts.Username
 	rep, err := probe.Run(ctx, popts, input)
 	status.clear()
 	if err != nil {

@@ -325,6 +325,11 @@ func reportSettings(rep *probe.Report, from, address string) (account.Settings, 
 	if rep.Domain != "" && !strings.EqualFold(rep.Domain, addr.Domain) {
 		return account.Settings{}, usageError("%s is for the domain %s, not %s: probe %s first", from, rep.Domain, addr.Domain, address)
 	}
+	if rep.Status == probe.StatusUnconfirmed {
+		// Files with a host the user did not confirm would send the
+		// password there (docs/password-rule.md).
+		return account.Settings{}, withExitCode(exitUnconfirmed, fmt.Errorf("settings were found for %s but not proven, so nothing was written: %s", addr, unconfirmedReason(rep)))
+	}
 	s, err := account.FromReport(rep)
 	switch {
 	case errors.Is(err, account.ErrInsecureOnly):

@@ -269,7 +269,15 @@ func TestProfileEverySandboxScenario(t *testing.T) {
 	for _, sc := range sandbox.Catalogue() {
 		t.Run(sc.Name, func(t *testing.T) {
 			out := t.TempDir()
-			code, stdout, stderr := runMain(t, "--json", "profile", "--sandbox", sc.Name, "--name", "Test User", "--out", out, "--timeout", "20s")
+			args := []string{"--json", "profile", "--sandbox", sc.Name, "--name", "Test User", "--out", out, "--timeout", "20s"}
+			if sc.Expect.NeedsConsent {
+				// Without the user's confirmation nothing is written (exit 7).
+				if code, _, stderr := runMain(t, args...); code != exitUnconfirmed || !strings.Contains(stderr, "--trust-host") {
+					t.Errorf("without --trust-host: exit %d, want 7 naming --trust-host\n%s", code, stderr)
+				}
+				args = append(args, "--trust-host", sc.Expect.Incoming.Hostname, "--trust-host", sc.Expect.Outgoing.Hostname)
+			}
+			code, stdout, stderr := runMain(t, args...)
 			if sc.Expect.Incoming == nil || sc.Expect.Outgoing == nil {
 				if code == exitOK {
 					t.Fatalf("nothing should work here, yet exit 0:\n%s", stdout)

@@ -216,6 +216,9 @@ func (w *wizard) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if rep, popts, err = w.confirmHosts(ctx, popts, rep); err != nil {
+		return err
+	}
 	rep, popts, err = w.afterRefusal(ctx, rep, popts)
 	if err != nil {
 		return err
@@ -483,6 +486,77 @@ func (w *wizard) probe(ctx context.Context, popts probe.Options) (*probe.Report,
 		return nil, err
 	}
 	return rep, nil
+}
+
+// confirmHosts asks, for each recommended server that no authenticated
+// source in the address's domain named, whether the password may go there
+// (docs/password-rule.md), and probes again with the hosts confirmed.
+// Without a person to ask it ends with exit 7 and names --trust-host.
+func (w *wizard) confirmHosts(ctx context.Context, popts probe.Options, rep *probe.Report) (*probe.Report, probe.Options, error) {
+	rec := rep.Recommendation
+	if rec == nil {
+		return rep, popts, nil
+	}
+	var hosts []string
+	for _, e := range []*probe.Endpoint{&rec.Incoming, rec.Outgoing} {
+		if e != nil && e.NotConfirmed != "" && !slices.Contains(hosts, e.Host) {
+			hosts = append(hosts, e.Host)
+		}
+	}
+	if len(hosts) == 0 {
+		return rep, popts, nil
+	}
+	if !w.asking() {
+		w.showFindings(rep)
+		return nil, popts, withExitCode(exitUnconfirmed, fmt.Errorf("%s %s, so nothing was written; if you trust it, pass --trust-host %s",
+			strings.Join(hosts, " and "), probe.NotConfirmed, strings.Join(hosts, " --trust-host ")))
+	}
+	for _, h := range hosts {
+		fmt.Fprint(w.out, probe.Wrap("", fmt.Sprintf("%s was named by %s. %s, and %s is outside %s: a client set up with it sends your password there.",
+			h, namedBy(rep, h), untrustedBecause(rep, h), h, w.addr.Domain)))
+		ok, err := w.ask.Confirm(fmt.Sprintf("Do you trust %s with your password for %s?", h, w.addr), false)
+		if err != nil {
+			return nil, popts, err
+		}
+		if !ok {
+			w.showFindings(rep)
+			return nil, popts, withExitCode(exitUnconfirmed, fmt.Errorf("%s was not confirmed; nothing was written", h))
+		}
+	}
+	popts.TrustHosts = append(popts.TrustHosts, hosts...)
+	rep, err := w.probe(ctx, popts)
+	return rep, popts, err
+}
+
+// namedBy lists the answers that named host.
+func namedBy(rep *probe.Report, host string) string {
+	var targets []string
+	for _, s := range rep.Servers {
+		for _, src := range s.Sources {
+			if s.Host == host && !slices.Contains(targets, src.Target) {
+				targets = append(targets, src.Target)
+			}
+		}
+	}
+	return strings.Join(targets, " and ")
+}
+
+// untrustedBecause says why the answers that named host prove nothing.
+func untrustedBecause(rep *probe.Report, host string) string {
+	for _, s := range rep.Servers {
+		for _, src := range s.Sources {
+			if s.Host != host {
+				continue
+			}
+			switch src.Trust {
+			case "plain-http":
+				return "That answer came over plain http, which anyone on the network path (a café's Wi-Fi) can rewrite"
+			case "domain-dns":
+				return "That answer came from DNS without DNSSEC, which can be forged"
+			}
+		}
+	}
+	return "No source that could not have been forged on the way named it"
 }
 
 // showFindings says in plain words what is recommended and why, and each

@@ -112,6 +112,31 @@ func Catalogue() []Scenario {
 		})
 	}
 
+	// slow-after-failure: servers that hold back every login after a wrong
+	// password (issue 11).
+	{
+		in := server(autoconfig.IMAP, "imap.penalty.test", 993, secTLS)
+		o := server(autoconfig.SMTP, "smtp.penalty.test", 465, secTLS)
+		out = append(out, Scenario{
+			Name:        "slow-after-failure",
+			Description: "SRV names servers that refuse a wrong password at once and then answer no login at all, as Dovecot's growing penalty does within a probe's time",
+			Address:     "alice@penalty.test", Password: pw + "penalty",
+			Expect: Expectation{Incoming: want(in, "alice@penalty.test"), Outgoing: want(o, "alice@penalty.test"),
+				Notes: "with a wrong password the first refusal is reported with the server's words; the next attempt gets no answer in the time left, which is said as such and is no refusal"},
+			// SRV 1 → A 2 → connect 3 → TLS 4 → greeting 5 → LOGIN 6 ‖ EHLO 6 → AUTH 7.
+			CriticalPath: 7,
+			Domains:      []string{"penalty.test"},
+			Hosts: []Host{
+				{Name: "imap.penalty.test", Services: []Service{IMAPS().WithFault(FaultSilentAfterWrongPassword)}},
+				{Name: "smtp.penalty.test", Services: []Service{Submissions().WithFault(FaultSilentAfterWrongPassword)}},
+			},
+			Records: []string{
+				"_imaps._tcp.penalty.test. SRV 0 1 993 imap.penalty.test.",
+				"_submissions._tcp.penalty.test. SRV 0 1 465 smtp.penalty.test.",
+			},
+		})
+	}
+
 	// autoconfig-only: autoconfig.DOMAIN and nothing else.
 	{
 		d := "autoconfig-only.test"
@@ -225,8 +250,9 @@ func Catalogue() []Scenario {
 			Name:        "autodiscover-http-redirect",
 			Description: "http://autodiscover.DOMAIN/autodiscover/autodiscover.xml answers 302 to the hoster's https endpoint, which takes the POST",
 			Address:     "alice@ad-http.test", Password: pw + "adhttp",
-			Expect: Expectation{Incoming: want(in, "alice@ad-http.test"), Outgoing: want(o, "alice@ad-http.test"),
-				Notes: "the HTTP-redirect method: GET over http, then POST to the https target; autodiscover.DOMAIN has no https"},
+			Expect: Expectation{Incoming: want(in, "alice@ad-http.test"), Outgoing: want(o, "alice@ad-http.test"), NeedsConsent: true,
+				Notes: "the HTTP-redirect method: GET over http, then POST to the https target; autodiscover.DOMAIN has no https. " +
+					"Anyone on the path could have written the redirect, and the target lies in another domain: Outlook asks before following it, and the password goes there only once the user confirms the host"},
 			// GET http://autodiscover.: A 1 → connect 2 → GET 3 (302) → A
 			// autodiscover.ad-http-hosting. 4 → connect 5 → TLS 6 → POST 7 → A
 			// mailhub. 8 → connect 9 → TLS 10 → greeting 11 → LOGIN 12 ‖ EHLO
@@ -238,6 +264,32 @@ func Catalogue() []Scenario {
 					AutodiscoverRedirect: "https://autodiscover.ad-http-hosting.test/autodiscover/autodiscover.xml"})}},
 				{Name: "autodiscover.ad-http-hosting.test", Services: []Service{HTTPS(&Site{Autodiscover: &AutodiscoverAnswer{Settings: p}})}},
 				{Name: "mailhub.ad-http-hosting.test", Services: []Service{IMAPS(), Submissions()}},
+			},
+		})
+	}
+
+	// autoconfig-http-elsewhere: the autoconfig file only over plain http,
+	// naming servers in another domain (issue 11).
+	{
+		hosting := "plainweb-hosting.test"
+		in := server(autoconfig.IMAP, "imap.plainweb-hosting.test", 993, secTLS)
+		o := server(autoconfig.SMTP, "smtp.plainweb-hosting.test", 465, secTLS)
+		p := settings("plainweb.test", "Autoconfig over plain http", in, o)
+		out = append(out, Scenario{
+			Name:        "autoconfig-http-elsewhere",
+			Description: "autoconfig.DOMAIN publishes its file only over plain http, naming IMAP and SMTP servers in another domain with valid certificates",
+			Address:     "alice@plainweb.test", Password: pw + "plainweb",
+			Expect: Expectation{Incoming: want(in, "alice@plainweb.test"), Outgoing: want(o, "alice@plainweb.test"), NeedsConsent: true,
+				Notes: "anyone on the path (a café's Wi-Fi) can write an http answer: the servers are reported, not confirmed, and get no password unless the user confirms them"},
+			// https: A autoconfig. 1 → connect refused 2; http: connect 3 →
+			// GET 4 → A imap.,smtp. 5 → connect 6 → TLS 7 → greeting 8 →
+			// LOGIN 9 ‖ EHLO 9 → AUTH 10.
+			CriticalPath: 10,
+			Domains:      []string{"plainweb.test", hosting},
+			Hosts: []Host{
+				{Name: "autoconfig.plainweb.test", Services: []Service{HTTP(&Site{Autoconfig: p})}},
+				{Name: "imap.plainweb-hosting.test", Services: []Service{IMAPS()}},
+				{Name: "smtp.plainweb-hosting.test", Services: []Service{Submissions()}},
 			},
 		})
 	}

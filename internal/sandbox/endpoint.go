@@ -25,6 +25,10 @@ type endpoint struct {
 
 	once  sync.Once
 	queue *connQueue // for the IMAP and SMTP libraries, which want a listener
+
+	mu sync.Mutex
+	// refused is set once a wrong password came (FaultSilentAfterWrongPassword).
+	refused bool
 }
 
 // serverConn is the server's side of a connection. It charges the latency
@@ -87,7 +91,18 @@ func (ep *endpoint) checkLogin(username, password string) bool {
 		ep.sawPassword()
 	}
 	sc := ep.host.scenario
-	return sc != nil && username == sc.Login() && password == sc.Password
+	ok := sc != nil && username == sc.Login() && password == sc.Password
+	if ep.svc.Fault == FaultSilentAfterWrongPassword {
+		ep.mu.Lock()
+		silent := ep.refused
+		ep.refused = ep.refused || !ok
+		ep.mu.Unlock()
+		if silent {
+			<-ep.w.done
+			return false
+		}
+	}
+	return ok
 }
 
 // accept serves one connection to this endpoint.

@@ -59,6 +59,11 @@ type Expectation struct {
 	// the server accepts; nil means no acceptable server exists.
 	Incoming *autoconfig.Server
 	Outgoing *autoconfig.Server
+	// NeedsConsent: only unauthenticated sources in another domain name
+	// the servers, so a correct prober reports them as not confirmed and
+	// sends the password there only to hosts the user confirmed
+	// (docs/password-rule.md).
+	NeedsConsent bool
 	// Notes say what the scenario tests and which traps a prober must avoid.
 	Notes string
 }
@@ -184,13 +189,18 @@ const (
 	// FaultSTARTTLSFails advertises STARTTLS (STLS for POP3) and answers the
 	// command with an error; passwords sent anyway are recorded and refused.
 	FaultSTARTTLSFails
+	// FaultSilentAfterWrongPassword refuses a wrong password at once and
+	// then answers no further login from anyone until the world closes:
+	// Dovecot's pause after a failure and its growing per-client penalty,
+	// outgrowing the time left.
+	FaultSilentAfterWrongPassword
 )
 
 var faultNames = map[Fault]string{
 	FaultNone: "none", FaultBlackhole: "blackhole", FaultUnreachable: "unreachable",
 	FaultRefused: "refused", FaultCloseInGreeting: "close-in-greeting",
 	FaultEndlessLine: "endless-line", FaultOversizedLine: "oversized-line",
-	FaultSTARTTLSFails: "starttls-fails",
+	FaultSTARTTLSFails: "starttls-fails", FaultSilentAfterWrongPassword: "silent-after-wrong-password",
 }
 
 func (f Fault) String() string { return faultNames[f] }

@@ -27,8 +27,12 @@ func (ep *endpoint) startSMTP() {
 			srv.TLSConfig = ep.tlsConfig()
 		}
 		ep.queue = newConnQueue(net.TCPAddrFromAddrPort(ep.addr))
+		// Not srv.Close: it reads each connection's net.Conn under a lock
+		// that go-smtp's STARTTLS handler does not take when it swaps in
+		// the TLS connection (a data race under -race, issue 11). The
+		// world closes every connection itself; closing the queue ends
+		// Serve, whose handlers then end on their closed connections.
 		ep.w.onClose(ep.queue)
-		ep.w.onClose(srv)
 		ep.w.goServe(func() { srv.Serve(ep.queue) })
 	})
 }

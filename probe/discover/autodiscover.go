@@ -109,7 +109,11 @@ func (r *run) autodiscoverSRV() {
 	if best.Port != 443 {
 		host = net.JoinHostPort(host, strconv.Itoa(int(best.Port)))
 	}
-	r.newChain(false).follow("https://"+host+autodiscoverPath, r.addr.ASCII())
+	c := r.newChain(false)
+	// An SRV answer without DNSSEC could have been forged on the way: the
+	// chain it starts is no better than the record (RFC 6186 §6).
+	c.viaUnauthenticatedDNS = !meta.Authenticated
+	c.follow("https://"+host+autodiscoverPath, r.addr.ASCII())
 }
 
 // chain is one Autodiscover walk through redirects, with its hop budget
@@ -117,8 +121,11 @@ func (r *run) autodiscoverSRV() {
 type chain struct {
 	r       *run
 	viaHTTP bool
-	hops    int
-	seen    map[string]bool
+	// viaUnauthenticatedDNS: the chain began at an SRV record that DNSSEC
+	// did not authenticate.
+	viaUnauthenticatedDNS bool
+	hops                  int
+	seen                  map[string]bool
 }
 
 func (r *run) newChain(viaHTTP bool) *chain {
@@ -153,7 +160,7 @@ func (c *chain) follow(u, address string) bool {
 	// Credentials only to the address's own domain over https (the client
 	// verifies the certificate): never to a redirect elsewhere.
 	password := r.opts.AutodiscoverPassword
-	if password != nil && !inDomain(target.Hostname(), r.addr.Domain) {
+	if password != nil && (!inDomain(target.Hostname(), r.addr.Domain) || !r.reservePassword()) {
 		password = nil
 	}
 	sent := sentAddressInBody
@@ -162,8 +169,11 @@ func (c *chain) follow(u, address string) bool {
 	}
 	lk := r.begin(MethodAutodiscover, u, sent)
 	ctx, cancel := r.attemptCtx()
-	resp, location, err := r.postAutodiscover(ctx, u, address, password)
+	resp, location, status, err := r.postAutodiscover(ctx, u, address, password)
 	cancel()
+	if password != nil {
+		r.settlePassword(status == http.StatusUnauthorized)
+	}
 	switch {
 	case errors.Is(err, errNotFound):
 		lk.end(StatusNone, err)
@@ -210,6 +220,8 @@ func (c *chain) follow(u, address string) bool {
 		trust = TrustPlainHTTP
 	case inDomain(target.Hostname(), r.addr.Domain):
 		trust = TrustDomainHTTPS
+	case c.viaUnauthenticatedDNS:
+		trust = TrustDomainDNS
 	}
 	r.addProvider(p, Source{Method: MethodAutodiscover, Target: u, Trust: trust})
 	return true
@@ -218,14 +230,14 @@ func (c *chain) follow(u, address string) bool {
 // postAutodiscover sends the POX request. An HTTP redirect is returned as
 // location for the caller to follow with a fresh POST (a 302 would turn a
 // POST into a body-less GET).
-func (r *run) postAutodiscover(ctx context.Context, u, address string, password []byte) (*autoconfig.AutodiscoverResponse, string, error) {
+func (r *run) postAutodiscover(ctx context.Context, u, address string, password []byte) (ad *autoconfig.AutodiscoverResponse, location string, status int, err error) {
 	var body bytes.Buffer
 	if _, err := autoconfig.NewAutodiscoverRequest(address).WriteTo(&body); err != nil {
-		return nil, "", err
+		return nil, "", 0, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, &body)
 	if err != nil {
-		return nil, "", err
+		return nil, "", 0, err
 	}
 	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
 	if password != nil {
@@ -234,34 +246,35 @@ func (r *run) postAutodiscover(ctx context.Context, u, address string, password 
 	resp, err := r.webNoRedir.Do(req)
 	if err != nil {
 		if errors.Is(err, netx.ErrNoAddress) {
-			return nil, "", fmt.Errorf("%w: %w", errNotFound, netx.ErrNoAddress)
+			return nil, "", 0, fmt.Errorf("%w: %w", errNotFound, netx.ErrNoAddress)
 		}
-		return nil, "", err
+		return nil, "", 0, err
 	}
 	defer resp.Body.Close()
+	status = resp.StatusCode
 	switch {
 	case isRedirect(resp.StatusCode):
 		loc, err := resp.Location()
 		if err != nil {
-			return nil, "", fmt.Errorf("HTTP %s without a usable Location", resp.Status)
+			return nil, "", status, fmt.Errorf("HTTP %s without a usable Location", resp.Status)
 		}
-		return nil, loc.String(), nil
+		return nil, loc.String(), status, nil
 	case resp.StatusCode == http.StatusUnauthorized && password == nil:
-		return nil, "", fmt.Errorf("HTTP %s: the server wants a login; --autodiscover-auth sends the password to the domain's own Autodiscover", resp.Status)
+		return nil, "", status, fmt.Errorf("HTTP %s: the server wants a login; --autodiscover-auth sends the password to the domain's own Autodiscover", resp.Status)
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		return nil, "", fmt.Errorf("%w: HTTP %s", errNotFound, resp.Status)
+		return nil, "", status, fmt.Errorf("%w: HTTP %s", errNotFound, resp.Status)
 	case resp.StatusCode != http.StatusOK:
-		return nil, "", fmt.Errorf("HTTP %s", resp.Status)
+		return nil, "", status, fmt.Errorf("HTTP %s", resp.Status)
 	}
 	data, err := netx.ReadBody(resp.Body)
 	if err != nil {
-		return nil, "", err
+		return nil, "", status, err
 	}
-	ad, err := autoconfig.ReadAutodiscoverResponse(bytes.NewReader(data))
+	ad, err = autoconfig.ReadAutodiscoverResponse(bytes.NewReader(data))
 	if err != nil {
-		return nil, "", fmt.Errorf("not a usable Autodiscover response: %w", err)
+		return nil, "", status, fmt.Errorf("not a usable Autodiscover response: %w", err)
 	}
-	return ad, "", nil
+	return ad, "", status, nil
 }
 
 func isRedirect(code int) bool {

@@ -174,8 +174,16 @@ type Options struct {
 	// AutodiscoverPassword, when not nil, is sent (HTTP Basic, with the
 	// address as user name) to Autodiscover endpoints inside the address's
 	// own domain over https with a valid certificate, and nowhere else.
-	// Ignored when Private is set.
+	// Ignored when Private is set. It goes to at most
+	// MaxAutodiscoverPasswords requests in a run, however the endpoints
+	// redirect.
 	AutodiscoverPassword []byte
+	// AutodiscoverLogins, when not nil, is asked before the password goes
+	// to an Autodiscover endpoint and told whether it was refused (HTTP
+	// 401): on Exchange-style providers those refusals count against the
+	// same lockout as the IMAP and POP3 logins, so the prober counts them
+	// in the incoming direction's refusals.
+	AutodiscoverLogins LoginBudget
 	// GuessDelay is the head start the published sources get before
 	// guessing begins anyway; 0 means 1 s, a negative value none.
 	GuessDelay time.Duration
@@ -209,6 +217,44 @@ type run struct {
 	lookups    []Lookup
 	providers  map[string]*autoconfig.Provider
 	notOffered map[string]bool // SRV service names answered with "."
+	// passwordsSent counts the Autodiscover requests that carried the
+	// password (at most MaxAutodiscoverPasswords).
+	passwordsSent int
+}
+
+// LoginBudget shares the refusals a provider's lockout counts between
+// discovery and the prover's logins.
+type LoginBudget interface {
+	// Reserve reports whether a password may go out now; each true must
+	// be followed by one Settle.
+	Reserve() bool
+	// Settle says how the reserved attempt ended.
+	Settle(refused bool)
+}
+
+// MaxAutodiscoverPasswords bounds the Autodiscover requests of one run that
+// carry the password: a redirect loop inside the domain must not repeat it.
+const MaxAutodiscoverPasswords = 2
+
+// reservePassword reports whether the next Autodiscover request may carry
+// the password; each true must be followed by settlePassword.
+func (r *run) reservePassword() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.passwordsSent >= MaxAutodiscoverPasswords {
+		return false
+	}
+	if b := r.opts.AutodiscoverLogins; b != nil && !b.Reserve() {
+		return false
+	}
+	r.passwordsSent++
+	return true
+}
+
+func (r *run) settlePassword(refused bool) {
+	if b := r.opts.AutodiscoverLogins; b != nil {
+		b.Settle(refused)
+	}
 }
 
 // candidate is a Candidate with its position for sorting.

@@ -55,6 +55,14 @@ var sandboxWant = map[string]struct {
 		"imap mailhub.ad-http-hosting.test:993 tls <- autodiscover",
 		"smtp mailhub.ad-http-hosting.test:465 tls <- autodiscover",
 	}, check: trustOf(MethodAutodiscover, TrustPlainHTTP)},
+	"slow-after-failure": {found: []string{
+		"imap imap.penalty.test:993 tls <- srv",
+		"smtp smtp.penalty.test:465 tls <- srv",
+	}, check: trustOf(MethodSRV, TrustDomainDNS)},
+	"autoconfig-http-elsewhere": {found: []string{
+		"imap imap.plainweb-hosting.test:993 tls <- autoconfig-http",
+		"smtp smtp.plainweb-hosting.test:465 tls <- autoconfig-http",
+	}, check: trustOf(MethodAutoconfigHTTP, TrustPlainHTTP)},
 	"guessable": {found: []string{
 		"imap imap.guessable.test:993 tls <- guess",
 		"imap imap.guessable.test:143 starttls <- guess",

@@ -123,7 +123,9 @@ func (r redirectDialer) DialContext(ctx context.Context, network, _ string) (net
 }
 
 func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Generous: a lost UDP packet on a loaded machine costs a 2 s retry,
+	// and a chain of CNAMEs is a dozen queries.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -251,13 +253,12 @@ func TestDNSResolverFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			start := time.Now()
+			// No clock here: on a loaded machine a lookup may take seconds.
+			// That a hostile answer is refused, not waited out, shows in
+			// the error: ErrHostileAnswer, not ErrDNSTimeout.
 			err := tt.lookup(testCtx(t))
 			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.message) {
 				t.Fatalf("error = %v; want %v containing %q", err, tt.want, tt.message)
-			}
-			if d := time.Since(start); d > 2*time.Second {
-				t.Errorf("took %v", d)
 			}
 		})
 	}

@@ -9,7 +9,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
+	"strconv"
 	"time"
 )
 
@@ -31,6 +33,10 @@ var (
 	// ErrInsecureRedirect is a redirect from https to http: following it
 	// would expose what the request carries.
 	ErrInsecureRedirect = errors.New("netx: refusing a redirect away from https")
+	// ErrPrivateRedirect is a redirect from a public host into loopback or
+	// private address space: an outside server must not make the prober
+	// reach a port of this machine or its network.
+	ErrPrivateRedirect = errors.New("netx: refusing a redirect into loopback or private address space")
 )
 
 // HTTPOptions tune HTTPClient. The zero value follows up to 10 redirects,
@@ -58,6 +64,9 @@ func HTTPClient(env Env, o HTTPOptions) *http.Client {
 	transport := &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if publicOnly(ctx) {
+				return dialPublic(ctx, env, network, addr)
+			}
 			return DialHost(ctx, env.Resolver, env.Dialer, network, addr)
 		},
 		TLSClientConfig:        &tls.Config{RootCAs: env.RootCAs, MinVersion: tls.VersionTLS12},
@@ -81,9 +90,83 @@ func HTTPClient(env Env, o HTTPOptions) *http.Client {
 			if req.URL.Scheme != "https" && via[len(via)-1].URL.Scheme == "https" {
 				return fmt.Errorf("%w: to %q", ErrInsecureRedirect, req.URL.Redacted())
 			}
+			// The next server learns nothing of the last one's URL (it
+			// may carry ?emailaddress=).
+			req.Header.Del("Referer")
+			// Where the first host was public, every hop must be: the
+			// dial drops private addresses (checked where the address is
+			// chosen, so a second DNS answer cannot slip one in).
+			if !publicOnly(req.Context()) && !hostIsPrivate(req.Context(), env.Resolver, via[0].URL.Hostname()) {
+				*req = *req.WithContext(context.WithValue(req.Context(), publicOnlyKey{}, true))
+			}
 			return nil
 		},
 	}
+}
+
+// publicOnlyKey marks a request context whose connections must not go to
+// loopback or private addresses.
+type publicOnlyKey struct{}
+
+func publicOnly(ctx context.Context) bool {
+	v, _ := ctx.Value(publicOnlyKey{}).(bool)
+	return v
+}
+
+// privateAddr reports whether a lies in loopback, private (RFC 1918, RFC
+// 4193), link-local, CGNAT (RFC 6598) or unspecified space.
+func privateAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
+		a.IsUnspecified() || netip.MustParsePrefix("100.64.0.0/10").Contains(a)
+}
+
+// hostIsPrivate reports whether host is, or resolves to, a private address
+// (the sandbox and test worlds live on loopback; their redirects stay
+// allowed there).
+func hostIsPrivate(ctx context.Context, r Resolver, host string) bool {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return privateAddr(a)
+	}
+	addrs, _, err := r.LookupAddrs(ctx, host)
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if privateAddr(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// dialPublic is DialHost without private addresses.
+func dialPublic(ctx context.Context, env Env, network, hostport string) (net.Conn, error) {
+	host, portText, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return nil, fmt.Errorf("netx: %q is not host:port: %w", hostport, err)
+	}
+	port, err := strconv.ParseUint(portText, 10, 16)
+	if err != nil {
+		return nil, fmt.Errorf("netx: %q has no valid port", hostport)
+	}
+	var addrs []netip.Addr
+	if a, err := netip.ParseAddr(host); err == nil {
+		addrs = []netip.Addr{a}
+	} else if addrs, _, err = env.Resolver.LookupAddrs(ctx, host); err != nil {
+		return nil, err
+	}
+	var public []netip.Addr
+	for _, a := range addrs {
+		if !privateAddr(a) {
+			public = append(public, a)
+		}
+	}
+	if len(public) == 0 && len(addrs) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrPrivateRedirect, host)
+	}
+	conn, _, err := DialAddrs(ctx, env.Dialer, network, public, uint16(port))
+	return conn, err
 }
 
 // ReadBody reads at most MaxBodySize bytes of r and fails with

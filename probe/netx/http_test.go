@@ -234,3 +234,83 @@ func TestLoadRootCAs(t *testing.T) {
 		t.Error("missing file accepted")
 	}
 }
+
+// A redirect from a public host never reaches loopback or private space
+// (issue 11: an autoconfig fetch was sent on to a local SSH port), by name
+// or by address literal; between hosts that are private anyway (the
+// sandbox) redirects still work; and no hop learns the last one's URL from
+// a Referer header (it may carry ?emailaddress=).
+func TestHTTPClientRedirects(t *testing.T) {
+	var mu sync.Mutex
+	hits := map[string][]string{} // server -> Referer headers it saw
+	serve := func(name string, h http.HandlerFunc) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			hits[name] = append(hits[name], r.Header.Get("Referer"))
+			mu.Unlock()
+			h(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		return strings.TrimPrefix(srv.URL, "http://")
+	}
+	redirect := func(to string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, to, http.StatusFound) }
+	}
+	ok := func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }
+	addr := netip.MustParseAddr
+	env := Env{
+		Resolver: &MockResolver{Addrs: map[string][]netip.Addr{
+			"public.test":  {addr("192.0.2.10")},
+			"public2.test": {addr("198.51.100.20")},
+			"inside.test":  {addr("127.0.0.22")},
+			"lan.test":     {addr("10.1.2.3")},
+			"box.test":     {addr("127.0.0.30")},
+			"box2.test":    {addr("127.0.0.31")},
+		}},
+		Dialer: &planDialer{plan: map[string]string{
+			"192.0.2.10:80":    serve("public", redirect("http://inside.test/")),
+			"198.51.100.20:80": serve("public2", ok),
+			"127.0.0.22:80":    serve("inside", ok),
+			"10.1.2.3:80":      serve("lan", ok),
+			"127.0.0.30:80":    serve("box", redirect("http://box2.test/")),
+			"127.0.0.31:80":    serve("box2", ok),
+		}},
+	}
+	client := HTTPClient(env, HTTPOptions{Timeout: 5 * time.Second})
+	defer client.CloseIdleConnections()
+	get := func(u string) error {
+		client.CloseIdleConnections() // the plan changes between requests
+		resp, err := client.Get(u)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+
+	if err := get("http://public.test/mail/config-v1.1.xml?emailaddress=alice%40a.test"); !errors.Is(err, ErrPrivateRedirect) {
+		t.Errorf("redirect from a public host to loopback: %v, want %v", err, ErrPrivateRedirect)
+	}
+	env.Dialer.(*planDialer).plan["192.0.2.10:80"] = serve("public-lan", redirect("http://lan.test/"))
+	if err := get("http://public.test/"); !errors.Is(err, ErrPrivateRedirect) {
+		t.Errorf("redirect from a public host to a private network: %v, want %v", err, ErrPrivateRedirect)
+	}
+	env.Dialer.(*planDialer).plan["192.0.2.10:80"] = serve("public-literal", redirect("http://127.0.0.22/"))
+	if err := get("http://public.test/"); !errors.Is(err, ErrPrivateRedirect) {
+		t.Errorf("redirect from a public host to a loopback literal: %v, want %v", err, ErrPrivateRedirect)
+	}
+	env.Dialer.(*planDialer).plan["192.0.2.10:80"] = serve("public-public", redirect("http://public2.test/"))
+	if err := get("http://public.test/mail/config-v1.1.xml?emailaddress=alice%40a.test"); err != nil {
+		t.Errorf("redirect between public hosts: %v", err)
+	}
+	if err := get("http://box.test/"); err != nil {
+		t.Errorf("redirect between loopback hosts: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(hits["inside"]) != 0 || len(hits["lan"]) != 0 {
+		t.Errorf("private servers were reached: %v", hits)
+	}
+	if len(hits["public2"]) != 1 || hits["public2"][0] != "" || len(hits["box2"]) != 1 || hits["box2"][0] != "" {
+		t.Errorf("Referer headers sent on redirects: %q", hits)
+	}
+}
