@@ -128,15 +128,6 @@ func thunderbirdJudge(t *testing.T) string {
 	return dir
 }
 
-// python is Debian's interpreter, as the Thunderbird tools ask for (a pyenv
-// shim costs a third of a second per run), or any python3.
-func python(t *testing.T) string {
-	if _, err := os.Stat("/usr/bin/python3"); err == nil {
-		return "/usr/bin/python3"
-	}
-	return needTool(t, "python3")
-}
-
 // tbAuthNames are Thunderbird's nsMsgAuthMethod names for the first method.
 var tbAuthNames = map[autoconfig.AuthMethod]string{
 	autoconfig.AuthPasswordCleartext: "passwordCleartext",
