@@ -275,6 +275,9 @@ func checkTBAccount(t *testing.T, a tbjudge.Account, acct Account, display strin
 		t.Fatalf("the identity does not name its own SMTP server: %+v", id)
 	}
 	o := id.Outgoing
+	if fromUserJS && o.Description != acct.providerName() {
+		t.Errorf("outgoing server named %q, want %q", o.Description, acct.providerName())
+	}
 	if o.Hostname != out.Hostname || o.Port != out.Port ||
 		o.SocketType != tbSocketType[out.Security] || o.AuthMethod != outAuth || o.Username != out.Username {
 		t.Errorf("outgoing server %+v, want %+v", *o, out)
