@@ -393,3 +393,36 @@ func TestThunderbirdCreatesAccountsFromOurFiles(t *testing.T) {
 		}
 	}
 }
+
+// Without Thunderbird: the byte-string prefs of a Latin-1 address are
+// written as Thunderbird's own setup stores them (one \xNN byte per
+// letter), the UTF-8 ones as \uNNNN; only the comments are not ASCII.
+func TestThunderbirdUserJSNonASCII(t *testing.T) {
+	addr, err := autoconfig.ParseAddress("jürgen@pop-only.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := NewAccount(loadProvider(t, "pop3-only.xml"), addr, "Jürgen Müller", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := ThunderbirdUserJS(&b, acct); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`user_pref("mail.identity.id1.useremail", "j\xfcrgen@pop-only.test");`,
+		`user_pref("mail.smtpserver.smtp1.username", "j\xfcrgen");`,
+		`user_pref("mail.identity.id1.fullName", "J\u00fcrgen M\u00fcller");`,
+		`user_pref("mail.server.server1.userName", "j\u00fcrgen");`,
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("user.js lacks %s", want)
+		}
+	}
+	for _, l := range strings.Split(b.String(), "\n") {
+		if !strings.HasPrefix(l, "//") && !isASCII(l) {
+			t.Errorf("user.js line not ASCII: %s", l)
+		}
+	}
+}
