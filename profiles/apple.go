@@ -239,10 +239,11 @@ func AppleMobileconfig(w io.Writer, acct Account, opts AppleOptions) error {
 		// Apple's schema has one switch, "UseSSL" (com.apple.mail.managed.yaml
 		// in github.com/apple/device-management: "Designates whether the
 		// incoming mail server uses SSL for authentication"); Apple Mail
-		// then negotiates STARTTLS on the plain ports (143, 587), as admins
-		// report from server logs, but a profile cannot demand STARTTLS nor
-		// forbid falling back. Unverified here: said in the file and by
-		// Caveats.
+		// then negotiates STARTTLS on the plain ports (143, 587): Apple's
+		// own iCloud settings page (Apple Support 102525) lists SMTP port
+		// 587, a STARTTLS port, with "SSL required: Yes". But a profile
+		// cannot demand STARTTLS nor forbid falling back. Not checked on a
+		// device here: said in the file and by Caveats (docs/clients.md).
 		description += " The provider offers no encrypted-from-the-start port here: the profile turns on SSL for the STARTTLS port, and Apple Mail encrypts after connecting. After installing, check in the account's settings that SSL is on."
 	}
 	profile := mobileconfig{

@@ -21,6 +21,10 @@ const (
 	// CaveatPOP3RemoveAfter: the client removes POP3 mail from the server
 	// after some days unless the person switches that off; the file cannot.
 	CaveatPOP3RemoveAfter CaveatKind = "pop3-remove-after-days"
+	// CaveatTypeALabel: Thunderbird refuses an address whose domain is typed
+	// with non-ASCII letters before it reads the isp/ file; the person must
+	// type the xn-- form.
+	CaveatTypeALabel CaveatKind = "type-a-label-domain"
 )
 
 // Caveat is one such case for one written file, with what to do.
@@ -53,6 +57,11 @@ func Caveats(acct Account, files []File) []Caveat {
 						s.Address(), s.Protocol.DisplayName())})
 				}
 			}
+		case f.Path == thunderbirdISPPath(acct) && acct.Address.Domain != acct.Address.DomainUnicode:
+			// modules/FetchConfig.sys.mjs:33 runs InputSanitizer.hostname,
+			// which takes ASCII only, on the typed domain.
+			out = append(out, Caveat{CaveatTypeALabel, f.Path, fmt.Sprintf(
+				"in Thunderbird's account dialog type the address as %s: Thunderbird refuses %s", acct.Address.ASCII(), acct.Address.String())})
 		case in.Protocol == autoconfig.POP3 && (f.Path == "outlook/autodiscover.xml" || f.Path == "android/README.txt"):
 			out = append(out, Caveat{CaveatPOP3RemoveAfter, f.Path,
 				`the app may remove POP3 mail from the server after some days: after adding the account, switch off "Remove from server after ... days"`})

@@ -33,7 +33,11 @@ func TestCaveats(t *testing.T) {
 			if got["outlook/autodiscover.xml"] != CaveatPOP3RemoveAfter || got["android/README.txt"] != CaveatPOP3RemoveAfter {
 				t.Errorf("%s: caveats %v, want the POP3 ones", tc.name, got)
 			}
-		case "imap-pop3", "idn":
+		case "idn":
+			if len(got) != 1 || got["thunderbird/isp/"+ThunderbirdISPFileName(tc.account(t).Address.Domain)] != CaveatTypeALabel {
+				t.Errorf("%s: caveats %v, want the xn-- one", tc.name, got)
+			}
+		case "imap-pop3":
 			if len(got) != 0 {
 				t.Errorf("%s: caveats %v, want none", tc.name, got)
 			}

@@ -128,15 +128,6 @@ func thunderbirdJudge(t *testing.T) string {
 	return dir
 }
 
-// python is Debian's interpreter, as the Thunderbird tools ask for (a pyenv
-// shim costs a third of a second per run), or any python3.
-func python(t *testing.T) string {
-	if _, err := os.Stat("/usr/bin/python3"); err == nil {
-		return "/usr/bin/python3"
-	}
-	return needTool(t, "python3")
-}
-
 // tbAuthNames are Thunderbird's nsMsgAuthMethod names for the first method.
 var tbAuthNames = map[autoconfig.AuthMethod]string{
 	autoconfig.AuthPasswordCleartext: "passwordCleartext",
@@ -284,6 +275,9 @@ func checkTBAccount(t *testing.T, a tbjudge.Account, acct Account, display strin
 		t.Fatalf("the identity does not name its own SMTP server: %+v", id)
 	}
 	o := id.Outgoing
+	if fromUserJS && o.Description != acct.providerName() {
+		t.Errorf("outgoing server named %q, want %q", o.Description, acct.providerName())
+	}
 	if o.Hostname != out.Hostname || o.Port != out.Port ||
 		o.SocketType != tbSocketType[out.Security] || o.AuthMethod != outAuth || o.Username != out.Username {
 		t.Errorf("outgoing server %+v, want %+v", *o, out)
@@ -396,6 +390,39 @@ func TestThunderbirdCreatesAccountsFromOurFiles(t *testing.T) {
 		byAge, days := prefs[srv+"delete_by_age_from_server"], prefs[srv+"num_days_to_leave_on_server"]
 		if c.fromUserJS && byAge == true || !c.fromUserJS && byAge != false && (days == nil || days.(int64) < keepForGood) {
 			t.Errorf("%s: prefs.js delete_by_age_from_server %v, num_days_to_leave_on_server %v", c.key, byAge, days)
+		}
+	}
+}
+
+// Without Thunderbird: the byte-string prefs of a Latin-1 address are
+// written as Thunderbird's own setup stores them (one \xNN byte per
+// letter), the UTF-8 ones as \uNNNN; only the comments are not ASCII.
+func TestThunderbirdUserJSNonASCII(t *testing.T) {
+	addr, err := autoconfig.ParseAddress("jürgen@pop-only.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := NewAccount(loadProvider(t, "pop3-only.xml"), addr, "Jürgen Müller", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := ThunderbirdUserJS(&b, acct); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`user_pref("mail.identity.id1.useremail", "j\xfcrgen@pop-only.test");`,
+		`user_pref("mail.smtpserver.smtp1.username", "j\xfcrgen");`,
+		`user_pref("mail.identity.id1.fullName", "J\u00fcrgen M\u00fcller");`,
+		`user_pref("mail.server.server1.userName", "j\u00fcrgen");`,
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("user.js lacks %s", want)
+		}
+	}
+	for _, l := range strings.Split(b.String(), "\n") {
+		if !strings.HasPrefix(l, "//") && !isASCII(l) {
+			t.Errorf("user.js line not ASCII: %s", l)
 		}
 	}
 }

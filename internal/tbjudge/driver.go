@@ -397,7 +397,7 @@ for (const a of MailServices.accounts.accounts) {
     if (o) {
       const smtp = o.QueryInterface(Ci.nsISmtpServer);
       i.outgoing = { key: o.key, hostname: smtp.hostname, port: smtp.port,
-        socketType: o.socketType, authMethod: o.authMethod, username: o.username };
+        socketType: o.socketType, authMethod: o.authMethod, username: o.username, description: o.description };
     }
     e.identities.push(i);
   }
@@ -434,6 +434,8 @@ type Account struct {
 			SocketType int    `json:"socketType"`
 			AuthMethod int    `json:"authMethod"`
 			Username   string `json:"username"`
+			// Description is the name Account Settings shows for it.
+			Description string `json:"description"`
 		} `json:"outgoing"`
 	} `json:"identities"`
 }
