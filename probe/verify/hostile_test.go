@@ -332,3 +332,37 @@ func TestLoginRefusesSTARTTLSInjection(t *testing.T) {
 		})
 	}
 }
+
+// TestPOP3RepliesGoPOP3Misreads: go-pop3 v1.0.0 takes an empty line for
+// +OK and splits lines over 4 KiB into replies of their own; Login must
+// not report either as a login that worked.
+func TestPOP3RepliesGoPOP3Misreads(t *testing.T) {
+	for name, reply := range map[string]string{
+		"empty line to PASS":   "\r\n",
+		"long -ERR then +OK":   "-ERR " + strings.Repeat("x", 5000) + "\r\n+OK\r\n",
+		"bare LF empty line":   "\n",
+		"+OK after empty line": "\r\n+OK\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t)
+			host := "pop.example.test"
+			cert := w.good(host)
+			w.scripted(host, 995, func(c net.Conn, _ *bufio.Reader) {
+				tc := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{cert}})
+				br := bufio.NewReader(tc)
+				fmt.Fprint(tc, "+OK hi\r\n")
+				readCommand(br) // CAPA
+				fmt.Fprint(tc, "+OK\r\nUSER\r\n.\r\n")
+				readCommand(br) // USER
+				fmt.Fprint(tc, "+OK\r\n")
+				readCommand(br) // PASS
+				fmt.Fprint(tc, reply)
+				hold(br)
+			})
+			lr := loginWithin(t, context.Background(), w.opts(), server(autoconfig.POP3, host, 995, autoconfig.SecurityTLS))
+			if lr.Status == LoginOK || !lr.PasswordSent {
+				t.Fatalf("Login = %+v (err %v)", lr, lr.Err)
+			}
+		})
+	}
+}

@@ -495,7 +495,8 @@ func (l *login) pop3(conn net.Conn) {
 func isNetError(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, net.ErrClosed) || strings.HasPrefix(err.Error(), "unknown response")
+		errors.Is(err, net.ErrClosed) || errors.Is(err, ErrProtocol) || errors.Is(err, ErrTooLong) ||
+		strings.HasPrefix(err.Error(), "unknown response")
 }
 
 func hasMechanism(mechs []string, m string) bool {
@@ -521,13 +522,65 @@ func (d *pop3Dialer) Dial(network, address string) (net.Conn, error) {
 		return nil, errors.New("verify: one POP3 connection per login")
 	}
 	d.used = true
+	var conn net.Conn
+	var err error
 	switch d.gate.server.Security {
 	case autoconfig.SecurityTLS:
-		return d.gate.handshake(d.conn)
+		conn, err = d.gate.handshake(d.conn)
 	case autoconfig.SecuritySTARTTLS:
-		return d.stls()
+		conn, err = d.stls()
+	default:
+		conn = d.conn
 	}
-	return d.conn, nil
+	if err != nil {
+		return nil, err
+	}
+	return &pop3LineGuard{Conn: conn, lineStart: true}, nil
+}
+
+// pop3LineGuard fails the read at an empty line or one longer than
+// pop3MaxLine, before go-pop3 sees it. go-pop3 v1.0.0 takes an empty reply
+// line for "+OK" (parseResp), so "\r\n" to PASS would pass for a login
+// that worked, and it reads a long line in 4 KiB pieces (bufio.ReadLine
+// with isPrefix ignored), the rest of which it would take for the next
+// reply. No line of a POP3 login is empty (RFC 1939 §3).
+// pop3MaxLine is go-pop3's read buffer (bufio's default size): a longer
+// line it would split. RFC 2449 §4 allows POP3 replies 512 octets.
+const pop3MaxLine = 4096
+
+type pop3LineGuard struct {
+	net.Conn
+	lineStart bool
+	lineLen   int
+	err       error
+}
+
+func (g *pop3LineGuard) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	n, err := g.Conn.Read(p)
+	for i, b := range p[:n] {
+		switch {
+		case g.lineStart && (b == '\r' || b == '\n'):
+			g.err = fmt.Errorf("%w: an empty line where POP3 needs +OK or -ERR", ErrProtocol)
+		case b == '\n':
+			g.lineStart, g.lineLen = true, 0
+			continue
+		case g.lineLen >= pop3MaxLine:
+			g.err = fmt.Errorf("%w: a line longer than %d bytes", ErrTooLong, pop3MaxLine)
+		default:
+			g.lineStart = false
+			g.lineLen++
+			continue
+		}
+		// Hand over the lines before the bad one; the next Read fails.
+		if i == 0 {
+			return 0, g.err
+		}
+		return i, nil
+	}
+	return n, err
 }
 
 func (d *pop3Dialer) stls() (net.Conn, error) {
