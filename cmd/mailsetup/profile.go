@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -427,31 +427,19 @@ func readBounded(name string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// printProfileSummary lists what was written, aligned, and per client the
-// next step to import it.
+// printProfileSummary says which servers the files name and where they
+// came from, then lists the files and the next steps as the wizard does.
 func printProfileSummary(w io.Writer, dir string, acct profiles.Account, source string, files []profiles.File) {
 	in, out := acct.In(), acct.Out()
 	fmt.Fprintf(w, "Settings for %s (from the %s):\n", acct.Address, source)
-	fmt.Fprintf(w, "  incoming  %-5s %s:%d  %s  user %s\n", in.Protocol.DisplayName(), in.Hostname, in.Port, securityWords(in.Security), in.Username)
-	fmt.Fprintf(w, "  outgoing  %-5s %s:%d  %s  user %s\n", out.Protocol.DisplayName(), out.Hostname, out.Port, securityWords(out.Security), out.Username)
-	fmt.Fprintf(w, "\nWrote %s to %s:\n", count(len(files), "file"), dir)
-	width := 0
-	for _, f := range files {
-		width = max(width, len(filepath.Join(dir, filepath.FromSlash(f.Path))))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, s := range []struct {
+		what string
+		srv  autoconfig.Server
+	}{{"incoming", in}, {"outgoing", out}} {
+		fmt.Fprintf(tw, "  %s\t%s\t%s:%d\t%s\tuser %s\n", s.what, s.srv.Protocol.DisplayName(), s.srv.Hostname, s.srv.Port, securityWords(s.srv.Security), s.srv.Username)
 	}
-	for _, f := range files {
-		mode := ""
-		if f.Secret {
-			mode = " (0600: holds the password)"
-		}
-		fmt.Fprintf(w, "  %-*s  %s%s\n", width, filepath.Join(dir, filepath.FromSlash(f.Path)), f.About, mode)
-	}
-	fmt.Fprintln(w, "\nNext steps:")
-	seen := map[profiles.Format]bool{}
-	for _, f := range files {
-		if !seen[f.Format] {
-			seen[f.Format] = true
-			fmt.Fprintf(w, "  %-12s %s\n  %-12s %s\n", f.Format, f.Format.Clients(), "", f.Format.NextStep())
-		}
-	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	printWritten(w, dir, files)
 }
