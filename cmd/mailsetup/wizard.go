@@ -216,11 +216,11 @@ func (w *wizard) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	w.showFindings(rep)
 	rep, popts, err = w.afterRefusal(ctx, rep, popts)
 	if err != nil {
 		return err
 	}
-	w.showFindings(rep)
 	if rep.Recommendation == nil {
 		return w.nothingWorks(rep)
 	}
@@ -323,6 +323,7 @@ func (w *wizard) afterRefusal(ctx context.Context, rep *probe.Report, popts prob
 		if rep, err = w.probe(ctx, popts); err != nil {
 			return nil, popts, err
 		}
+		w.showFindings(rep)
 	}
 	return rep, popts, nil
 }
