@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -152,5 +153,35 @@ func TestPasswordStdinOnTerminalIsMasked(t *testing.T) {
 	}
 	if strings.Contains(screen, demo.Password) {
 		t.Errorf("the password was shown on the terminal:\n%s", screen)
+	}
+}
+
+// SIGTERM (a service manager, kill) ends a probe as Ctrl-C does: exit 2,
+// and under --json a report whose status says cancelled.
+func TestProbeSIGTERMIsCancelled(t *testing.T) {
+	dns, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dns.Close()
+	cmd := exec.Command(os.Args[0], "probe", "alice@stalled.test", "--dns-server", dns.LocalAddr().String(), "--private", "--timeout", "10m", "--json")
+	cmd.Env = append(os.Environ(), runAsMainEnv+"=1")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The first DNS question shows the probe is running, its signal
+	// handler long installed.
+	dns.SetReadDeadline(time.Now().Add(time.Minute))
+	if _, _, err := dns.ReadFrom(make([]byte, 512)); err != nil {
+		cmd.Process.Kill()
+		t.Fatalf("the probe asked no DNS question: %v", err)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitUsage || !strings.Contains(stdout.String(), `"status": "cancelled"`) {
+		t.Errorf("after SIGTERM: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
 }

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -156,9 +156,12 @@ func runProfile(ctx context.Context, opts *profileOptions) error {
 	if opts.Address == "" && opts.FromReport == "" {
 		return usageError("give the address, e.g. 'mailsetup profile jane@example.com --name \"Jane Doe\" --out jane/'")
 	}
+	// The address is parsed once, here; a bad one is a usage error before
+	// anything is probed or read. With --from alone, the report names it.
+	var addr autoconfig.Address
 	if opts.Address != "" {
-		// A bad address is a usage error before anything is probed or read.
-		if _, err := parseAddress(opts.Address); err != nil {
+		var err error
+		if addr, err = parseAddress(opts.Address); err != nil {
 			return err
 		}
 	}
@@ -188,7 +191,7 @@ func runProfile(ctx context.Context, opts *profileOptions) error {
 	}
 	answers.Name, answers.Protocol, answers.Formats = opts.Name, protocol, formats
 
-	settings, source, rep, password, err := profileSettings(ctx, opts)
+	settings, source, rep, password, err := profileSettings(ctx, opts, &addr)
 	if err != nil {
 		if opts.JSON && rep != nil && (rep.Status == probe.StatusCancelled || rep.Status == probe.StatusTimedOut) {
 			// A script reads why nothing was written from the status.
@@ -206,10 +209,6 @@ func runProfile(ctx context.Context, opts *profileOptions) error {
 	}
 	if opts.IncludePassword {
 		answers.Password = password
-	}
-	addr, err := parseAddress(opts.Address)
-	if err != nil {
-		return err
 	}
 	var warnings []string
 	if opts.SettingsFile != "" && !slices.Contains(settings.Provider.Domains, addr.Domain) {
@@ -257,7 +256,9 @@ var errNoPasswordToInclude = usageError("--include-password needs the password: 
 // password too, read once: when probing, the probe's network setup has read
 // it (standard input cannot be read twice), and the check that there is one
 // comes before the probe.
-func profileSettings(ctx context.Context, opts *profileOptions) (s account.Settings, source string, rep *probe.Report, password []byte, err error) {
+// addr is the parsed address, filled in from a --from report that names it
+// when none was given.
+func profileSettings(ctx context.Context, opts *profileOptions, addr *autoconfig.Address) (s account.Settings, source string, rep *probe.Report, password []byte, err error) {
 	if opts.SettingsFile != "" || opts.FromReport != "" {
 		if opts.IncludePassword {
 			if password, err = opts.Password(); err != nil {
@@ -270,7 +271,7 @@ func profileSettings(ctx context.Context, opts *profileOptions) (s account.Setti
 	}
 	switch {
 	case opts.SettingsFile != "":
-		p, err := readSettingsFile(opts.SettingsFile, opts.Address)
+		p, err := readSettingsFile(opts.SettingsFile, *addr)
 		return account.Settings{Provider: p}, "settings file " + opts.SettingsFile, nil, password, err
 	case opts.FromReport != "":
 		rep, err := readReport(opts.FromReport)
@@ -282,8 +283,11 @@ func profileSettings(ctx context.Context, opts *profileOptions) (s account.Setti
 				return s, "", nil, nil, usageError("%s is a probe of the domain %s, not of one address: give the address too", opts.FromReport, rep.Domain)
 			}
 			opts.Address = rep.Email
+			if *addr, err = parseAddress(rep.Email); err != nil {
+				return s, "", nil, nil, err
+			}
 		}
-		s, err := reportSettings(rep, opts.FromReport, opts.Address)
+		s, err := reportSettings(rep, opts.FromReport, *addr)
 		return s, "probe report " + opts.FromReport, rep, password, err
 	}
 	popts, release, err := opts.Network(ctx)
@@ -293,10 +297,6 @@ func profileSettings(ctx context.Context, opts *profileOptions) (s account.Setti
 	defer release()
 	if opts.IncludePassword && popts.Password == nil {
 		return s, "", nil, nil, errNoPasswordToInclude
-	}
-	addr, err := parseAddress(opts.Address)
-	if err != nil {
-		return s, "", nil, nil, err
 	}
 	status := newStatusLine(opts.IO, "Probing "+opts.Address+": ")
 	popts.Progress = status.progress()
@@ -311,17 +311,14 @@ func profileSettings(ctx context.Context, opts *profileOptions) (s account.Setti
 	if err := cutShort(rep, popts.Timeout); err != nil {
 		return s, "", rep, nil, err
 	}
-	s, err = reportSettings(rep, "the probe", opts.Address)
+	s, err = reportSettings(rep, "the probe", *addr)
 	return s, "probe of " + opts.Address, rep, popts.Password, err
 }
 
 // reportSettings turns a probe report into settings with the recommended
 // incoming server first, or says why there are none.
-func reportSettings(rep *probe.Report, from, address string) (account.Settings, error) {
-	addr, err := parseAddress(address)
-	if err != nil {
-		return account.Settings{}, err
-	}
+func reportSettings(rep *probe.Report, from string, addr autoconfig.Address) (account.Settings, error) {
+	address := addr.String()
 	if rep.Domain != "" && !strings.EqualFold(rep.Domain, addr.Domain) {
 		return account.Settings{}, usageError("%s is for the domain %s, not %s: probe %s first", from, rep.Domain, addr.Domain, address)
 	}
@@ -388,7 +385,7 @@ func lineOf(data []byte, offset int64) int {
 
 // readSettingsFile reads a config-v1.1 file, or an Autodiscover response
 // (which names no domain: the address gives it).
-func readSettingsFile(name, address string) (*autoconfig.Provider, error) {
+func readSettingsFile(name string, addr autoconfig.Address) (*autoconfig.Provider, error) {
 	data, err := readBounded(name, autoconfig.MaxDocumentSize)
 	if err != nil {
 		return nil, fmt.Errorf("--settings: %s", peopleWords(err))
@@ -409,11 +406,7 @@ func readSettingsFile(name, address string) (*autoconfig.Provider, error) {
 	if adErr != nil {
 		return nil, fmt.Errorf("--settings %q is neither an autoconfig file nor an Autodiscover response that mailsetup can read; 'mailsetup lint %s' says what is wrong with it", name, name)
 	}
-	domain := ""
-	if addr, err := autoconfig.ParseAddress(address); err == nil {
-		domain = addr.Domain
-	}
-	p, err = r.Provider(domain)
+	p, err = r.Provider(addr.Domain)
 	if err != nil {
 		return nil, fmt.Errorf("--settings %s: %s", name, peopleWords(err))
 	}
@@ -439,31 +432,19 @@ func readBounded(name string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// printProfileSummary lists what was written, aligned, and per client the
-// next step to import it.
+// printProfileSummary says which servers the files name and where they
+// came from, then lists the files and the next steps as the wizard does.
 func printProfileSummary(w io.Writer, dir string, acct profiles.Account, source string, files []profiles.File) {
 	in, out := acct.In(), acct.Out()
 	fmt.Fprintf(w, "Settings for %s (from the %s):\n", acct.Address, source)
-	fmt.Fprintf(w, "  incoming  %-5s %s:%d  %s  user %s\n", in.Protocol.DisplayName(), in.Hostname, in.Port, securityWords(in.Security), in.Username)
-	fmt.Fprintf(w, "  outgoing  %-5s %s:%d  %s  user %s\n", out.Protocol.DisplayName(), out.Hostname, out.Port, securityWords(out.Security), out.Username)
-	fmt.Fprintf(w, "\nWrote %s to %s:\n", count(len(files), "file"), dir)
-	width := 0
-	for _, f := range files {
-		width = max(width, len(filepath.Join(dir, filepath.FromSlash(f.Path))))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, s := range []struct {
+		what string
+		srv  autoconfig.Server
+	}{{"incoming", in}, {"outgoing", out}} {
+		fmt.Fprintf(tw, "  %s\t%s\t%s:%d\t%s\tuser %s\n", s.what, s.srv.Protocol.DisplayName(), s.srv.Hostname, s.srv.Port, securityWords(s.srv.Security), s.srv.Username)
 	}
-	for _, f := range files {
-		mode := ""
-		if f.Secret {
-			mode = " (0600: holds the password)"
-		}
-		fmt.Fprintf(w, "  %-*s  %s%s\n", width, filepath.Join(dir, filepath.FromSlash(f.Path)), f.About, mode)
-	}
-	fmt.Fprintln(w, "\nNext steps:")
-	seen := map[profiles.Format]bool{}
-	for _, f := range files {
-		if !seen[f.Format] {
-			seen[f.Format] = true
-			fmt.Fprintf(w, "  %-12s %s\n  %-12s %s\n", f.Format, f.Format.Clients(), "", f.Format.NextStep())
-		}
-	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	printWritten(w, dir, files)
 }

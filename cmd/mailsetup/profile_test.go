@@ -36,11 +36,11 @@ func TestProfileFromSettingsWritesEveryFormat(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(out, filepath.FromSlash(p))); err != nil {
 			t.Errorf("%s not written: %v", p, err)
 		}
-		if !strings.Contains(stdout, filepath.Join(out, filepath.FromSlash(p))) {
+		if !strings.Contains(stdout, "  "+filepath.FromSlash(p)+" ") {
 			t.Errorf("the summary does not list %s", p)
 		}
 	}
-	for _, want := range []string{"IMAP  imap.example.test:993", "Next steps:", "thunderbird  Thunderbird (desktop)", "not New Outlook, not Outlook for Mac"} {
+	for _, want := range []string{"IMAP  imap.example.test:993", "Wrote 11 files to " + out, "Next steps:", "Thunderbird on a computer:", "Outlook for Windows (classic, not New Outlook):"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}

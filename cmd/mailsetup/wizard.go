@@ -219,11 +219,11 @@ func (w *wizard) run(ctx context.Context) error {
 	if rep, popts, err = w.confirmHosts(ctx, popts, rep); err != nil {
 		return err
 	}
+	w.showFindings(rep)
 	rep, popts, err = w.afterRefusal(ctx, rep, popts)
 	if err != nil {
 		return err
 	}
-	w.showFindings(rep)
 	if rep.Recommendation == nil {
 		return w.nothingWorks(rep)
 	}
@@ -326,6 +326,7 @@ func (w *wizard) afterRefusal(ctx context.Context, rep *probe.Report, popts prob
 		if rep, err = w.probe(ctx, popts); err != nil {
 			return nil, popts, err
 		}
+		w.showFindings(rep)
 	}
 	return rep, popts, nil
 }

@@ -439,3 +439,30 @@ func TestWizardRetypeRefusedPassword(t *testing.T) {
 		t.Errorf("exit %d, want 4\nasked %q\n%s", code, script.Asked, out)
 	}
 }
+
+// The wizard takes every answer of the pipeline as a flag: the password
+// goes into the Apple profile only with --include-password, the .reg points
+// at --autodiscover-path.
+func TestWizardTakesThePipelineFlags(t *testing.T) {
+	demo := catalogued(t, "demo")
+	dir := filepath.Join(t.TempDir(), "out")
+	code, _, errOut := wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, []byte(demo.Password), "demo"),
+		Address: demo.Address, Name: "Alice", Protocol: "imap", Formats: "apple,outlook", Out: dir,
+		answerFlags: answerFlags{IncludePassword: true, AutodiscoverPath: `C:\mail\autodiscover.xml`, Username: "alice.l"}}, nil)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	files := readTree(t, dir)
+	if !bytes.Contains(files["apple/alice@demo.test.mobileconfig"], []byte(demo.Password)) || !bytes.Contains(files["apple/alice@demo.test.mobileconfig"], []byte("alice.l")) {
+		t.Errorf("the Apple profile lacks the password or the login name")
+	}
+	if !strings.Contains(errOut, "holds the password in clear text") || strings.Contains(errOut, "placeholder") {
+		t.Errorf("warnings: %s", errOut)
+	}
+	// Without a password there is nothing to include.
+	code, _, errOut = wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, nil, "demo"), Address: demo.Address, Name: "Alice",
+		Protocol: "imap", Formats: "apple", Out: filepath.Join(t.TempDir(), "none"), answerFlags: answerFlags{IncludePassword: true}}, nil)
+	if code != exitUsage || !strings.Contains(errOut, "--include-password needs the password") {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+}
