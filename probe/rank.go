@@ -3,6 +3,7 @@ package probe
 import (
 	"cmp"
 	"slices"
+	"time"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/probe/discover"
@@ -92,6 +93,10 @@ type checkState struct {
 	// safe says whether a password may be sent there (valid certificate,
 	// or allowed by --trust-cert or --allow-plaintext).
 	safe bool
+	// provenAt is when the check ended, from the start of the run;
+	// wakeArmed is set once a head start's end is on the way (settled).
+	provenAt  time.Duration
+	wakeArmed bool
 }
 
 // loginState is what logging in showed.

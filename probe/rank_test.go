@@ -324,3 +324,18 @@ func TestMergeDisagreementsDropsRestatements(t *testing.T) {
 		t.Errorf("merged = %q", got)
 	}
 }
+
+// An Autodiscover answer without <SPA> reads as NTLM; where the login that
+// proved the server went as PLAIN, the proof wins (issue 11).
+func TestProvenMechanismBeatsTheSourcesAuth(t *testing.T) {
+	c := loggedIn(synth(imap, "imap.example.test", 993, tls, checkPassed, discover.MethodAutodiscover), "alice@example.test")
+	c.server.Auth = []autoconfig.AuthMethod{autoconfig.AuthNTLM}
+	c.login.mechanism = "PLAIN"
+	if got := endpoint(c, alice, "").Auth; got != autoconfig.AuthPasswordCleartext {
+		t.Errorf("auth = %s, want %s: the login went as PLAIN", got, autoconfig.AuthPasswordCleartext)
+	}
+	c.login = loginState{status: LoginSkipped}
+	if got := endpoint(c, alice, "").Auth; got != autoconfig.AuthNTLM {
+		t.Errorf("without a login auth = %s, want the source's %s", got, autoconfig.AuthNTLM)
+	}
+}

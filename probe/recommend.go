@@ -254,9 +254,19 @@ func notConfirmed(c *candidate) string {
 	return ""
 }
 
-// authOf picks the authentication to configure: a password method the
-// sources name, else what the server offers after TLS.
+// authOf picks the authentication to configure: how the password went
+// where a login worked (the proof beats any source: an Autodiscover answer
+// without <SPA> reads as NTLM, yet the server took PLAIN), else a password
+// method the sources name, else what the server offers after TLS.
 func authOf(c *candidate) autoconfig.AuthMethod {
+	if c.login.status == LoginOK {
+		switch strings.ToUpper(c.login.mechanism) {
+		case "PLAIN", "LOGIN", "USER":
+			return autoconfig.AuthPasswordCleartext
+		case "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256":
+			return autoconfig.AuthPasswordEncrypted
+		}
+	}
 	for _, a := range c.server.Auth {
 		if a.UsesPassword() {
 			return a

@@ -137,6 +137,34 @@ func Catalogue() []Scenario {
 		})
 	}
 
+	// srv-fast-web-silent: SRV servers proven at once, web hosts that never
+	// answer (issue 11).
+	{
+		in := server(autoconfig.IMAP, "mail.webdead.test", 993, secTLS)
+		o := server(autoconfig.SMTP, "mail.webdead.test", 465, secTLS)
+		silent := HTTPS(&Site{}).WithFault(FaultBlackhole)
+		out = append(out, Scenario{
+			Name:        "srv-fast-web-silent",
+			Description: "SRV names IMAP and SMTP with implicit TLS; the autoconfig, .well-known and Autodiscover hosts accept TCP and never answer",
+			Address:     "alice@webdead.test", Password: pw + "webdead",
+			Expect: Expectation{Incoming: want(in, "alice@webdead.test"), Outgoing: want(o, "alice@webdead.test"),
+				Notes: "nothing the silent web hosts could say can outrank servers of the best class proven with a login: stop then, without waiting for them"},
+			// SRV 1 → A 2 → connect 3 → TLS 4 → greeting 5 → LOGIN 6 ‖ EHLO 6 → AUTH 7.
+			CriticalPath: 7,
+			Domains:      []string{"webdead.test"},
+			Hosts: []Host{
+				{Name: "mail.webdead.test", Services: []Service{IMAPS(), Submissions()}},
+				{Name: "autoconfig.webdead.test", Services: []Service{silent}},
+				{Name: "webdead.test", Services: []Service{silent}},
+				{Name: "autodiscover.webdead.test", Services: []Service{silent}},
+			},
+			Records: []string{
+				"_imaps._tcp.webdead.test. SRV 0 1 993 mail.webdead.test.",
+				"_submissions._tcp.webdead.test. SRV 0 1 465 mail.webdead.test.",
+			},
+		})
+	}
+
 	// autoconfig-only: autoconfig.DOMAIN and nothing else.
 	{
 		d := "autoconfig-only.test"

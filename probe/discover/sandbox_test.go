@@ -59,6 +59,10 @@ var sandboxWant = map[string]struct {
 		"imap imap.penalty.test:993 tls <- srv",
 		"smtp smtp.penalty.test:465 tls <- srv",
 	}, check: trustOf(MethodSRV, TrustDomainDNS)},
+	"srv-fast-web-silent": {found: []string{
+		"imap mail.webdead.test:993 tls <- srv",
+		"smtp mail.webdead.test:465 tls <- srv",
+	}, check: trustOf(MethodSRV, TrustDomainDNS)},
 	"autoconfig-http-elsewhere": {found: []string{
 		"imap imap.plainweb-hosting.test:993 tls <- autoconfig-http",
 		"smtp smtp.plainweb-hosting.test:465 tls <- autoconfig-http",
