@@ -233,6 +233,8 @@ type Provider struct {
 	Documentation []Link   `json:"documentation,omitempty"`
 	// Enable is the page where IMAP or POP3 must first be switched on.
 	Enable *Link `json:"enable,omitempty"`
+	// DAV lists calendar and contacts services, preferred first.
+	DAV []DAVService `json:"dav,omitempty"`
 }
 
 // FirstIncoming returns the most preferred incoming server of protocol p.
@@ -269,6 +271,7 @@ func (p *Provider) Clone() *Provider {
 	c.Incoming = cloneServers(p.Incoming)
 	c.Outgoing = cloneServers(p.Outgoing)
 	c.Others = cloneServers(p.Others)
+	c.DAV = append([]DAVService(nil), p.DAV...)
 	if p.OAuth2 != nil {
 		o := *p.OAuth2
 		c.OAuth2 = &o

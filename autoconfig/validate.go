@@ -19,7 +19,9 @@ import (
 //     as mail.%EMAILDOMAIN% are judged as filled in;
 //   - a domain that ParseDomain refuses;
 //   - a line break or other control character in any text that reaches a
-//     file: display names, usernames, URLs, link texts, OAuth2 values.
+//     file: display names, usernames, URLs, link texts, OAuth2 values;
+//   - a calendar or contacts service whose URL ParseDAVURL refuses or that
+//     is not stored in the form it returns.
 //
 // The error wraps ErrMalformed (and ErrBadHostname for a host name,
 // ErrControlCharacter for a text), quotes
@@ -74,6 +76,11 @@ func (p *Provider) Validate() error {
 		}
 	}
 	for _, s := range p.Others {
+		if err := s.validate(); err != nil {
+			return err
+		}
+	}
+	for _, s := range p.DAV {
 		if err := s.validate(); err != nil {
 			return err
 		}
