@@ -113,12 +113,14 @@ func (e *AutodiscoverError) Error() string {
 
 // AutodiscoverResponse is a POX response: settings, a redirect or an error.
 type AutodiscoverResponse struct {
-	DisplayName  string
-	Action       string
-	RedirectAddr string
-	RedirectURL  string
-	Protocols    []AutodiscoverProtocol
-	Error        *AutodiscoverError
+	DisplayName string
+	// DisplayNameLine is where <DisplayName> was read (0 when not read).
+	DisplayNameLine int
+	Action          string
+	RedirectAddr    string
+	RedirectURL     string
+	Protocols       []AutodiscoverProtocol
+	Error           *AutodiscoverError
 }
 
 // NewAutodiscoverResponse answers addr with p's preferred IMAP or POP3
@@ -260,7 +262,7 @@ func ReadAutodiscoverResponse(r io.Reader) (*AutodiscoverResponse, error) {
 		return out, nil
 	}
 	if u := resp.child("User"); u != nil {
-		out.DisplayName = u.childText("DisplayName")
+		out.DisplayName, out.DisplayNameLine = u.childText("DisplayName"), lineOf(u, "DisplayName")
 	}
 	acct := resp.child("Account")
 	if acct == nil {

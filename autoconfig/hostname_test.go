@@ -203,3 +203,25 @@ func TestReadConfigHonoursDeclaredEncoding(t *testing.T) {
 		t.Errorf("Lint = %+v, want only the no-SMTP warning", rep)
 	}
 }
+
+// Lint flags a user's <DisplayName> with a line break on its line, and the
+// Autodiscover reader's Provider refuses it.
+func TestAutodiscoverDisplayNameWithLineBreak(t *testing.T) {
+	ad := `<Autodiscover><Response>
+<User><DisplayName>Jane&#10;user_pref("x", 1);</DisplayName></User>
+<Account><Action>settings</Action>
+<Protocol><Type>IMAP</Type><Server>imap.example.test</Server><Port>993</Port><SSL>on</SSL><SPA>off</SPA></Protocol>
+<Protocol><Type>SMTP</Type><Server>smtp.example.test</Server><Port>465</Port><SSL>on</SSL><SPA>off</SPA></Protocol>
+</Account></Response></Autodiscover>`
+	rep := Lint(strings.NewReader(ad))
+	if len(rep.Findings) != 1 || rep.Findings[0].Severity != Error || rep.Findings[0].Line != 2 || !strings.Contains(rep.Findings[0].Message, "<DisplayName>") {
+		t.Errorf("Lint = %+v", rep)
+	}
+	r, err := ReadAutodiscoverResponse(strings.NewReader(ad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Provider("example.test"); !errors.Is(err, ErrControlCharacter) || !errors.Is(err, ErrMalformed) {
+		t.Errorf("Provider err = %v", err)
+	}
+}

@@ -131,7 +131,7 @@ func lintAutodiscover(data []byte) LintReport {
 		return rep
 	}
 	if err := CheckOneLine("<DisplayName>", r.DisplayName); err != nil {
-		add(0, Error, "%s", reason(err))
+		add(r.DisplayNameLine, Error, "%s", reason(err))
 	}
 	incoming, outgoing := 0, 0
 	for _, ap := range r.Protocols {
