@@ -453,7 +453,7 @@ func (c usersCols) user(rec []string, line int) (batchUser, error) {
 	}
 	addr, err := autoconfig.ParseAddress(u.Email)
 	if err != nil {
-		return u, fmt.Errorf("email %q: %v", u.Email, err)
+		return u, fmt.Errorf("email %q: %s", u.Email, peopleWords(err))
 	}
 	u.addr = addr
 	if u.Name == "" {

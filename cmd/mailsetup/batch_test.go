@@ -61,8 +61,9 @@ func batchRun(t *testing.T, opts *batchOptions) (code int, stdout, stderr string
 	}
 	err := runBatch(context.Background(), opts)
 	if err != nil {
-		errOut.WriteString("mailsetup: " + err.Error() + "\n")
+		errOut.WriteString("mailsetup: " + peopleWords(err) + "\n")
 	}
+	forPeople(t, []string{"batch", opts.UsersFile}, errOut.String())
 	return exitCodeOf(err), out.String(), errOut.String()
 }
 

@@ -13,6 +13,7 @@ func runMain(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	io, _, out, errOut := iostreams.Test()
 	code = Main(io, args)
+	forPeople(t, args, errOut.String())
 	return code, out.String(), errOut.String()
 }
 

@@ -13,7 +13,16 @@ import (
 // programmerWords are what a message for people must not hold: Go's
 // package prefixes and type names, decoder errors, raw HTTP client and
 // context errors.
-var programmerWords = regexp.MustCompile(`\b(autoconfig|probe|profiles|server|verify|discover|netx|sandbox|prompt|account|json|yaml|idna|x509|tls): |Go value|Go struct|cannot unmarshal|context deadline exceeded|context canceled|Get "http|Post "http|\*[a-z]+\.[A-Z][A-Za-z]+`)
+var programmerWords = regexp.MustCompile(`(^|: |\n)\s*(autoconfig|probe|profiles|server|verify|discover|netx|sandbox|prompt|account|json|yaml|idna|x509|tls): |Go value|Go struct|cannot unmarshal|context deadline exceeded|context canceled|Get "http|Post "http|\*[a-z]+\.[A-Z][A-Za-z]+`)
+
+// forPeople fails the test when what a command printed for people holds
+// words for programmers; every CLI test helper calls it.
+func forPeople(t *testing.T, args []string, text string) {
+	t.Helper()
+	if m := programmerWords.FindString(text); m != "" {
+		t.Errorf("%q printed %q, words for programmers:\n%s", args, m, text)
+	}
+}
 
 // Every error the command line prints for a bad input is written for
 // people. The bad inputs are the ones users met (issue 12): files of the

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/internal/account"
 	"github.com/mailsetup/mailsetup/internal/iostreams"
 	"github.com/mailsetup/mailsetup/internal/prompt"
 )
@@ -143,4 +146,37 @@ func utf16LE(s string) string {
 		b.WriteByte(0)
 	}
 	return b.String()
+}
+
+// A missing answer that a file needs - the Outlook path - is warned about
+// in the same words by profile, the wizard and batch.
+func TestMissingOutlookPathWarnsTheSameEverywhere(t *testing.T) {
+	sc := catalogued(t, "demo")
+	findings := sameFindings()
+	dir := t.TempDir()
+	network := sandboxNetwork(t, nil, "demo")
+	_, _, profErr := runCommand(t, func(f *Factory) *cobra.Command {
+		return newCmdProfile(f, func(o *profileOptions) error {
+			o.Network, o.Probe = network, findings
+			return runProfile(context.Background(), o)
+		})
+	}, "", sc.Address, "--name", "A", "--format", "outlook", "--out", filepath.Join(dir, "p"))
+	_, _, wizErr := wizardRun(t, &wizardOptions{Network: network, Probe: findings, Address: sc.Address, Name: "A",
+		Protocol: "imap", Formats: "outlook", Out: filepath.Join(dir, "w")}, nil)
+	users := filepath.Join(dir, "users.csv")
+	writeFile(t, users, "email,name\n"+sc.Address+",A\n")
+	out := filepath.Join(dir, "b")
+	batchRun(t, &batchOptions{Network: network, Probe: findings, UsersFile: users, Out: out, Formats: "outlook", Concurrency: 1})
+	summary, _ := os.ReadFile(filepath.Join(out, "summary.json"))
+
+	want := noticeWords(account.Notice{Kind: account.NoticeAutodiscoverPlaceholder, File: "outlook/autodiscover.reg"})
+	for what, got := range map[string]string{"profile": profErr, "wizard": wizErr} {
+		if !strings.Contains(got, "warning: "+want+"\n") {
+			t.Errorf("%s did not warn %q:\n%s", what, want, got)
+		}
+	}
+	quoted, _ := json.Marshal(want)
+	if !bytes.Contains(summary, quoted) {
+		t.Errorf("batch's summary lacks %s:\n%s", quoted, summary)
+	}
 }

@@ -24,6 +24,7 @@ func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 	ios, in, out, errOut := iostreams.Test()
 	in.WriteString(stdin)
 	code = Main(ios, args)
+	forPeople(t, args, errOut.String())
 	return code, out.String(), errOut.String()
 }
 

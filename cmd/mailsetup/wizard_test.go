@@ -63,8 +63,13 @@ func wizardRun(t *testing.T, opts *wizardOptions, script *prompt.Script) (code i
 		t.Fatalf("the wizard asked something unexpected: %v\nasked so far: %q\nstdout:\n%s", err, script.Asked, out)
 	}
 	if err != nil {
-		errOut.WriteString("mailsetup: " + err.Error() + "\n")
+		errOut.WriteString("mailsetup: " + peopleWords(err) + "\n")
 	}
+	people := errOut.String()
+	if !opts.JSON {
+		people += out.String()
+	}
+	forPeople(t, []string{"wizard", opts.Address}, people)
 	if script != nil && code == 0 {
 		if derr := script.Done(); derr != nil && err == nil {
 			t.Errorf("%v (asked: %q)", derr, script.Asked)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/autoconfig/server"
 	"github.com/mailsetup/mailsetup/internal/account"
 	"github.com/mailsetup/mailsetup/internal/prompt"
 	"github.com/mailsetup/mailsetup/probe"
@@ -36,6 +37,7 @@ var sentinelWords = []struct {
 	{account.ErrInsecureOnly, "only servers without valid encryption answer"},
 	{account.ErrNoOutgoing, "no working server for sending (SMTP) was found"},
 	{prompt.ErrCancelled, "cancelled"},
+	{server.ErrConfig, "the serve configuration cannot be used"},
 }
 
 // peopleWords is an error as a person reads it: one line, the libraries'
