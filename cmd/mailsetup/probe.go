@@ -117,7 +117,7 @@ func printReport(io *iostreams.IOStreams, asJSON bool, rep *probe.Report) error 
 	if asJSON {
 		return writeJSON(io.Out, rep)
 	}
-	return rep.WriteText(io.Out)
+	return writeReportText(io.Out, rep)
 }
 
 // probeExit maps a probe's outcome to the documented exit code. The report

@@ -393,7 +393,7 @@ func (w *wizard) confirmHosts(ctx context.Context, popts probe.Options, rep *pro
 			strings.Join(hosts, " and "), probe.NotConfirmed, strings.Join(hosts, " --trust-host ")))
 	}
 	for _, h := range hosts {
-		fmt.Fprint(w.out, probe.Wrap("", fmt.Sprintf("%s was named by %s. %s, and %s is outside %s: a client set up with it sends your password there.",
+		fmt.Fprint(w.out, wrapText("", fmt.Sprintf("%s was named by %s. %s, and %s is outside %s: a client set up with it sends your password there.",
 			h, namedBy(rep, h), untrustedBecause(rep, h), h, w.addr.Domain)))
 		ok, err := w.ask.Confirm(fmt.Sprintf("Do you trust %s with your password for %s?", h, w.addr), false)
 		if err != nil {
@@ -444,18 +444,18 @@ func untrustedBecause(rep *probe.Report, host string) string {
 func (w *wizard) showFindings(rep *probe.Report) {
 	if len(rep.Servers) > 0 {
 		fmt.Fprintf(w.out, "What was found for %s:\n", w.addr)
-		rep.WriteServers(w.out)
-		fmt.Fprintf(w.out, "  (%s; --json lists each)\n", rep.LookupCounts())
+		writeServers(w.out, rep)
+		fmt.Fprintf(w.out, "  (%s; --json lists each)\n", lookupCounts(rep))
 	}
 	if rep.Recommendation != nil {
 		fmt.Fprintln(w.out)
-		rep.WriteRecommendation(w.out)
+		writeRecommendation(w.out, rep)
 		if r := rep.Recommendation.Requirement; r != nil {
-			fmt.Fprint(w.out, probe.Wrap("Note: ", r.Summary+" "+r.Fix))
+			fmt.Fprint(w.out, wrapText("Note: ", r.Summary+" "+r.Fix))
 		}
 	}
 	for _, warn := range rep.Warnings {
-		fmt.Fprint(w.out, probe.Wrap("Warning: ", warn))
+		fmt.Fprint(w.out, wrapText("Warning: ", warn))
 	}
 	fmt.Fprintln(w.out)
 }
@@ -473,7 +473,7 @@ func (w *wizard) chooseProtocol(rep *probe.Report) (autoconfig.Protocol, error) 
 	case want == autoconfig.POP3 && !hasPOP3:
 		why := "no working POP3 server was found"
 		for _, s := range rep.Servers {
-			if s.Protocol == autoconfig.POP3 && s.NotChecked() {
+			if s.Protocol == autoconfig.POP3 && notChecked(s) {
 				why = "POP3 servers were found but not proven: the probe stops once IMAP, which beats them, is proven"
 				break
 			}
@@ -505,9 +505,9 @@ func (w *wizard) chooseProtocol(rep *probe.Report) (autoconfig.Protocol, error) 
 		return "", usageError("POP3 needs a confirmation: %s Pass --yes to confirm it%s", whatPOP3Costs, imapHint(hasIMAP))
 	}
 	if onlyPOP3 {
-		fmt.Fprint(w.out, probe.Wrap("", "Only POP3 works for this address. "+whatPOP3Costs))
+		fmt.Fprint(w.out, wrapText("", "Only POP3 works for this address. "+whatPOP3Costs))
 	} else {
-		fmt.Fprint(w.out, probe.Wrap("", whatPOP3Costs))
+		fmt.Fprint(w.out, wrapText("", whatPOP3Costs))
 	}
 	ok, err := w.ask.Confirm("Use POP3, with \"leave messages on server\" on?", onlyPOP3)
 	if err != nil {
@@ -624,7 +624,7 @@ func printWritten(out io.Writer, dir string, files []profiles.File) {
 	for _, f := range files {
 		if !seen[f.Format] {
 			seen[f.Format] = true
-			fmt.Fprint(out, probe.Wrap("  ", f.Format.Clients()+":"), probe.Wrap("      ", f.Format.NextStep()))
+			fmt.Fprint(out, wrapText("  ", f.Format.Clients()+":"), wrapText("      ", f.Format.NextStep()))
 		}
 	}
 }
@@ -632,15 +632,15 @@ func printWritten(out io.Writer, dir string, files []profiles.File) {
 // nothingWorks says what was tried and offers the setup sheet with what
 // was found, for the person to complete with the provider's help.
 func (w *wizard) nothingWorks(rep *probe.Report) error {
-	fmt.Fprintf(w.out, "No working settings were found for %s.\n\nWhat was tried (%s; --json lists each)\n", w.addr, rep.LookupCounts())
-	rep.WriteTried(w.out)
+	fmt.Fprintf(w.out, "No working settings were found for %s.\n\nWhat was tried (%s; --json lists each)\n", w.addr, lookupCounts(rep))
+	writeTried(w.out, rep)
 	code, why := exitNothingFound, "no working mail server was found"
 	if rep.Status == probe.StatusInsecureOnly {
 		code, why = exitInsecureOnly, "only servers without valid encryption answer; --allow-plaintext or --trust-cert SHA256 accept them at your own risk"
 	}
 	sheet := unprovenSettings(rep)
 	if sheet == nil {
-		fmt.Fprint(w.out, "\n"+probe.Wrap("", "Nothing at all was found to put on a setup sheet: ask the provider for the incoming (IMAP) and outgoing (SMTP) server names, ports and security."))
+		fmt.Fprint(w.out, "\n"+wrapText("", "Nothing at all was found to put on a setup sheet: ask the provider for the incoming (IMAP) and outgoing (SMTP) server names, ports and security."))
 		return withExitCode(code, fmt.Errorf("%s for %s", why, w.addr))
 	}
 	write := false
