@@ -169,7 +169,7 @@ type msgWake struct{}
 
 // minSourceHeadStart is the least head start the better sources get over
 // a proven server of the best class from a lesser one (see settled).
-const minSourceHeadStart = 200 * time.Millisecond
+const minSourceHeadStart = time.Second
 
 // msgLockout says a reservation of the lockout ended (an Autodiscover
 // request with the password): a login waiting at its gate may go now.
@@ -644,13 +644,13 @@ func (e *engine) loginTargets(dir int) []*candidate {
 // order). Such a server is of the best class there is: what discovery still
 // finds could outrank it only by its source. One from the domain's own
 // autoconfig file goes at once; one from a lesser source gives the better
-// sources still asking a head start of twice the time it took to prove it,
-// then goes, and its login outranks any source. A source that answers at
-// all answers within that (the autoconfig fetch is fewer round trips than
-// an SRV server's proof, and a loaded machine slows both alike); one that
-// never answers costs that head start, not its whole timeout (issue 11: SRV
-// servers proven in 0.2 s waited 5 s for autoconfig hosts that accepted TCP
-// and never answered).
+// sources still asking a head start of three times the time it took to
+// prove it, and at least a second, then goes, and its login outranks any
+// source. A source that answers at all answers within that (the autoconfig
+// fetch is fewer round trips than an SRV server's proof, and a loaded
+// machine slows both alike); one that never answers costs that head start,
+// not its whole timeout (issue 11: SRV servers proven in 0.2 s waited 5 s
+// for autoconfig hosts that accepted TCP and never answered).
 func (e *engine) settled(c *candidate) bool {
 	k := c.key()
 	k.loginOK = 0
@@ -671,7 +671,7 @@ func (e *engine) settled(c *candidate) bool {
 	if k.source == 0 {
 		return true
 	}
-	wait := max(2*c.check.provenAt, minSourceHeadStart) - time.Since(e.start)
+	wait := max(3*c.check.provenAt, minSourceHeadStart) - time.Since(e.start)
 	if wait <= 0 {
 		return true
 	}

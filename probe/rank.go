@@ -38,6 +38,11 @@ func sourceRank(s Source) int {
 	return 6
 }
 
+// Rank is how much the source's answer is the domain's own word, smaller
+// first (the ranking's source key): the domain's autoconfig and SRV, then
+// Autodiscover, the ISPDB, MX-based settings, plain http, a guess.
+func (s Source) Rank() int { return sourceRank(s) }
+
 // checkStatus is how far verification has proven a candidate.
 type checkStatus int
 

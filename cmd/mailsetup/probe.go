@@ -124,7 +124,7 @@ func printReport(io *iostreams.IOStreams, asJSON bool, rep *probe.Report) error 
 	if asJSON {
 		return writeJSON(io.Out, rep)
 	}
-	return rep.WriteText(safeWriter{io.Out})
+	return writeReportText(safeWriter{io.Out}, rep)
 }
 
 // probeExit ends the process with the report's exit code. The report has

@@ -280,7 +280,7 @@ func (w *wizard) run(ctx context.Context) error {
 func (w *wizard) afterRefusal(ctx context.Context, rep *probe.Report, popts probe.Options) (*probe.Report, probe.Options, error) {
 	for rep.Status == probe.StatusLoginRejected && w.asking() {
 		if w.refused+refusedLogins(rep, w.addr) >= maxRefusedLogins {
-			fmt.Fprint(w.out, probe.Wrap("", "The server refused your login twice; mailsetup tries no more, so that your account is not locked. Check the password (and your login name) with your provider."))
+			fmt.Fprint(w.out, wrapText("", "The server refused your login twice; mailsetup tries no more, so that your account is not locked. Check the password (and your login name) with your provider."))
 			ok, err := w.ask.Confirm("Write the files anyway (they hold no password)?", true)
 			if err != nil {
 				return nil, popts, err
@@ -513,7 +513,7 @@ func (w *wizard) confirmHosts(ctx context.Context, popts probe.Options, rep *pro
 			strings.Join(hosts, " and "), probe.NotConfirmed, strings.Join(hosts, " --trust-host ")))
 	}
 	for _, h := range hosts {
-		fmt.Fprint(w.out, probe.Wrap("", fmt.Sprintf("%s was named by %s. %s, and %s is outside %s: a client set up with it sends your password there.",
+		fmt.Fprint(w.out, wrapText("", fmt.Sprintf("%s was named by %s. %s, and %s is outside %s: a client set up with it sends your password there.",
 			h, namedBy(rep, h), untrustedBecause(rep, h), h, w.addr.Domain)))
 		ok, err := w.ask.Confirm(fmt.Sprintf("Do you trust %s with your password for %s?", h, w.addr), false)
 		if err != nil {
@@ -566,27 +566,27 @@ func untrustedBecause(rep *probe.Report, host string) string {
 func (w *wizard) showFindings(rep *probe.Report) {
 	if w.opts.Details && len(rep.Servers) > 0 {
 		fmt.Fprintf(w.out, "What was found for %s:\n", w.addr)
-		rep.WriteServers(w.out)
-		fmt.Fprintf(w.out, "  (%s; --json lists each)\n\n", rep.LookupCounts())
+		writeServers(w.out, rep)
+		fmt.Fprintf(w.out, "  (%s; --json lists each)\n\n", lookupCounts(rep))
 	}
 	if rec := rep.Recommendation; rec != nil {
 		writeRecommendationForPeople(w.out, rec)
 		if r := rec.Requirement; r != nil {
-			fmt.Fprint(w.out, probe.Wrap("Note: ", r.Summary+" "+r.Fix))
+			fmt.Fprint(w.out, wrapText("Note: ", r.Summary+" "+r.Fix))
 		}
 		switch rec.Confidence {
 		case probe.ConfidenceLogin:
 			fmt.Fprintln(w.out, "Your password worked.")
 		case probe.ConfidenceTLS:
-			fmt.Fprint(w.out, probe.Wrap("", "The servers answered over a verified encrypted connection; without a password no login was tried."))
+			fmt.Fprint(w.out, wrapText("", "The servers answered over a verified encrypted connection; without a password no login was tried."))
 		}
 	}
 	for _, problem := range loginProblems(rep) {
-		fmt.Fprint(w.out, probe.Wrap("Warning: ", problem))
+		fmt.Fprint(w.out, wrapText("Warning: ", problem))
 	}
 	for _, warn := range rep.Warnings {
 		if !isLoginRefusal(warn) && !isPOP3Only(warn) {
-			fmt.Fprint(w.out, probe.Wrap("Warning: ", warn))
+			fmt.Fprint(w.out, wrapText("Warning: ", warn))
 		}
 	}
 	if !w.opts.Details && rep.Recommendation != nil {
@@ -608,7 +608,7 @@ func (w *wizard) chooseProtocol(rep *probe.Report) (autoconfig.Protocol, error) 
 	case want == autoconfig.POP3 && !hasPOP3:
 		why := "no working POP3 server was found"
 		for _, s := range rep.Servers {
-			if s.Protocol == autoconfig.POP3 && s.NotChecked() {
+			if s.Protocol == autoconfig.POP3 && notChecked(s) {
 				why = "POP3 servers were found but not proven: the probe stops once IMAP, which beats them, is proven"
 				break
 			}
@@ -640,9 +640,9 @@ func (w *wizard) chooseProtocol(rep *probe.Report) (autoconfig.Protocol, error) 
 		return "", usageError("POP3 needs a confirmation: %s Pass --yes to confirm it%s", whatPOP3Costs, imapHint(hasIMAP))
 	}
 	if onlyPOP3 {
-		fmt.Fprint(w.out, probe.Wrap("", "Only POP3 works for this address. "+whatPOP3Costs))
+		fmt.Fprint(w.out, wrapText("", "Only POP3 works for this address. "+whatPOP3Costs))
 	} else {
-		fmt.Fprint(w.out, probe.Wrap("", whatPOP3Costs))
+		fmt.Fprint(w.out, wrapText("", whatPOP3Costs))
 	}
 	ok, err := w.ask.Confirm("Use POP3, with \"leave messages on server\" on?", onlyPOP3)
 	if err != nil {
@@ -759,7 +759,7 @@ func printWritten(out io.Writer, dir string, files []profiles.File) {
 	for _, f := range files {
 		if !seen[f.Format] {
 			seen[f.Format] = true
-			fmt.Fprint(out, probe.Wrap("  ", clientChoice(f.Format)+":"), probe.Wrap("      ", f.Format.NextStep()))
+			fmt.Fprint(out, wrapText("  ", clientChoice(f.Format)+":"), wrapText("      ", f.Format.NextStep()))
 		}
 	}
 }
@@ -769,8 +769,8 @@ func printWritten(out io.Writer, dir string, files []profiles.File) {
 func (w *wizard) nothingWorks(rep *probe.Report) error {
 	fmt.Fprintf(w.out, "No working settings were found for %s.\n", w.addr)
 	if w.opts.Details {
-		fmt.Fprintf(w.out, "\nWhat was tried (%s; --json lists each)\n", rep.LookupCounts())
-		rep.WriteTried(w.out)
+		fmt.Fprintf(w.out, "\nWhat was tried (%s; --json lists each)\n", lookupCounts(rep))
+		writeTried(w.out, rep)
 	}
 	code, why := exitNothingFound, "no working mail server was found"
 	if rep.Status == probe.StatusInsecureOnly {
@@ -778,7 +778,7 @@ func (w *wizard) nothingWorks(rep *probe.Report) error {
 	}
 	sheet := unprovenSettings(rep)
 	if sheet == nil {
-		fmt.Fprint(w.out, "\n"+probe.Wrap("", nothingFoundNextSteps(w.addr)))
+		fmt.Fprint(w.out, "\n"+wrapText("", nothingFoundNextSteps(w.addr)))
 		return withExitCode(code, fmt.Errorf("%s for %s", why, w.addr))
 	}
 	write := false

@@ -303,8 +303,8 @@ func TestWizardNothingFoundSaysWhatWasTried(t *testing.T) {
 		}
 	}
 	for _, line := range strings.Split(out, "\n") {
-		if n := len([]rune(line)); n > probe.TextWidth {
-			t.Errorf("line of %d columns (max %d): %q", n, probe.TextWidth, line)
+		if n := len([]rune(line)); n > textWidth {
+			t.Errorf("line of %d columns (max %d): %q", n, textWidth, line)
 		}
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {

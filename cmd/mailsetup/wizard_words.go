@@ -65,9 +65,9 @@ func writeRecommendationForPeople(w io.Writer, rec *probe.Recommendation) {
 	if rec.LeaveMessagesOnServer {
 		fmt.Fprintln(w, "  Leave messages on server: on")
 	}
-	fmt.Fprint(w, probe.Wrap("  Why: ", rec.Reason))
+	fmt.Fprint(w, wrapText("  Why: ", rec.Reason))
 	if rec.WithoutIMAP != "" {
-		fmt.Fprint(w, probe.Wrap("  Without IMAP: ", rec.WithoutIMAP))
+		fmt.Fprint(w, wrapText("  Without IMAP: ", rec.WithoutIMAP))
 	}
 }
 

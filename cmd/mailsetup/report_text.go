@@ -1,4 +1,4 @@
-package probe
+package main
 
 import (
 	"cmp"
@@ -12,18 +12,19 @@ import (
 	"unicode/utf8"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/probe"
 	"github.com/mailsetup/mailsetup/probe/discover"
 )
 
-// TextWidth is the widest line the report for people may have; longer
+// textWidth is the widest line the report for people may have; longer
 // detail stays in the JSON form.
-const TextWidth = 100
+const textWidth = 100
 
 // WriteText writes the report for people: what was found where and whether
 // it works, the recommendation and its reason, disagreements and warnings.
 // It is short on purpose and the same for the same outcome, run after run:
 // --json has every lookup and certificate detail.
-func (r *Report) WriteText(w io.Writer) error {
+func writeReportText(w io.Writer, r *probe.Report) error {
 	b := &strings.Builder{}
 	subject := r.Email
 	if subject == "" {
@@ -33,16 +34,16 @@ func (r *Report) WriteText(w io.Writer) error {
 
 	if len(r.Servers) > 0 {
 		b.WriteString("\nServers found\n")
-		r.WriteServers(b)
+		writeServers(b, r)
 	}
 	if r.Recommendation != nil {
-		fmt.Fprintf(b, "  (%s; --json lists each)\n\n", r.LookupCounts())
-		r.WriteRecommendation(b)
+		fmt.Fprintf(b, "  (%s; --json lists each)\n\n", lookupCounts(r))
+		writeRecommendation(b, r)
 	} else {
 		fmt.Fprintf(b, "\n%s\n", nothingWords[r.Status])
 		if len(r.Lookups) > 0 {
-			fmt.Fprintf(b, "\nWhat was tried (%s; --json lists each)\n", r.LookupCounts())
-			r.WriteTried(b)
+			fmt.Fprintf(b, "\nWhat was tried (%s; --json lists each)\n", lookupCounts(r))
+			writeTried(b, r)
 		}
 	}
 	writeList(b, "Disagreements", r.Disagreements)
@@ -58,7 +59,7 @@ func (r *Report) WriteText(w io.Writer) error {
 
 // WriteRecommendation writes the recommended servers, each on one aligned
 // line, the reason in a sentence, how it was proven and what else works.
-func (r *Report) WriteRecommendation(w io.Writer) {
+func writeRecommendation(w io.Writer, r *probe.Report) {
 	rec := r.Recommendation
 	if rec == nil {
 		return
@@ -66,25 +67,25 @@ func (r *Report) WriteRecommendation(w io.Writer) {
 	b := &strings.Builder{}
 	fmt.Fprintf(b, "Recommended: %s\n", rec.Protocol.DisplayName())
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "  Incoming\t%s\n", strings.Join(rec.Incoming.Cells(), "\t"))
+	fmt.Fprintf(tw, "  Incoming\t%s\n", strings.Join(endpointCells(rec.Incoming), "\t"))
 	if rec.Outgoing != nil {
-		fmt.Fprintf(tw, "  Outgoing\t%s\n", strings.Join(rec.Outgoing.Cells(), "\t"))
+		fmt.Fprintf(tw, "  Outgoing\t%s\n", strings.Join(endpointCells(*rec.Outgoing), "\t"))
 	}
 	tw.Flush()
 	if rec.LeaveMessagesOnServer {
 		b.WriteString("  Leave messages on server: on\n")
 	}
-	b.WriteString(Wrap("  Why: ", rec.Reason))
+	b.WriteString(wrapText("  Why: ", rec.Reason))
 	if rec.WithoutIMAP != "" {
-		b.WriteString(Wrap("  Without IMAP: ", rec.WithoutIMAP))
+		b.WriteString(wrapText("  Without IMAP: ", rec.WithoutIMAP))
 	}
-	b.WriteString(Wrap("  Proven by: ", confidenceWords[rec.Confidence]))
+	b.WriteString(wrapText("  Proven by: ", confidenceWords[rec.Confidence]))
 	if alts := sortedEndpoints(rec.Alternatives); len(alts) > 0 {
 		var names []string
 		for _, a := range alts {
 			names = append(names, fmt.Sprintf("%s %s:%d (%s)", a.Protocol.DisplayName(), a.Host, a.Port, a.Security.Description()))
 		}
-		b.WriteString(Wrap("  Also works: ", strings.Join(names, ", ")))
+		b.WriteString(wrapText("  Also works: ", strings.Join(names, ", ")))
 	}
 	io.WriteString(w, b.String())
 }
@@ -93,41 +94,41 @@ func (r *Report) WriteRecommendation(w io.Writer) {
 // recommended ones first, then by how far each was proven, protocol,
 // security, source, host and port, so that the same outcome reads the same
 // however the concurrent checks happened to finish.
-func (r *Report) WriteServers(w io.Writer) {
-	servers := r.sortedServers()
-	// The verdict gets what the other columns leave of TextWidth; a long
+func writeServers(w io.Writer, r *probe.Report) {
+	servers := sortedServers(r)
+	// The verdict gets what the other columns leave of textWidth; a long
 	// error is clipped (the JSON has it whole).
 	var widths [4]int
 	for _, s := range servers {
-		for i, c := range append(s.Cells(), s.SourceList()) {
+		for i, c := range append(serverCells(s), sourceList(s)) {
 			widths[i] = max(widths[i], utf8.RuneCountInString(c))
 		}
 	}
-	verdictWidth := max(TextWidth-2-(widths[0]+widths[1]+widths[2]+widths[3])-4*2, 32)
+	verdictWidth := max(textWidth-2-(widths[0]+widths[1]+widths[2]+widths[3])-4*2, 32)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, s := range servers {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", strings.Join(s.Cells(), "\t"), clip(s.Verdict(), verdictWidth), s.SourceList())
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", strings.Join(serverCells(s), "\t"), clip(verdict(s), verdictWidth), sourceList(s))
 	}
 	tw.Flush()
 }
 
-func (r *Report) sortedServers() []ServerReport {
-	recommended := func(s ServerReport) int {
+func sortedServers(r *probe.Report) []probe.ServerReport {
+	recommended := func(s probe.ServerReport) int {
 		if rec := r.Recommendation; rec != nil {
-			if rec.Incoming.is(s) || (rec.Outgoing != nil && rec.Outgoing.is(s)) {
+			if endpointIs(rec.Incoming, s) || (rec.Outgoing != nil && endpointIs(*rec.Outgoing, s)) {
 				return 0
 			}
 		}
 		return 1
 	}
 	out := slices.Clone(r.Servers)
-	slices.SortStableFunc(out, func(a, b ServerReport) int {
+	slices.SortStableFunc(out, func(a, b probe.ServerReport) int {
 		return cmp.Or(
 			cmp.Compare(directionOf(a.Protocol), directionOf(b.Protocol)),
 			cmp.Compare(recommended(a), recommended(b)),
-			cmp.Compare(a.outcomeRank(), b.outcomeRank()),
-			cmp.Compare(protocolRank(a.Protocol), protocolRank(b.Protocol)),
-			cmp.Compare(securityRank(a.Security), securityRank(b.Security)),
+			cmp.Compare(outcomeRank(a), outcomeRank(b)),
+			cmp.Compare(protocolOrder(a.Protocol), protocolOrder(b.Protocol)),
+			cmp.Compare(securityOrder(a.Security), securityOrder(b.Security)),
 			cmp.Compare(bestSourceRank(a.Sources), bestSourceRank(b.Sources)),
 			cmp.Compare(a.Host, b.Host),
 			cmp.Compare(a.Port, b.Port),
@@ -136,7 +137,7 @@ func (r *Report) sortedServers() []ServerReport {
 	return out
 }
 
-func (e Endpoint) is(s ServerReport) bool {
+func endpointIs(e probe.Endpoint, s probe.ServerReport) bool {
 	return e.Protocol == s.Protocol && e.Host == s.Host && e.Port == s.Port && e.Security == s.Security
 }
 
@@ -149,40 +150,40 @@ func directionOf(p autoconfig.Protocol) int {
 }
 
 // outcomeRank mirrors the ranking's tiers from what the report shows.
-func (s ServerReport) outcomeRank() int {
+func outcomeRank(s probe.ServerReport) int {
 	switch {
-	case s.Login == LoginFailed:
+	case s.Login == probe.LoginFailed:
 		return 2
-	case s.works() && s.TLS != nil && s.TLS.Valid:
+	case serverWorks(s) && s.TLS != nil && s.TLS.Valid:
 		return 0
-	case s.works():
+	case serverWorks(s):
 		return 1
-	case s.NotChecked():
+	case notChecked(s):
 		return 3
 	}
 	return 4
 }
 
-func (s ServerReport) works() bool {
+func serverWorks(s probe.ServerReport) bool {
 	return s.Reachable && s.Error == "" &&
 		((s.TLS != nil && (s.TLS.Valid || s.TLS.Trusted)) || s.Security == autoconfig.SecurityPlain)
 }
 
-func bestSourceRank(srcs []Source) int {
+func bestSourceRank(srcs []probe.Source) int {
 	best := 6
 	for _, s := range srcs {
-		best = min(best, sourceRank(s))
+		best = min(best, s.Rank())
 	}
 	return best
 }
 
-func sortedEndpoints(es []Endpoint) []Endpoint {
+func sortedEndpoints(es []probe.Endpoint) []probe.Endpoint {
 	out := slices.Clone(es)
-	slices.SortStableFunc(out, func(a, b Endpoint) int {
+	slices.SortStableFunc(out, func(a, b probe.Endpoint) int {
 		return cmp.Or(
 			cmp.Compare(directionOf(a.Protocol), directionOf(b.Protocol)),
-			cmp.Compare(protocolRank(a.Protocol), protocolRank(b.Protocol)),
-			cmp.Compare(securityRank(a.Security), securityRank(b.Security)),
+			cmp.Compare(protocolOrder(a.Protocol), protocolOrder(b.Protocol)),
+			cmp.Compare(securityOrder(a.Security), securityOrder(b.Security)),
 			cmp.Compare(a.Host, b.Host),
 			cmp.Compare(a.Port, b.Port),
 		)
@@ -192,16 +193,16 @@ func sortedEndpoints(es []Endpoint) []Endpoint {
 
 // Cells is the server as every command prints it, one tab-separated cell
 // each: protocol, host:port, security.
-func (s ServerReport) Cells() []string {
+func serverCells(s probe.ServerReport) []string {
 	return []string{s.Protocol.DisplayName(), fmt.Sprintf("%s:%d", s.Host, s.Port), s.Security.Description()}
 }
 
 // Cells is the endpoint as every command prints it: protocol, host:port,
 // security, the username, and the authentication when it is not the usual
 // password.
-func (e Endpoint) Cells() []string {
+func endpointCells(e probe.Endpoint) []string {
 	cells := []string{e.Protocol.DisplayName(), fmt.Sprintf("%s:%d", e.Host, e.Port), e.Security.Description(),
-		"user " + e.UserWords()}
+		"user " + userWords(e)}
 	if e.Auth != "" && e.Auth != autoconfig.AuthPasswordCleartext {
 		cells = append(cells, authWords(e.Auth))
 	}
@@ -210,7 +211,7 @@ func (e Endpoint) Cells() []string {
 
 // UserWords is the username for people: a probe of a bare domain knows
 // only its template, which is said in words instead of placeholders.
-func (e Endpoint) UserWords() string {
+func userWords(e probe.Endpoint) string {
 	switch e.Username {
 	case autoconfig.PlaceholderAddress:
 		return "your full address"
@@ -221,18 +222,18 @@ func (e Endpoint) UserWords() string {
 }
 
 var confidenceWords = map[string]string{
-	ConfidenceLogin:         "a login with your password over a verified connection",
-	ConfidenceTLS:           "a verified TLS connection and the server's answers (no password given, so no login)",
-	ConfidencePinned:        "a connection whose certificate you pinned with --trust-cert",
-	ConfidencePlaintext:     "an unencrypted connection you allowed with --allow-plaintext",
-	ConfidenceLoginRejected: "a verified TLS connection; your login was refused, see the warnings",
-	ConfidenceUnconfirmed:   "a verified TLS connection only: no login was tried where your password may not go without your consent, or the login got no answer in time (see the warnings)",
+	probe.ConfidenceLogin:         "a login with your password over a verified connection",
+	probe.ConfidenceTLS:           "a verified TLS connection and the server's answers (no password given, so no login)",
+	probe.ConfidencePinned:        "a connection whose certificate you pinned with --trust-cert",
+	probe.ConfidencePlaintext:     "an unencrypted connection you allowed with --allow-plaintext",
+	probe.ConfidenceLoginRejected: "a verified TLS connection; your login was refused, see the warnings",
+	probe.ConfidenceUnconfirmed:   "a verified TLS connection only: no login was tried where your password may not go without your consent, or the login got no answer in time (see the warnings)",
 }
 
-var nothingWords = map[Status]string{
-	StatusNothingFound:  "Nothing works: no server could be reached and proven.",
-	StatusInsecureOnly:  "Nothing secure works: only servers without valid TLS answered (see the warnings).",
-	StatusLoginRejected: "The login was refused.",
+var nothingWords = map[probe.Status]string{
+	probe.StatusNothingFound:  "Nothing works: no server could be reached and proven.",
+	probe.StatusInsecureOnly:  "Nothing secure works: only servers without valid TLS answered (see the warnings).",
+	probe.StatusLoginRejected: "The login was refused.",
 }
 
 func authWords(a autoconfig.AuthMethod) string {
@@ -253,19 +254,19 @@ func writeList(b *strings.Builder, title string, items []string) {
 	}
 	fmt.Fprintf(b, "\n%s\n", title)
 	for _, it := range items {
-		b.WriteString(Wrap("  - ", it))
+		b.WriteString(wrapText("  - ", it))
 	}
 }
 
-// Wrap is prefix and text as lines within TextWidth, broken at spaces,
+// Wrap is prefix and text as lines within textWidth, broken at spaces,
 // continuation lines indented under the text.
-func Wrap(prefix, text string) string {
+func wrapText(prefix, text string) string {
 	b := &strings.Builder{}
 	indent := strings.Repeat(" ", len(prefix))
 	line := prefix
 	fresh := true
 	for _, word := range strings.Fields(text) {
-		if !fresh && len(line)+1+len(word) > TextWidth {
+		if !fresh && len(line)+1+len(word) > textWidth {
 			b.WriteString(line + "\n")
 			line, fresh = indent, true
 		}
@@ -281,14 +282,14 @@ func Wrap(prefix, text string) string {
 
 // SourceList names the discovery methods that found the server, the
 // domain's own word first, each once.
-func (s ServerReport) SourceList() string {
+func sourceList(s probe.ServerReport) string {
 	srcs := slices.Clone(s.Sources)
-	slices.SortStableFunc(srcs, func(a, b Source) int {
-		return cmp.Or(cmp.Compare(sourceRank(a), sourceRank(b)), cmp.Compare(a.Method, b.Method))
+	slices.SortStableFunc(srcs, func(a, b probe.Source) int {
+		return cmp.Or(cmp.Compare(a.Rank(), b.Rank()), cmp.Compare(a.Method, b.Method))
 	})
 	var names []string
 	for _, src := range srcs {
-		if !contains(names, src.Method) {
+		if !slices.Contains(names, src.Method) {
 			names = append(names, src.Method)
 		}
 	}
@@ -297,15 +298,15 @@ func (s ServerReport) SourceList() string {
 
 // Verdict says in a few words whether a server works; every command uses
 // the same words.
-func (s ServerReport) Verdict() string {
+func verdict(s probe.ServerReport) string {
 	switch {
-	case s.Login == LoginOK:
+	case s.Login == probe.LoginOK:
 		return "works, login ok"
-	case s.Login == LoginFailed:
+	case s.Login == probe.LoginFailed:
 		return "works, login refused"
 	case s.NotConfirmed != "" && s.Reachable && s.Error == "":
 		return "works, not confirmed"
-	case s.LoginDetail != nil && s.LoginDetail.Kind == LoginKindNoAnswer:
+	case s.LoginDetail != nil && s.LoginDetail.Kind == probe.LoginKindNoAnswer:
 		return "works, login unanswered"
 	case s.Reachable && s.Error == "" && s.TLS != nil && s.TLS.Valid:
 		return "works"
@@ -313,7 +314,7 @@ func (s ServerReport) Verdict() string {
 		return "works (pinned certificate)"
 	case s.Reachable && s.Error == "" && s.Security == autoconfig.SecurityPlain:
 		return "works, unencrypted"
-	case s.NotChecked():
+	case notChecked(s):
 		if strings.Contains(s.Error, "better server") {
 			return "not checked: a better one works"
 		}
@@ -326,7 +327,7 @@ func (s ServerReport) Verdict() string {
 
 // NotChecked reports whether the probe ended before it proved s either way:
 // a better server was proven first, or the time ran out.
-func (s ServerReport) NotChecked() bool {
+func notChecked(s probe.ServerReport) bool {
 	for _, p := range []string{"not checked", "check stopped", "check cut short"} {
 		if strings.HasPrefix(s.Error, p) {
 			return true
@@ -336,7 +337,7 @@ func (s ServerReport) NotChecked() bool {
 }
 
 // LookupCounts sums up the lookups in a few words.
-func (r *Report) LookupCounts() string {
+func lookupCounts(r *probe.Report) string {
 	ls := r.Lookups
 	n := map[string]int{}
 	for _, l := range ls {
@@ -366,10 +367,10 @@ type triedRow struct {
 	targets         []string
 }
 
-// WriteTried writes the lookups as an aligned table within TextWidth, in a
+// WriteTried writes the lookups as an aligned table within textWidth, in a
 // fixed order (method, then outcome, then target); lookups of one method
 // with the same outcome share a line with their count.
-func (r *Report) WriteTried(w io.Writer) {
+func writeTried(w io.Writer, r *probe.Report) {
 	const targetWidth, outcomeWidth = 40, 38
 	ls := slices.Clone(r.Lookups)
 	order := func(m string) int {
@@ -378,7 +379,7 @@ func (r *Report) WriteTried(w io.Writer) {
 		}
 		return len(methodOrder)
 	}
-	slices.SortStableFunc(ls, func(a, b Lookup) int {
+	slices.SortStableFunc(ls, func(a, b probe.Lookup) int {
 		return cmp.Or(
 			cmp.Compare(order(a.Method), order(b.Method)),
 			cmp.Compare(a.Method, b.Method),
@@ -408,7 +409,7 @@ func (r *Report) WriteTried(w io.Writer) {
 }
 
 // lookupOutcome is a lookup's status and reason in a few words.
-func lookupOutcome(l Lookup) string {
+func lookupOutcome(l probe.Lookup) string {
 	reason := shortReason(l.Error, 0)
 	switch l.Status {
 	case "found":
@@ -491,4 +492,23 @@ func clip(s string, max int) string {
 		return s
 	}
 	return string(r[:max-1]) + "…"
+}
+
+// protocolOrder puts IMAP before POP3 (SMTP is alone in its direction).
+func protocolOrder(p autoconfig.Protocol) int {
+	if p == autoconfig.POP3 {
+		return 1
+	}
+	return 0
+}
+
+// securityOrder puts implicit TLS before STARTTLS before plain (RFC 8314).
+func securityOrder(s autoconfig.Security) int {
+	switch s {
+	case autoconfig.SecurityTLS:
+		return 0
+	case autoconfig.SecuritySTARTTLS:
+		return 1
+	}
+	return 2
 }

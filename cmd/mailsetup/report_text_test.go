@@ -1,4 +1,4 @@
-package probe
+package main
 
 import (
 	"context"
@@ -7,27 +7,39 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/internal/sandbox"
+	"github.com/mailsetup/mailsetup/probe"
 )
 
 func TestWriteText(t *testing.T) {
-	cs := []*candidate{
-		loggedIn(synth(pop3, "pop.example.test", 995, tls, checkPassed, "autoconfig"), "alice@example.test"),
-		loggedIn(synth(smtp, "smtp.example.test", 465, tls, checkPassed, "autoconfig"), "alice@example.test"),
-		synth(imap, "imap.example.test", 993, tls, checkInsecure, "autoconfig"),
-	}
-	c := conclude(alice, "", "example.test", cs, true)
-	r := &Report{Email: "alice@example.test", Domain: "example.test", Status: c.status, Recommendation: c.rec, Warnings: c.warnings}
-	for _, x := range cs {
-		r.Servers = append(r.Servers, x.serverReport())
+	pop := probe.Endpoint{Protocol: autoconfig.POP3, Host: "pop.example.test", Port: 995, Security: autoconfig.SecurityTLS,
+		Username: "alice@example.test", UsernameTemplate: autoconfig.PlaceholderAddress, Auth: autoconfig.AuthPasswordCleartext}
+	out := pop
+	out.Protocol, out.Host, out.Port = autoconfig.SMTP, "smtp.example.test", 465
+	valid := &probe.TLSReport{Valid: true}
+	r := &probe.Report{Email: "alice@example.test", Domain: "example.test", Status: probe.StatusOK,
+		Recommendation: &probe.Recommendation{Protocol: autoconfig.POP3, Incoming: pop, Outgoing: &out, Confidence: probe.ConfidenceLogin,
+			Reason:                "Only POP3 works here, so mail is downloaded and also left on the server; pop.example.test:995 uses TLS from the first byte.",
+			LeaveMessagesOnServer: true, WithoutIMAP: "IMAP would have kept your mail and folders the same on every device."},
+		Servers: []probe.ServerReport{
+			{Protocol: autoconfig.IMAP, Host: "imap.example.test", Port: 993, Security: autoconfig.SecurityTLS, Reachable: true,
+				Error: "its certificate is not valid", TLS: &probe.TLSReport{Error: "expired"}, Sources: []probe.Source{{Method: "autoconfig"}}},
+			{Protocol: autoconfig.POP3, Host: "pop.example.test", Port: 995, Security: autoconfig.SecurityTLS, Reachable: true, TLS: valid,
+				Login: probe.LoginOK, Sources: []probe.Source{{Method: "autoconfig"}}},
+			{Protocol: autoconfig.SMTP, Host: "smtp.example.test", Port: 465, Security: autoconfig.SecurityTLS, Reachable: true, TLS: valid,
+				Login: probe.LoginOK, Sources: []probe.Source{{Method: "autoconfig"}}},
+		},
+		Warnings: []string{"IMAP imap.example.test:993 was not used: its certificate is not valid (expired)."},
 	}
 	var b strings.Builder
-	if err := r.WriteText(&b); err != nil {
+	if err := writeReportText(&b, r); err != nil {
 		t.Fatal(err)
 	}
-	out := b.String()
+	text := b.String()
 	for _, want := range []string{
 		"Probe of alice@example.test",
 		"  POP3  pop.example.test:995   SSL/TLS  works, login ok",
@@ -39,41 +51,46 @@ func TestWriteText(t *testing.T) {
 		"Proven by: a login",
 		"IMAP imap.example.test:993 was not used: its certificate is not valid",
 	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the report lacks %q:\n%s", want, out)
+		if !strings.Contains(text, want) {
+			t.Errorf("the report lacks %q:\n%s", want, text)
 		}
 	}
 
-	none := &Report{Domain: "example.test", Status: StatusNothingFound, Lookups: []Lookup{{Method: "srv", Target: "_imaps._tcp.example.test", Status: "none"}}}
+	none := &probe.Report{Domain: "example.test", Status: probe.StatusNothingFound, Lookups: []probe.Lookup{{Method: "srv", Target: "_imaps._tcp.example.test", Status: "none"}}}
 	b.Reset()
-	none.WriteText(&b)
+	writeReportText(&b, none)
 	if out := b.String(); !strings.Contains(out, "Nothing works") || !strings.Contains(out, "  srv  _imaps._tcp.example.test  nothing\n") {
 		t.Errorf("nothing-found report:\n%s", out)
 	}
 }
 
 func TestBareDomainUsernameInWords(t *testing.T) {
-	c := synth(imap, "imap.example.test", 993, tls, checkPassed, "autoconfig")
-	e := endpoint(c, nil, "")
-	if got := e.UserWords(); got != "your full address" {
-		t.Errorf("UserWords of %q = %q, want \"your full address\"", e.Username, got)
+	e := probe.Endpoint{Protocol: autoconfig.IMAP, Host: "imap.example.test", Port: 993, Security: autoconfig.SecurityTLS,
+		Username: autoconfig.PlaceholderAddress, UsernameTemplate: autoconfig.PlaceholderAddress, Auth: autoconfig.AuthPasswordCleartext}
+	if got := userWords(e); got != "your full address" {
+		t.Errorf("userWords of %q = %q, want \"your full address\"", e.Username, got)
 	}
 	// The usual password goes without saying; anything else is named.
-	if cells := strings.Join(e.Cells(), "  "); cells != "IMAP  imap.example.test:993  SSL/TLS  user your full address" {
-		t.Errorf("Cells = %q", cells)
+	if cells := strings.Join(endpointCells(e), "  "); cells != "IMAP  imap.example.test:993  SSL/TLS  user your full address" {
+		t.Errorf("cells = %q", cells)
 	}
 	e.Auth = autoconfig.AuthOAuth2
-	if cells := e.Cells(); cells[len(cells)-1] != "OAuth2" {
+	if cells := endpointCells(e); cells[len(cells)-1] != "OAuth2" {
 		t.Errorf("an OAuth2 endpoint does not say so: %q", cells)
 	}
 }
 
 // probeScenario probes a sandbox scenario's address with its password.
-func probeScenario(t *testing.T, name string) *Report {
+func probeScenario(t *testing.T, name string) *probe.Report {
 	t.Helper()
-	w := startWorld(t, 0, name)
+	w, err := sandbox.Start(context.Background(), sandbox.Options{Scenarios: []string{name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
 	sc := w.Scenarios()[0]
-	r, err := Run(context.Background(), worldOptions(w, sc), sc.Address)
+	r, err := probe.Run(context.Background(), probe.Options{Env: w.Env(), ISPDBURL: w.ISPDBURL(), Password: []byte(sc.Password),
+		Timeout: 60 * time.Second, AttemptTimeout: 10 * time.Second, Rand: rand.New(rand.NewPCG(1, 2))}, sc.Address)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,10 +98,10 @@ func probeScenario(t *testing.T, name string) *Report {
 	return r
 }
 
-func text(t *testing.T, r *Report) string {
+func text(t *testing.T, r *probe.Report) string {
 	t.Helper()
 	var b strings.Builder
-	if err := r.WriteText(&b); err != nil {
+	if err := writeReportText(&b, r); err != nil {
 		t.Fatal(err)
 	}
 	return b.String()
@@ -142,8 +159,8 @@ func TestNothingWorksIsShortAndAligned(t *testing.T) {
 	out := text(t, r)
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	for _, l := range lines {
-		if n := utf8.RuneCountInString(l); n > TextWidth {
-			t.Errorf("line of %d columns (max %d): %q", n, TextWidth, l)
+		if n := utf8.RuneCountInString(l); n > textWidth {
+			t.Errorf("line of %d columns (max %d): %q", n, textWidth, l)
 		}
 	}
 	if len(lines) > 25 {
@@ -172,14 +189,14 @@ func TestNothingWorksIsShortAndAligned(t *testing.T) {
 	}
 }
 
-// TestWriteTextFitsTextWidth: long host names and errors are clipped, not
+// TestWriteTextFitstextWidth: long host names and errors are clipped, not
 // wrapped by the terminal.
-func TestWriteTextFitsTextWidth(t *testing.T) {
+func TestWriteTextFitstextWidth(t *testing.T) {
 	for _, name := range []string{"demo", "hostile-servers", "bad-cert-993", "plaintext-only", "autoconfig-only", "starttls-broken"} {
 		out := text(t, probeScenario(t, name))
 		for _, l := range strings.Split(out, "\n") {
-			if n := utf8.RuneCountInString(l); n > TextWidth {
-				t.Errorf("%s: line of %d columns (max %d): %q", name, n, TextWidth, l)
+			if n := utf8.RuneCountInString(l); n > textWidth {
+				t.Errorf("%s: line of %d columns (max %d): %q", name, n, textWidth, l)
 			}
 		}
 	}
@@ -191,7 +208,7 @@ func TestVerdictOfAServerNotChecked(t *testing.T) {
 		"not checked: a better server was already proven":   "not checked: a better one works",
 		"not checked: the time budget (--timeout) ran out":  "not checked: time ran out",
 	} {
-		if got := (ServerReport{Error: err}).Verdict(); got != want {
+		if got := verdict(probe.ServerReport{Error: err}); got != want {
 			t.Errorf("Verdict of %q = %q, want %q", err, got, want)
 		}
 	}
