@@ -25,7 +25,7 @@ func TestWizardAsksBeforeTheHostOfAnUnauthenticatedSource(t *testing.T) {
 			prompt.Reply("Do you trust imap.plainweb-hosting.test", trust),
 			prompt.IfAsked("Do you trust smtp.plainweb-hosting.test", trust),
 			prompt.IfAsked("Incoming mail protocol", nil),
-			prompt.IfAsked("Which mail clients", []string{"thunderbird"}),
+			prompt.IfAsked("Which mail apps", []string{"Thunderbird on a computer"}),
 		)
 		code, out, errOut := wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, []byte(sc.Password), sc.Name),
 			Address: sc.Address, Name: "Alice", Out: dir}, script)
