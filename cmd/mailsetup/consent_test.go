@@ -37,7 +37,7 @@ func TestWizardAsksBeforeTheHostOfAnUnauthenticatedSource(t *testing.T) {
 		switch {
 		case !trust && (code != exitUnconfirmed || len(readTree(t, dir)) != 0):
 			t.Errorf("declined: exit %d, files %v; want 7 and none\n%s", code, readTree(t, dir), errOut)
-		case trust && (code != exitOK || !strings.Contains(out, "login ok")):
+		case trust && (code != exitOK || !strings.Contains(out, "Your password worked")):
 			t.Errorf("confirmed: exit %d, want 0 with a login\n%s\n%s", code, out, errOut)
 		}
 	}
