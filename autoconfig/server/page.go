@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -459,7 +460,7 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, st *state, o
 	setHeader(w, "Content-Security-Policy", valuePageCSP)
 	setHeader(w, "Content-Type", valueHTML)
 	setHeader(w, "Cache-Control", valueNoStore)
-	setHeader(w, "Content-Length", []string{fmt.Sprint(len(body))})
+	setHeader(w, "Content-Length", []string{strconv.Itoa(len(body))})
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
@@ -538,7 +539,7 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request, st *state) o
 	}
 	setHeader(w, "Content-Type", ct)
 	setHeader(w, "Cache-Control", valueCacheAsset)
-	setHeader(w, "Content-Length", []string{fmt.Sprint(len(body))})
+	setHeader(w, "Content-Length", []string{strconv.Itoa(len(body))})
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
