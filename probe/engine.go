@@ -315,7 +315,7 @@ func (e *engine) finish() {
 		c.check.status = checkSkipped
 		switch {
 		case e.budgetSpent:
-			c.check.report.Error = "not checked: the time budget (--timeout) ran out"
+			c.check.report.Error = "not checked: the time budget ran out"
 		case e.cancelled:
 			c.check.report.Error = "not checked: the probe was cancelled"
 		default:
@@ -498,7 +498,7 @@ func (e *engine) onChecked(m msgChecked) {
 		case m.cancelled:
 			c.check.report.Error = "check cut short: the probe was cancelled"
 		default:
-			c.check.report.Error = "check cut short: the time budget (--timeout) ran out"
+			c.check.report.Error = "check cut short: the time budget ran out"
 		}
 	}
 	switch c.check.status {

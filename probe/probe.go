@@ -262,6 +262,7 @@ func (e *engine) report(addr *autoconfig.Address, discoverAddr autoconfig.Addres
 		Lookups:        e.found.lookups,
 		Disagreements:  mergeDisagreements(e.found.disagreements, concl.disagreements),
 		Warnings:       append(append([]string{}, e.found.warnings...), concl.warnings...),
+		Remedies:       concl.remedies,
 	}
 	if r.Lookups == nil {
 		r.Lookups = []Lookup{}
@@ -285,7 +286,8 @@ func (e *engine) report(addr *autoconfig.Address, discoverAddr autoconfig.Addres
 				skipped++
 			}
 		}
-		r.Warnings = append(r.Warnings, fmt.Sprintf("The time budget ran out with %d server(s) not checked; a longer --timeout may find more.", skipped))
+		r.Warnings = append(r.Warnings, fmt.Sprintf("The time budget ran out with %d server(s) not checked; a longer one may find more.", skipped))
+		r.Remedies = append(r.Remedies, Remedy{Kind: RemedyLongerTimeout})
 	}
 	for _, incoming := range []bool{true, false} {
 		for _, c := range e.cands {

@@ -305,7 +305,7 @@ func TestTrustCertPinsTheFingerprintTheReportShowed(t *testing.T) {
 	if second.Status != StatusOK || rec == nil || rec.Confidence != ConfidencePinned || rec.Outgoing == nil {
 		t.Fatalf("pinned: status %s, recommendation %+v", second.Status, rec)
 	}
-	if !slices.ContainsFunc(second.Warnings, func(s string) bool { return strings.HasPrefix(s, "WARNING") && strings.Contains(s, "--trust-cert") }) {
+	if !slices.ContainsFunc(second.Warnings, func(s string) bool { return strings.HasPrefix(s, "WARNING") && strings.Contains(s, "pinned") }) {
 		t.Errorf("no loud warning about the pinned certificate: %q", second.Warnings)
 	}
 }
