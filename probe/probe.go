@@ -111,12 +111,25 @@ type Event struct {
 // Run probes input, an e-mail address or a bare domain (then no login is
 // tried and usernames stay templates). The error is only for bad input; a
 // probe that finds nothing returns a Report whose Status says so.
+//
+// Callers that already hold a parsed address use RunAddress.
 func Run(ctx context.Context, opts Options, input string) (*Report, error) {
-	start := time.Now()
 	addr, discoverAddr, err := parseInput(input)
 	if err != nil {
 		return nil, err
 	}
+	return run(ctx, opts, addr, discoverAddr)
+}
+
+// RunAddress probes a parsed address: the address travels parsed from the
+// edge where it was read (issue 12), and the login tries Options.Username
+// first, then the template, the address and the local part.
+func RunAddress(ctx context.Context, opts Options, addr autoconfig.Address) (*Report, error) {
+	return run(ctx, opts, &addr, addr)
+}
+
+func run(ctx context.Context, opts Options, addr *autoconfig.Address, discoverAddr autoconfig.Address) (*Report, error) {
+	start := time.Now()
 	budget := opts.Timeout
 	if budget <= 0 {
 		budget = DefaultTimeout

@@ -447,3 +447,28 @@ func TestNoWaitingOnWhatCannotChangeTheAnswer(t *testing.T) {
 		t.Errorf("no web lookup recorded: %+v", rep.Lookups)
 	}
 }
+
+// RunAddress takes the address parsed once at the edge, and a known login
+// name goes first.
+func TestRunAddressWithKnownUsername(t *testing.T) {
+	w := startWorld(t, 0, "username-localpart")
+	sc := w.Scenarios()[0]
+	addr, err := autoconfig.ParseAddress(sc.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := worldOptions(w, sc)
+	opts.Username = sc.Login()
+	rep, err := RunAddress(t.Context(), opts, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Status != StatusOK || rep.Recommendation == nil || rep.Recommendation.Incoming.Username != sc.Login() {
+		t.Fatalf("status %s, recommendation %+v", rep.Status, rep.Recommendation)
+	}
+	for _, s := range rep.Servers {
+		if s.Login == LoginFailed {
+			t.Errorf("%s:%d refused a login: the known name goes first", s.Host, s.Port)
+		}
+	}
+}
