@@ -203,6 +203,9 @@ func (e *engine) run(ctx context.Context, cached bool) {
 	e.preparing = map[*candidate]context.CancelFunc{}
 	for _, c := range e.cands {
 		e.byKey[keyOf(c.server)] = c
+		// Candidates shared from an earlier probe (Cache) are judged
+		// under this run's address and confirmed hosts.
+		c.unconfirmed = !e.consented(c)
 	}
 	msgs := make(chan any)
 	loopDone := make(chan struct{})

@@ -472,3 +472,25 @@ func TestRunAddressWithKnownUsername(t *testing.T) {
 		}
 	}
 }
+
+// The login-only step of a batch (a Cache shared by the addresses of one
+// domain) keeps the password rule: the second address, whose servers come
+// from the cache, sends no password to an unconfirmed host either.
+func TestCachedLoginKeepsThePasswordRule(t *testing.T) {
+	w := startWorld(t, 0, "autoconfig-http-elsewhere")
+	sc := w.Scenarios()[0]
+	opts := worldOptions(w, sc)
+	opts.Cache = NewCache()
+	for _, address := range []string{sc.Address, "bob@plainweb.test"} {
+		rep, err := Run(t.Context(), opts, address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Status != StatusUnconfirmed {
+			t.Errorf("%s: status %s, want unconfirmed", address, rep.Status)
+		}
+	}
+	if got := w.PasswordSightings(); len(got) != 0 {
+		t.Errorf("the password reached %q", got)
+	}
+}
