@@ -203,6 +203,9 @@ func (e *engine) run(ctx context.Context, cached bool) {
 	e.preparing = map[*candidate]context.CancelFunc{}
 	for _, c := range e.cands {
 		e.byKey[keyOf(c.server)] = c
+		// Candidates shared from an earlier probe (Cache) are judged
+		// under this run's address and confirmed hosts.
+		c.unconfirmed = !e.consented(c)
 	}
 	msgs := make(chan any)
 	loopDone := make(chan struct{})
@@ -315,7 +318,7 @@ func (e *engine) finish() {
 		c.check.status = checkSkipped
 		switch {
 		case e.budgetSpent:
-			c.check.report.Error = "not checked: the time budget (--timeout) ran out"
+			c.check.report.Error = "not checked: the time budget ran out"
 		case e.cancelled:
 			c.check.report.Error = "not checked: the probe was cancelled"
 		default:
@@ -498,7 +501,7 @@ func (e *engine) onChecked(m msgChecked) {
 		case m.cancelled:
 			c.check.report.Error = "check cut short: the probe was cancelled"
 		default:
-			c.check.report.Error = "check cut short: the time budget (--timeout) ran out"
+			c.check.report.Error = "check cut short: the time budget ran out"
 		}
 	}
 	switch c.check.status {

@@ -384,7 +384,7 @@ func TestEngineEndsWithTheBudget(t *testing.T) {
 	if !slices.Equal(e.deadlineEvents, []string{"work deadline"}) {
 		t.Errorf("deadline events %q: a worker that honours its context reports before the caller's deadline", e.deadlineEvents)
 	}
-	if !e.budgetSpent || e.cands[0].check.status != checkSkipped || !strings.Contains(e.cands[0].check.report.Error, "--timeout") {
+	if !e.budgetSpent || e.cands[0].check.status != checkSkipped || !strings.Contains(e.cands[0].check.report.Error, "time budget") {
 		t.Errorf("budget spent %v, check %+v", e.budgetSpent, e.cands[0].check)
 	}
 }
@@ -421,7 +421,7 @@ func TestEngineDoesNotWaitForADeafWorker(t *testing.T) {
 				t.Fatalf("the run still waits for a worker that ignores its context; goroutines:\n%s", goroutineDump())
 			}
 			c := e.cands[0].check
-			want := "--timeout"
+			want := "time budget"
 			if cancelled {
 				want = "cancelled"
 			}

@@ -111,12 +111,25 @@ type Event struct {
 // Run probes input, an e-mail address or a bare domain (then no login is
 // tried and usernames stay templates). The error is only for bad input; a
 // probe that finds nothing returns a Report whose Status says so.
+//
+// Callers that already hold a parsed address use RunAddress.
 func Run(ctx context.Context, opts Options, input string) (*Report, error) {
-	start := time.Now()
 	addr, discoverAddr, err := parseInput(input)
 	if err != nil {
 		return nil, err
 	}
+	return run(ctx, opts, addr, discoverAddr)
+}
+
+// RunAddress probes a parsed address: the address travels parsed from the
+// edge where it was read (issue 12), and the login tries Options.Username
+// first, then the template, the address and the local part.
+func RunAddress(ctx context.Context, opts Options, addr autoconfig.Address) (*Report, error) {
+	return run(ctx, opts, &addr, addr)
+}
+
+func run(ctx context.Context, opts Options, addr *autoconfig.Address, discoverAddr autoconfig.Address) (*Report, error) {
+	start := time.Now()
 	budget := opts.Timeout
 	if budget <= 0 {
 		budget = DefaultTimeout
@@ -262,6 +275,7 @@ func (e *engine) report(addr *autoconfig.Address, discoverAddr autoconfig.Addres
 		Lookups:        e.found.lookups,
 		Disagreements:  mergeDisagreements(e.found.disagreements, concl.disagreements),
 		Warnings:       append(append([]string{}, e.found.warnings...), concl.warnings...),
+		Remedies:       concl.remedies,
 	}
 	if r.Lookups == nil {
 		r.Lookups = []Lookup{}
@@ -285,7 +299,8 @@ func (e *engine) report(addr *autoconfig.Address, discoverAddr autoconfig.Addres
 				skipped++
 			}
 		}
-		r.Warnings = append(r.Warnings, fmt.Sprintf("The time budget ran out with %d server(s) not checked; a longer --timeout may find more.", skipped))
+		r.Warnings = append(r.Warnings, fmt.Sprintf("The time budget ran out with %d server(s) not checked; a longer one may find more.", skipped))
+		r.Remedies = append(r.Remedies, Remedy{Kind: RemedyLongerTimeout})
 	}
 	for _, incoming := range []bool{true, false} {
 		for _, c := range e.cands {

@@ -3,6 +3,7 @@ package probe
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -231,15 +232,25 @@ func TestConcludeNothingOrInsecure(t *testing.T) {
 	if none.status != StatusNothingFound || none.rec != nil {
 		t.Errorf("unreachable only: %s %v", none.status, none.rec)
 	}
+	selfSigned := synth(imap, "imap.example.test", 993, tls, checkInsecure, discover.MethodAutoconfig)
+	selfSigned.check.report.TLS.SHA256 = "AB:CD"
 	insecure := conclude(alice, "", "example.test", []*candidate{
-		synth(imap, "imap.example.test", 993, tls, checkInsecure, discover.MethodAutoconfig),
+		selfSigned,
 		synth(imap, "imap.example.test", 143, pln, checkInsecure, discover.MethodAutoconfig),
 	}, false)
 	if insecure.status != StatusInsecureOnly || insecure.rec != nil {
 		t.Errorf("insecure only: %s %v", insecure.status, insecure.rec)
 	}
-	if !strings.Contains(strings.Join(insecure.warnings, "\n"), "--allow-plaintext") {
-		t.Errorf("warnings do not say how to allow plaintext: %q", insecure.warnings)
+	// The remedies say what can be done, typed; the command line words
+	// them with its flags.
+	if !slices.ContainsFunc(insecure.remedies, func(r Remedy) bool { return r.Kind == RemedyAllowPlaintext && r.Port == 143 }) ||
+		!slices.ContainsFunc(insecure.remedies, func(r Remedy) bool { return r.Kind == RemedyPinCertificate && r.Port == 993 }) {
+		t.Errorf("remedies %+v; want allow-plaintext for 143 and pin-certificate for 993", insecure.remedies)
+	}
+	for _, w := range insecure.warnings {
+		if strings.Contains(w, "--") {
+			t.Errorf("a library message names a flag: %q", w)
+		}
 	}
 }
 

@@ -31,6 +31,7 @@ type conclusion struct {
 	status        Status
 	warnings      []string
 	disagreements []string
+	remedies      []Remedy
 }
 
 // conclude ranks the candidates and picks the best incoming server (IMAP
@@ -43,6 +44,7 @@ func conclude(addr *autoconfig.Address, knownUser, domain string, cs []*candidat
 	smtp := best(cs, false)
 	out.disagreements = disagreements(cs)
 	out.warnings = warnings(cs, in, smtp, withPassword)
+	out.remedies = remedies(cs, in, smtp)
 	if in == nil {
 		out.status = StatusNothingFound
 		for _, c := range cs {
@@ -321,7 +323,7 @@ func proofWords(c *candidate) string {
 	case autoconfig.SecuritySTARTTLS:
 		how = "uses STARTTLS"
 	default:
-		return "is unencrypted, as you allowed with --allow-plaintext"
+		return "is unencrypted, as you allowed"
 	}
 	switch confidence(c) {
 	case ConfidenceLogin:
@@ -391,9 +393,9 @@ func warnings(cs []*candidate, in, smtp *candidate, withPassword bool) []string 
 		name := c.server.Protocol.DisplayName() + " " + c.server.Address()
 		if c.check.status == checkWeak && (c == in || c == smtp || len(c.login.tried) > 0) {
 			if c.server.Security == autoconfig.SecurityPlain {
-				w = append(w, "WARNING: "+name+" is unencrypted: your password and mail cross the network readable by anyone on the way (allowed by --allow-plaintext).")
+				w = append(w, "WARNING: "+name+" is unencrypted: your password and mail cross the network readable by anyone on the way (you allowed plaintext).")
 			} else {
-				w = append(w, "WARNING: "+name+" has an invalid certificate ("+c.check.report.TLS.Error+"); it was accepted only because --trust-cert pinned its fingerprint.")
+				w = append(w, "WARNING: "+name+" has an invalid certificate ("+c.check.report.TLS.Error+"); it was accepted only because you pinned its fingerprint.")
 			}
 		}
 		if c.check.status == checkInsecure {
@@ -432,14 +434,11 @@ func warnings(cs []*candidate, in, smtp *candidate, withPassword bool) []string 
 
 func insecureReason(c *candidate) string {
 	if c.server.Security == autoconfig.SecurityPlain {
-		return "it is unencrypted (pass --allow-plaintext to accept that)."
+		return "it is unencrypted."
 	}
 	msg := "its certificate is not valid"
 	if t := c.check.report.TLS; t != nil && t.Error != "" {
 		msg += " (" + t.Error + ")"
-	}
-	if t := c.check.report.TLS; t != nil && t.SHA256 != "" {
-		msg += "; if you trust it, pass --trust-cert " + t.SHA256
 	}
 	return msg + "."
 }

@@ -27,7 +27,10 @@ type Report struct {
 	Lookups       []Lookup       `json:"lookups"`
 	Disagreements []string       `json:"disagreements"`
 	Warnings      []string       `json:"warnings"`
-	ElapsedMS     int64          `json:"elapsed_ms"`
+	// Remedies are what the user can do about the findings (pin a
+	// certificate, confirm a host, ...); the command line words them.
+	Remedies  []Remedy `json:"remedies,omitempty"`
+	ElapsedMS int64    `json:"elapsed_ms"`
 }
 
 // Status is the outcome of a probe.

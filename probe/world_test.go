@@ -305,7 +305,7 @@ func TestTrustCertPinsTheFingerprintTheReportShowed(t *testing.T) {
 	if second.Status != StatusOK || rec == nil || rec.Confidence != ConfidencePinned || rec.Outgoing == nil {
 		t.Fatalf("pinned: status %s, recommendation %+v", second.Status, rec)
 	}
-	if !slices.ContainsFunc(second.Warnings, func(s string) bool { return strings.HasPrefix(s, "WARNING") && strings.Contains(s, "--trust-cert") }) {
+	if !slices.ContainsFunc(second.Warnings, func(s string) bool { return strings.HasPrefix(s, "WARNING") && strings.Contains(s, "pinned") }) {
 		t.Errorf("no loud warning about the pinned certificate: %q", second.Warnings)
 	}
 }
@@ -445,5 +445,52 @@ func TestNoWaitingOnWhatCannotChangeTheAnswer(t *testing.T) {
 	}
 	if web == 0 {
 		t.Errorf("no web lookup recorded: %+v", rep.Lookups)
+	}
+}
+
+// RunAddress takes the address parsed once at the edge, and a known login
+// name goes first.
+func TestRunAddressWithKnownUsername(t *testing.T) {
+	w := startWorld(t, 0, "username-localpart")
+	sc := w.Scenarios()[0]
+	addr, err := autoconfig.ParseAddress(sc.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := worldOptions(w, sc)
+	opts.Username = sc.Login()
+	rep, err := RunAddress(t.Context(), opts, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Status != StatusOK || rep.Recommendation == nil || rep.Recommendation.Incoming.Username != sc.Login() {
+		t.Fatalf("status %s, recommendation %+v", rep.Status, rep.Recommendation)
+	}
+	for _, s := range rep.Servers {
+		if s.Login == LoginFailed {
+			t.Errorf("%s:%d refused a login: the known name goes first", s.Host, s.Port)
+		}
+	}
+}
+
+// The login-only step of a batch (a Cache shared by the addresses of one
+// domain) keeps the password rule: the second address, whose servers come
+// from the cache, sends no password to an unconfirmed host either.
+func TestCachedLoginKeepsThePasswordRule(t *testing.T) {
+	w := startWorld(t, 0, "autoconfig-http-elsewhere")
+	sc := w.Scenarios()[0]
+	opts := worldOptions(w, sc)
+	opts.Cache = NewCache()
+	for _, address := range []string{sc.Address, "bob@plainweb.test"} {
+		rep, err := Run(t.Context(), opts, address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Status != StatusUnconfirmed {
+			t.Errorf("%s: status %s, want unconfirmed", address, rep.Status)
+		}
+	}
+	if got := w.PasswordSightings(); len(got) != 0 {
+		t.Errorf("the password reached %q", got)
 	}
 }

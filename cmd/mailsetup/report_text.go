@@ -48,6 +48,11 @@ func writeReportText(w io.Writer, r *probe.Report) error {
 	}
 	writeList(b, "Disagreements", r.Disagreements)
 	writeList(b, "Warnings", r.Warnings)
+	var remedies []string
+	for _, rem := range r.Remedies {
+		remedies = append(remedies, remedyWords(rem))
+	}
+	writeList(b, "What you can do", remedies)
 	if r.ElapsedMS < 1000 {
 		fmt.Fprintf(b, "\nTook %d ms.\n", r.ElapsedMS)
 	} else {
@@ -234,6 +239,22 @@ var nothingWords = map[probe.Status]string{
 	probe.StatusNothingFound:  "Nothing works: no server could be reached and proven.",
 	probe.StatusInsecureOnly:  "Nothing secure works: only servers without valid TLS answered (see the warnings).",
 	probe.StatusLoginRejected: "The login was refused.",
+}
+
+// remedyWords says what the user can do, with the flag that does it: the
+// library names the what (a fingerprint, a host), the command line the how.
+func remedyWords(r probe.Remedy) string {
+	switch r.Kind {
+	case probe.RemedyPinCertificate:
+		return fmt.Sprintf("If you trust the certificate of %s:%d, pass --trust-cert %s", r.Host, r.Port, r.SHA256)
+	case probe.RemedyAllowPlaintext:
+		return fmt.Sprintf("To use %s:%d without encryption (your password would cross the network readable by anyone on the way), pass --allow-plaintext", r.Host, r.Port)
+	case probe.RemedyConfirmHost:
+		return fmt.Sprintf("If you trust %s with your password, pass --trust-host %s (docs/password-rule.md)", r.Host, r.Host)
+	case probe.RemedyLongerTimeout:
+		return "A longer --timeout may find more"
+	}
+	return string(r.Kind)
 }
 
 func authWords(a autoconfig.AuthMethod) string {

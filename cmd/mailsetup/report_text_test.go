@@ -213,3 +213,21 @@ func TestVerdictOfAServerNotChecked(t *testing.T) {
 		}
 	}
 }
+
+// The library's typed remedies are worded here, with the flag that applies
+// each (the library names no flag).
+func TestRemediesAreWordedWithTheirFlags(t *testing.T) {
+	r := &probe.Report{Domain: "example.test", Status: probe.StatusInsecureOnly, Remedies: []probe.Remedy{
+		{Kind: probe.RemedyPinCertificate, Host: "imap.example.test", Port: 993, SHA256: "AB:CD"},
+		{Kind: probe.RemedyAllowPlaintext, Host: "imap.example.test", Port: 143},
+		{Kind: probe.RemedyConfirmHost, Host: "imap.elsewhere.test"},
+		{Kind: probe.RemedyLongerTimeout},
+	}}
+	out := text(t, r)
+	for _, want := range []string{"What you can do", "pass --trust-cert AB:CD", "imap.example.test:143", "pass --allow-plaintext",
+		"pass --trust-host imap.elsewhere.test", "A longer --timeout may find more"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q:\n%s", want, out)
+		}
+	}
+}

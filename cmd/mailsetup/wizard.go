@@ -509,7 +509,7 @@ func (w *wizard) confirmHosts(ctx context.Context, popts probe.Options, rep *pro
 	}
 	if !w.asking() {
 		w.showFindings(rep)
-		return nil, popts, withExitCode(exitUnconfirmed, fmt.Errorf("%s %s, so nothing was written; if you trust it, pass --trust-host %s",
+		return nil, popts, withExitCode(exitUnconfirmed, fmt.Errorf("%s: %s, so nothing was written; if you trust that, pass --trust-host %s",
 			strings.Join(hosts, " and "), probe.NotConfirmed, strings.Join(hosts, " --trust-host ")))
 	}
 	for _, h := range hosts {

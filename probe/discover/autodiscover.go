@@ -145,7 +145,7 @@ func (c *chain) follow(u, address string) bool {
 		r.skip(MethodAutodiscover, u, "refusing to send the address to a URL that is not https")
 		return false
 	case r.opts.Private && !inDomain(target.Hostname(), r.addr.Domain):
-		r.skip(MethodAutodiscover, u, "--private: not following Autodiscover to another domain")
+		r.skip(MethodAutodiscover, u, "private run: not following Autodiscover to another domain")
 		return false
 	case c.seen[address+" "+u]:
 		r.skip(MethodAutodiscover, u, "redirect loop: this URL was already asked for "+address)
@@ -260,7 +260,7 @@ func (r *run) postAutodiscover(ctx context.Context, u, address string, password 
 		}
 		return nil, loc.String(), status, nil
 	case resp.StatusCode == http.StatusUnauthorized && password == nil:
-		return nil, "", status, fmt.Errorf("HTTP %s: the server wants a login; --autodiscover-auth sends the password to the domain's own Autodiscover", resp.Status)
+		return nil, "", status, fmt.Errorf("HTTP %s: the server wants a login, and the password goes to the domain's own Autodiscover only when you allow it", resp.Status)
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
 		return nil, "", status, fmt.Errorf("%w: HTTP %s", errNotFound, resp.Status)
 	case resp.StatusCode != http.StatusOK:

@@ -98,7 +98,7 @@ func isTimeout(err error) bool {
 func (r *run) ispdb() {
 	switch {
 	case r.opts.Private:
-		r.skip(MethodISPDB, r.addr.Domain, "--private: the ISPDB is a third party")
+		r.skip(MethodISPDB, r.addr.Domain, "private run: the ISPDB is a third party")
 	case r.opts.ISPDBURL == "":
 		r.skip(MethodISPDB, r.addr.Domain, "no ISPDB URL configured")
 	default:
@@ -117,8 +117,8 @@ func ispdbURL(base, domain string) string {
 func (r *run) mx() {
 	d := r.addr.Domain
 	if r.opts.Private {
-		r.skip(MethodMXISPDB, d, "--private: MX-derived lookups go to third parties")
-		r.skip(MethodMXAutoconfig, d, "--private: MX-derived lookups go to third parties")
+		r.skip(MethodMXISPDB, d, "private run: MX-derived lookups go to third parties")
+		r.skip(MethodMXAutoconfig, d, "private run: MX-derived lookups go to third parties")
 		return
 	}
 	lk := r.begin(MethodMX, d, sentDomainOnly)
