@@ -35,12 +35,13 @@ const (
 	maxConcurrency = 64
 )
 
-// User outcomes in the summary.
+// User outcomes in the summary: a probe's outcome is its Status word, as
+// 'probe --json' says it; the others are batch's own.
 const (
-	batchOK            = "ok"
-	batchLoginRejected = "login-rejected"
-	batchNothingFound  = "nothing-found"
-	batchInsecureOnly  = "insecure-only"
+	batchOK            = string(probe.StatusOK)
+	batchLoginRejected = string(probe.StatusLoginRejected)
+	batchNothingFound  = string(probe.StatusNothingFound)
+	batchInsecureOnly  = string(probe.StatusInsecureOnly)
 	batchUnconfirmed   = string(probe.StatusUnconfirmed)
 	batchTimedOut      = string(probe.StatusTimedOut)
 	batchError         = "error"
@@ -49,7 +50,7 @@ const (
 	// files (a previous run's) and --force was not given; they are kept.
 	batchSkipped = "skipped"
 	// batchCancelled: Ctrl-C came while the user was being handled.
-	batchCancelled = "cancelled"
+	batchCancelled = string(probe.StatusCancelled)
 )
 
 type batchOptions struct {
