@@ -318,9 +318,10 @@ func failureCounts(results []batchResult) string {
 	words := map[string]string{
 		batchError: "could not be written", batchBadRow: "bad rows", batchLoginRejected: "login refused",
 		batchNothingFound: "nothing works", batchInsecureOnly: "only insecure servers", batchCancelled: "cancelled",
+		batchTimedOut: "time ran out",
 	}
 	var parts []string
-	for _, status := range []string{batchNothingFound, batchInsecureOnly, batchLoginRejected, batchBadRow, batchError, batchCancelled} {
+	for _, status := range []string{batchNothingFound, batchTimedOut, batchInsecureOnly, batchLoginRejected, batchBadRow, batchError, batchCancelled} {
 		if n := counts[status]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, words[status]))
 		}
@@ -504,6 +505,7 @@ func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
 	if err != nil {
 		return fail(batchBadRow, err)
 	}
+	settleStatus(ctx, rep, b.popts.Timeout)
 	status := rep.Status
 	if password != nil {
 		r.Login = string(recommendedLogin(rep))
@@ -511,12 +513,12 @@ func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
 	switch status {
 	case probe.StatusNothingFound:
 		return fail(batchNothingFound, fmt.Errorf("no working mail server was found for %s", u.addr))
-	case probe.StatusTimedOut:
-		return fail(batchTimedOut, fmt.Errorf("time ran out before a working mail server was proven for %s; a longer --timeout may help", u.addr))
 	case probe.StatusUnconfirmed:
 		return fail(batchUnconfirmed, fmt.Errorf("settings were found for %s but not proven, so nothing was written: %s", u.addr, unconfirmedReason(rep)))
 	case probe.StatusInsecureOnly:
 		return fail(batchInsecureOnly, fmt.Errorf("only servers without valid encryption answer for %s", u.addr))
+	case probe.StatusTimedOut:
+		return fail(batchTimedOut, fmt.Errorf("nothing answered for %s in time: %s", u.addr, timedOutWords(b.popts.Timeout)))
 	}
 	rec := rep.Recommendation
 	if rec.Outgoing == nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -136,5 +137,17 @@ func TestCtrlCDuringProbeIsCancelled(t *testing.T) {
 				t.Errorf("%v --json: status %q (%v)\n%s", tc.args, res.Status, err, stdout)
 			}
 		}
+	}
+}
+
+// A batch user whose provider never answered ran out of time, and says so.
+func TestBatchUserTimedOut(t *testing.T) {
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users.csv")
+	writeFile(t, users, "email,name\nalice@stalled.test,Alice\n")
+	code, _, stderr := batchRun(t, &batchOptions{Network: stalledNetwork(300 * time.Millisecond), UsersFile: users,
+		Out: filepath.Join(dir, "out"), Formats: "sheet", Concurrency: 1})
+	if code != exitBatchPartial || !strings.Contains(stderr, "timed-out") || !strings.Contains(stderr, "try a longer --timeout") {
+		t.Errorf("exit %d\n%s", code, stderr)
 	}
 }
