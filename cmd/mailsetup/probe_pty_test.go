@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -26,8 +25,6 @@ type ptyProcess struct {
 	term    *os.File
 	screen  lockedBuffer
 	drained chan struct{}
-	// answered counts the cursor-position questions answered.
-	answered atomic.Int32
 }
 
 func startOnPTY(t *testing.T, args ...string) *ptyProcess {
@@ -47,12 +44,6 @@ func startOnPTY(t *testing.T, args ...string) *ptyProcess {
 		for {
 			n, err := term.Read(buf)
 			p.screen.Write(buf[:n])
-			// survey asks where the cursor is and waits for the answer;
-			// answer as a terminal would, every question once, also one
-			// that came split over two reads.
-			for asked := int32(strings.Count(p.screen.String(), "\x1b[6n")); p.answered.Load() < asked; p.answered.Add(1) {
-				term.Write([]byte("\x1b[1;1R"))
-			}
 			if err != nil {
 				return
 			}
