@@ -306,3 +306,28 @@ func TestWizardOnTerminalNothingFound(t *testing.T) {
 	}
 	sameTranscript(t, "nothing-found", screen, root)
 }
+
+// A refused password typed again on a terminal: the reason once, the
+// question what to do, the second password, and the files.
+func TestWizardOnTerminalRetypesARefusedPassword(t *testing.T) {
+	sc := catalogued(t, "autoconfig-only")
+	root := t.TempDir()
+	dir := filepath.Join(root, "profiles")
+	code, raw, screen := onPTY(t, sandboxNetwork(t, nil, "autoconfig-only"), []string{"--address", sc.Address, "--name", "Alice", "--out", dir, "--format", "sheet"}, func(c *expect.Console) {
+		waitFor(t, c, "Password")
+		press(t, c, "not-the-password"+keyEnter)
+		waitFor(t, c, "What now?")
+		press(t, c, keyEnter) // type the password again, preselected
+		waitFor(t, c, "Password")
+		press(t, c, sc.Password+keyEnter)
+		waitFor(t, c, "Next steps")
+		c.ExpectEOF()
+	})
+	if code != exitOK {
+		t.Fatalf("exit %d; the terminal showed:\n%s", code, raw)
+	}
+	if strings.Contains(raw, sc.Password) || strings.Contains(raw, "not-the-password") {
+		t.Errorf("a password was echoed on the terminal")
+	}
+	sameTranscript(t, "retype-password", screen, root)
+}
