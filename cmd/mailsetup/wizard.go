@@ -241,6 +241,9 @@ func (w *wizard) run(ctx context.Context) error {
 	if err := w.askFormats(); err != nil {
 		return err
 	}
+	if w.opts.IncludePassword && !slices.Contains(w.forms, profiles.Apple) {
+		return usageError("--include-password only applies to the Apple profile, and no files for iPhone, iPad and Mac were chosen")
+	}
 	if w.opts.IncludePassword {
 		if popts.Password == nil {
 			return errNoPasswordToInclude
