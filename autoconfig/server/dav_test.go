@@ -171,3 +171,77 @@ func TestDAVWellKnownMetricsAndLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestPageDAV: the settings table lists the calendar and contacts URLs, the
+// Android tab names DAVx⁵ with the base URL to type, in English and German;
+// a domain without DAV shows neither.
+func TestPageDAV(t *testing.T) {
+	_, ts, _ := testServer(t)
+	_, body := getPage(t, ts.URL, "/?emailaddress=alice%40example.test&device=other")
+	for _, want := range []string{
+		"<caption>Calendar and contacts for alice@example.test</caption>",
+		`<th scope="row">Calendar (CalDAV)</th><td data-label="URL"><code data-copy="Calendar (CalDAV) URL"`,
+		">https://dav.example.test/dav/calendars/</code>",
+		">https://dav.example.test:8443/dav/contacts/</code>",
+		`<th scope="row">Contacts (CardDAV)</th>`,
+		">alice@example.test</code></td></tr>",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("other apps tab lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "DAVx⁵") {
+		t.Error("DAVx⁵ named outside the Android tab")
+	}
+
+	_, body = getPage(t, ts.URL, "/?emailaddress=alice%40example.test&device=android")
+	for _, want := range []string{
+		"<h3>Calendar and contacts (DAVx⁵)</h3>",
+		"choose “Login with URL and user name”, and type https://dav.example.test/dav/calendars/ as the base URL, alice@example.test as the user name",
+		// CardDAV is elsewhere (another port): a second account.
+		"with https://dav.example.test:8443/dav/contacts/ as the base URL.",
+		">https://dav.example.test/dav/calendars/</code>",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("Android tab lacks %q", want)
+		}
+	}
+
+	_, body = getPage(t, ts.URL, "/?emailaddress=alice%40example.test&device=android&lang=de")
+	for _, want := range []string{"<caption>Kalender und Kontakte für alice@example.test</caption>", "<h3>Kalender und Kontakte (DAVx⁵)</h3>",
+		"„Anmeldung mit URL und Benutzername“ und geben Sie https://dav.example.test/dav/calendars/ als Basis-URL"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("German Android tab lacks %q", want)
+		}
+	}
+
+	// The placeholders domain has no DAV: its login template is filled in
+	// for mail, and no calendar row or DAVx⁵ section appears.
+	for _, device := range []string{"android", "other"} {
+		_, body = getPage(t, ts.URL, "/?emailaddress=alice%40xn--bcher-kva.test&device="+device)
+		if strings.Contains(body, "CalDAV") || strings.Contains(body, "DAVx⁵") || !strings.Contains(body, ">alice</code>") {
+			t.Errorf("%s tab of a domain without DAV:\n%s", device, body)
+		}
+	}
+}
+
+// TestPageDAVSameURL: one URL for both services is one DAVx⁵ account.
+func TestPageDAVSameURL(t *testing.T) {
+	cfg, err := ParseConfig([]byte(`listen: {http: ":8080"}
+domains:
+  - name: example.test
+    provider:
+      incoming: [{protocol: imap, host: imap.example.test, security: tls, username: "%EMAILLOCALPART%"}]
+      outgoing: [{protocol: smtp, host: smtp.example.test, security: tls}]
+      caldav: https://dav.example.test/
+      carddav: https://dav.example.test/
+`), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ts, _ := startServer(t, cfg)
+	_, body := getPage(t, ts.URL, "/?emailaddress=bob%40example.test&device=android")
+	if !strings.Contains(body, "type https://dav.example.test/ as the base URL, bob as the user name") || strings.Contains(body, "second account") {
+		t.Errorf("Android tab:\n%s", body)
+	}
+}
