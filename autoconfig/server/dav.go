@@ -77,11 +77,22 @@ func davWellKnownKind(path string) (autoconfig.DAVKind, bool) {
 // siteForServiceHost finds the configured domain (or alias) a Host header
 // belongs to: DOMAIN itself or one of the names this server answers for
 // it. The bare listen address and unknown names find none.
+// The exact spelling is tried first, without IDNA work.
 func (c *Config) siteForServiceHost(host string) (s *site, name string, ok bool) {
-	if d, err := autoconfig.ParseDomain(host); err == nil {
-		host = d.ASCII
+	if s, name, ok := c.siteWithPrefix(host); ok {
+		return s, name, true
 	}
-	for _, prefix := range []string{"", "autoconfig.", "autodiscover.", "setup."} {
+	d, err := autoconfig.ParseDomain(host)
+	if err != nil {
+		return nil, host, false
+	}
+	return c.siteWithPrefix(d.ASCII)
+}
+
+var serviceHostPrefixes = [...]string{"", "autoconfig.", "autodiscover.", "setup."}
+
+func (c *Config) siteWithPrefix(host string) (s *site, name string, ok bool) {
+	for _, prefix := range serviceHostPrefixes {
 		if name, cut := strings.CutPrefix(host, prefix); cut {
 			if s, ok := c.sites[name]; ok {
 				return s, name, true
