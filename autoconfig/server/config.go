@@ -556,7 +556,7 @@ func (l *loader) compileDomain(c *Config, fd *fileDomain, i int) error {
 func checkDAV(p *autoconfig.Provider) error {
 	for _, s := range p.DAV {
 		if u, err := autoconfig.ParseDAVURL(s.URL); err == nil && !u.TLS {
-			return fmt.Errorf("%s URL %q is plain http, which would send passwords in the clear: serve only publishes https:// URLs", s.Kind.DisplayName(), s.URL)
+			return fmt.Errorf("%s URL %q is plain http, which would send passwords in the clear: serve publishes only https:// URLs, so give it one", s.Kind.DisplayName(), s.URL)
 		}
 	}
 	return nil
