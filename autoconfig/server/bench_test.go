@@ -83,3 +83,16 @@ func BenchmarkCachedAnswers(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDAVWellKnown is a calendar app's first request (RFC 6764 §5):
+// a PROPFIND answered with the redirect to the configured URL.
+func BenchmarkDAVWellKnown(b *testing.B) {
+	srv := benchServer(b)
+	r := httptest.NewRequest("PROPFIND", "http://example.test/.well-known/caldav", nil)
+	r.RemoteAddr = "127.0.0.1:1"
+	b.ReportAllocs()
+	for b.Loop() {
+		w := &discardWriter{h: http.Header{}}
+		srv.ServeHTTP(w, r)
+	}
+}

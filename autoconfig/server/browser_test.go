@@ -278,12 +278,13 @@ func TestBrowserSetupPage(t *testing.T) {
 	on := watchTab(t, ctx)
 	submit(on)
 	on.checkAccessibleNames(t, "the page after submitting")
-	// Four values (two hosts, two usernames) get a button each, once the
-	// deferred script has run; the page's own count, not the DOM mirror's.
+	// Eight values (two hosts, two usernames, the calendar and contacts
+	// URLs and their usernames) get a button each, once the deferred
+	// script has run; the page's own count, not the DOM mirror's.
 	copyButtons(on)
 	on.do(t, "wait for copy buttons", chromedp.WaitVisible(chromedp.CSS("button.copy")))
-	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int]("document.querySelectorAll('button.copy').length")); err != nil || n != 4 {
-		t.Errorf("%d copy buttons with JavaScript on, want 4 (%v)", n, err)
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int]("document.querySelectorAll('button.copy').length")); err != nil || n != 8 {
+		t.Errorf("%d copy buttons with JavaScript on, want 8 (%v)", n, err)
 	}
 	on.checkAccessibleNames(t, "the Other apps tab")
 

@@ -198,6 +198,10 @@ type fileProvider struct {
 	Incoming         []fileServer `yaml:"incoming"`
 	Outgoing         []fileServer `yaml:"outgoing"`
 	Documentation    []string     `yaml:"documentation"`
+	// CalDAV and CardDAV are the RFC 6764 context URLs of the domain's
+	// calendars and address books (https://HOST[:PORT]/PATH).
+	CalDAV  string `yaml:"caldav"`
+	CardDAV string `yaml:"carddav"`
 }
 
 type fileServer struct {
@@ -516,6 +520,12 @@ func (l *loader) compileDomain(c *Config, fd *fileDomain, i int) error {
 	for _, a := range aliases {
 		p.Domains = append(p.Domains, a.ASCII)
 	}
+	if err := checkDAV(p); err != nil {
+		return l.errorf(here(), "domain %q: %v", d.ASCII, err)
+	}
+	if err := p.Validate(); err != nil {
+		return l.errorf(here(), "domain %q: %v", d.ASCII, err)
+	}
 	primary, err := newSite(d, p, nil)
 	if err != nil {
 		return l.errorf(here(), "domain %q: %v", d.ASCII, err)
@@ -534,6 +544,20 @@ func (l *loader) compileDomain(c *Config, fd *fileDomain, i int) error {
 			return l.errorf(here("aliases", j), "alias %q: %v", a.ASCII, err)
 		}
 		c.sites[a.ASCII] = s
+	}
+	return nil
+}
+
+// checkDAV refuses a plain-http calendar or contacts URL, whether typed
+// under provider: or read from a settings file. The model allows one for a
+// provider that offers nothing else, with the user's consent; serve has no
+// user to ask: it would hand every client that follows its redirect or
+// installs its profile a URL that sends the password in the clear.
+func checkDAV(p *autoconfig.Provider) error {
+	for _, s := range p.DAV {
+		if u, err := autoconfig.ParseDAVURL(s.URL); err == nil && !u.TLS {
+			return fmt.Errorf("%s URL %q is plain http, which would send passwords in the clear: serve publishes only https:// URLs, so give it one", s.Kind.DisplayName(), s.URL)
+		}
 	}
 	return nil
 }
@@ -607,6 +631,29 @@ func (l *loader) inlineProvider(fp *fileProvider, d autoconfig.Domain, path []an
 			return nil, l.errorf(append(path, "documentation", i), "documentation %q must be an http(s) URL", u)
 		}
 		p.Documentation = append(p.Documentation, autoconfig.Link{URL: u})
+	}
+	for _, dav := range []struct {
+		kind autoconfig.DAVKind
+		raw  string
+	}{{autoconfig.CalDAV, fp.CalDAV}, {autoconfig.CardDAV, fp.CardDAV}} {
+		if dav.raw == "" {
+			continue
+		}
+		key := append(append([]any(nil), path...), string(dav.kind))
+		u, err := autoconfig.ParseDAVURL(dav.raw)
+		if err != nil {
+			return nil, l.errorf(key, "%s: %v", dav.kind, err)
+		}
+		if !u.TLS {
+			return nil, l.errorf(key, "%s %q is plain http, which would send passwords in the clear: write its https:// URL", dav.kind, dav.raw)
+		}
+		// The calendar and contacts login is the mail login at every
+		// hoster we know of (Nextcloud, SOGo, Radicale, mailbox.org).
+		username := autoconfig.PlaceholderAddress
+		if in, ok := p.PreferredIncoming(); ok {
+			username = in.Username
+		}
+		p.DAV = append(p.DAV, autoconfig.DAVService{Kind: dav.kind, URL: u.String(), Username: username})
 	}
 	return p, nil
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailsetup/mailsetup/autoconfig"
 )
 
 func TestExampleConfig(t *testing.T) {
@@ -15,8 +17,12 @@ func TestExampleConfig(t *testing.T) {
 	if got := strings.Join(cfg.Domains(), " "); got != "example.test xn--bcher-kva.example.test" {
 		t.Errorf("domains %q", got)
 	}
-	if _, ok := cfg.Provider("EXAMPLE-MAIL.test"); !ok {
-		t.Error("the alias is not served")
+	p, ok := cfg.Provider("EXAMPLE-MAIL.test")
+	if !ok {
+		t.Fatal("the alias is not served")
+	}
+	if cal, _ := p.FirstDAV(autoconfig.CalDAV); cal.URL != "https://dav.example.test/dav/calendars/" || len(p.DAV) != 2 {
+		t.Errorf("the example's calendar and contacts: %+v", p.DAV)
 	}
 	if cfg.Limit.PerMinute != 60 || cfg.Timeouts.Shutdown != 20*time.Second || cfg.Hostname != "mailsetup.example.test" {
 		t.Errorf("settings not read: %+v %+v", cfg.Limit, cfg.Timeouts)

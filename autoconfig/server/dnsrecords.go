@@ -43,9 +43,11 @@ type DNSRecord struct {
 // and the mail servers: autoconfig. and autodiscover. names (CNAME to the
 // configured hostname, covered by the server's certificate), the
 // _autodiscover._tcp SRV record Outlook falls back to (pointing at the
-// configured hostname itself: an SRV target must not be a CNAME), and the RFC 6186 /
+// configured hostname itself: an SRV target must not be a CNAME), the RFC 6186 /
 // RFC 8314 SRV records, with "." (RFC 2782: service not offered) for every
-// service the domain does not offer. Plain-text servers are not announced.
+// service the domain does not offer, and the RFC 6764 records of its
+// calendar and contacts services (davRecords). Plain-text servers are not
+// announced.
 func (c *Config) DNSRecords(domain string, ttl uint32) ([]DNSRecord, error) {
 	d, err := autoconfig.ParseDomain(domain)
 	if err != nil {
@@ -94,5 +96,37 @@ func (c *Config) DNSRecords(domain string, ttl uint32) ([]DNSRecord, error) {
 		}
 		out = append(out, recs...)
 	}
-	return out, nil
+	return append(out, davRecords(s.provider, zone, hdr)...), nil
+}
+
+// davRecords are the RFC 6764 records of the calendar and contacts
+// services the domain is configured with: the _caldavs/_carddavs SRV record
+// (§3) with the TXT path= record beside it (§4), which saves clients the
+// .well-known round trip, and "." for the plain-text label, so that a
+// client does not look for one to fall back to. A service not configured
+// gets nothing: its records may be published for a DAV server this
+// configuration does not describe.
+func davRecords(p *autoconfig.Provider, zone string, hdr func(string, uint16) dns.RR_Header) []DNSRecord {
+	var out []DNSRecord
+	for _, kind := range []autoconfig.DAVKind{autoconfig.CalDAV, autoconfig.CardDAV} {
+		svc, ok := p.FirstDAV(kind)
+		if !ok {
+			continue
+		}
+		u, err := autoconfig.ParseDAVURL(svc.URL)
+		if err != nil || !u.TLS {
+			continue // LoadConfig refused these
+		}
+		name := kind.SRVName() + "._tcp." + zone
+		plain := strings.TrimSuffix(kind.SRVName(), "s") + "._tcp." + zone
+		out = append(out,
+			DNSRecord{RR: &dns.SRV{Hdr: hdr(name, dns.TypeSRV), Priority: 0, Weight: 1, Port: uint16(u.Port), Target: dns.Fqdn(u.Host)},
+				Comment: kind.DisplayName() + " over TLS (RFC 6764 §3)"},
+			DNSRecord{RR: &dns.TXT{Hdr: hdr(name, dns.TypeTXT), Txt: []string{"path=" + u.Path}},
+				Comment: "the context path (RFC 6764 §4)"},
+			DNSRecord{RR: &dns.SRV{Hdr: hdr(plain, dns.TypeSRV), Target: "."},
+				Comment: "not offered: " + kind.DisplayName() + " without TLS"},
+		)
+	}
+	return out
 }

@@ -45,6 +45,12 @@ func FuzzServe(f *testing.F) {
 		{"GET", "/?emailaddress=a%40unknown.test&device=%22%3E", "x", "", nil},
 		{"GET", "/outlook.prf?emailaddress=a%40files.test&device=windows", "x", "", nil},
 		{"GET", "/sheet?emailaddress=%22%3E%3Cb%3E%40example.test", "x", "", nil},
+		// RFC 6764 §5 redirects: configured, unconfigured, unknown, odd hosts.
+		{"PROPFIND", "/.well-known/caldav", "example.test", "", []byte(`<propfind xmlns="DAV:"><prop><current-user-principal/></prop></propfind>`)},
+		{"GET", "/.well-known/CardDAV/", "AUTODISCOVER.Example-Mail.test.:443", "", nil},
+		{"PROPFIND", "/.well-known/carddav", "xn--bcher-kva.test", "", nil},
+		{"OPTIONS", "/.well-known/caldav?x=%0d%0aLocation:%20https://evil.test/", "setup.b\u00fccher.test", "", nil},
+		{"PROPFIND", "/.well-known/caldav//", "[::1]:80", "", nil},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.target, s.host, s.xff, s.body)
@@ -79,6 +85,13 @@ func checkAnswer(t *testing.T, r *http.Request, w *httptest.ResponseRecorder) {
 	t.Helper()
 	if w.Code >= 500 {
 		t.Fatalf("%s %s: status %d: %s", r.Method, r.URL, w.Code, w.Body)
+	}
+	// The only redirects are RFC 6764's, to a configured https URL:
+	// nothing a client sent may choose where they point.
+	if loc := w.Header().Get("Location"); loc != "" || (w.Code >= 300 && w.Code < 400) {
+		if u, err := autoconfig.ParseDAVURL(loc); err != nil || !u.TLS || w.Code != http.StatusMovedPermanently || !strings.HasPrefix(loc, "https://dav.example.test") {
+			t.Fatalf("%s %s: %d to %q", r.Method, r.URL, w.Code, loc)
+		}
 	}
 	ct := w.Header().Get("Content-Type")
 	body := w.Body.Bytes()

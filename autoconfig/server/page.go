@@ -318,6 +318,16 @@ type pageData struct {
 	Download, QRSrc, Command    string
 	QR, POP3Only                bool
 	Servers                     []pageServer
+	// DAV lists the calendar and contacts URLs, when configured;
+	// DAVx5URL is the base URL the Android tab tells DAVx⁵ users to type,
+	// DAVx5Second the other one when the two services differ.
+	DAV                   []pageDAV
+	DAVx5URL, DAVx5Second string
+	DAVx5Username         string
+}
+
+type pageDAV struct {
+	Role, URL, Username string
 }
 
 type pageLink struct {
@@ -504,6 +514,25 @@ func (p *PageConfig) addressPage(li int, explicit bool, acct profiles.Account, d
 	}
 	_, hasIMAP := acct.Provider.FirstIncoming(autoconfig.IMAP)
 	d.POP3Only = !hasIMAP
+	for _, kind := range []autoconfig.DAVKind{autoconfig.CalDAV, autoconfig.CardDAV} {
+		svc, ok := acct.Provider.FirstDAV(kind)
+		if !ok {
+			continue
+		}
+		username := autoconfig.ExpandTemplate(svc.Username, acct.Address)
+		if username == "" {
+			username = in.Username
+		}
+		d.DAV = append(d.DAV, pageDAV{Role: d.T["row_"+string(kind)], URL: svc.URL, Username: username})
+	}
+	// DAVx⁵ discovers calendars and address books from one base URL; a
+	// second URL needs a second account only where the services differ.
+	if len(d.DAV) > 0 {
+		d.DAVx5URL, d.DAVx5Username = d.DAV[0].URL, d.DAV[0].Username
+		if len(d.DAV) > 1 && d.DAV[1].URL != d.DAVx5URL {
+			d.DAVx5Second = d.DAV[1].URL
+		}
+	}
 	return d
 }
 

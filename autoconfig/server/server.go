@@ -276,6 +276,8 @@ const (
 	epOutlookPRF
 	epSheet
 	epPage
+	epCalDAVWellKnown
+	epCardDAVWellKnown
 	epAsset
 	epHealth
 	epMetrics
@@ -283,7 +285,7 @@ const (
 	numEndpoints
 )
 
-var endpointNames = [numEndpoints]string{"autoconfig", "autodiscover", "autodiscover_json", "mobileconfig", "android", "android_qr", "outlook_prf", "sheet", "page", "page_asset", "healthz", "metrics", "other"}
+var endpointNames = [numEndpoints]string{"autoconfig", "autodiscover", "autodiscover_json", "mobileconfig", "android", "android_qr", "outlook_prf", "sheet", "page", "caldav_well_known", "carddav_well_known", "page_asset", "healthz", "metrics", "other"}
 
 // Paths served. Matching ignores letter case: Outlook sends
 // /Autodiscover/Autodiscover.xml, the specification /autodiscover/autodiscover.xml.
@@ -333,6 +335,13 @@ func route(path string) endpoint {
 		return epSheet
 	case path == pathPage:
 		return epPage
+	case strings.HasPrefix(path, "/.well-known/"):
+		if kind, ok := davWellKnownKind(path); ok {
+			if kind == autoconfig.CalDAV {
+				return epCalDAVWellKnown
+			}
+			return epCardDAVWellKnown
+		}
 	case strings.EqualFold(path, pathPageCSS), strings.EqualFold(path, pathPageJS), strings.EqualFold(path, pathLogo), path == pathFavicon:
 		return epAsset
 	case path == pathHealth:
@@ -393,6 +402,10 @@ func (s *Server) serveEndpoint(w http.ResponseWriter, r *http.Request, st *state
 		return s.serveSheet(w, r, st)
 	case epPage:
 		return s.servePage(w, r, st)
+	case epCalDAVWellKnown:
+		return s.serveDAVWellKnown(w, r, st, autoconfig.CalDAV)
+	case epCardDAVWellKnown:
+		return s.serveDAVWellKnown(w, r, st, autoconfig.CardDAV)
 	case epAsset:
 		return s.serveAsset(w, r, st)
 	case epHealth:

@@ -39,7 +39,10 @@ the autoconfiguration server and the mail servers of the serve configuration:
   - RFC 6186 / RFC 8314 SRV records (_imaps, _imap, _pop3s, _pop3,
     _submissions, _submission) in the configured order of preference, and
     "0 0 0 ." records for the services not offered. Plain-text servers are
-    not announced.
+    not announced;
+  - for the calendar and contacts URLs configured (caldav:, carddav:):
+    _caldavs._tcp / _carddavs._tcp SRV and TXT "path=" records (RFC 6764)
+    and "0 0 0 ." for the plain-text _caldav / _carddav.
 
 Once published, 'mailsetup probe DOMAIN' confirms them.`,
 		Example: "  mailsetup dns-records example.test --config examples/serve.yaml",

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,8 @@ func TestDNSRecordsGolden(t *testing.T) {
 		{"example.test", "example.test", "../../examples/serve.yaml"},
 		{"idn-file", "Bücher.Example.TEST", "../../examples/serve.yaml"},
 		{"placeholders-no-pop3", "xn--bcher-kva.test", "../../autoconfig/server/testdata/serve.yaml"},
+		// An alias, with CalDAV on 443 and CardDAV on another port.
+		{"alias-dav-port", "example-mail.test", "../../autoconfig/server/testdata/serve.yaml"},
 	} {
 		t.Run(tt.golden, func(t *testing.T) {
 			code, out, errOut := runMain(t, "dns-records", tt.domain, "--config", tt.config, "--ttl", "300")
@@ -52,7 +55,7 @@ func TestDNSRecordsJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(out, "{\n  \"schema_version\": 1,") {
+	if !strings.HasPrefix(out, fmt.Sprintf("{\n  \"schema_version\": %d,", jsonSchemaVersion)) {
 		t.Errorf("the document does not start with schema_version:\n%.60s", out)
 	}
 	// RFC 2782: the SRV target is the canonical name, never the CNAME beside it.
@@ -62,6 +65,25 @@ func TestDNSRecordsJSON(t *testing.T) {
 	if got.SchemaVersion != jsonSchemaVersion || got.Records[0].Type != "CNAME" || got.Records[0].Value != "mailsetup.example.test." ||
 		got.Records[6].Name != "_pop3._tcp.example.test." || got.Records[6].Value != "0 0 0 ." {
 		t.Errorf("unexpected records: %+v", got)
+	}
+	// RFC 6764: SRV and TXT path= for the configured CalDAV and CardDAV,
+	// "." for their plain-text labels.
+	var dav []string
+	for _, r := range got.Records {
+		if strings.Contains(r.Name, "dav") {
+			dav = append(dav, r.Name+" "+r.Type+" "+r.Value)
+		}
+	}
+	wantDAV := []string{
+		"_caldavs._tcp.example.test. SRV 0 1 443 dav.example.test.",
+		`_caldavs._tcp.example.test. TXT "path=/dav/calendars/"`,
+		"_caldav._tcp.example.test. SRV 0 0 0 .",
+		"_carddavs._tcp.example.test. SRV 0 1 443 dav.example.test.",
+		`_carddavs._tcp.example.test. TXT "path=/dav/contacts/"`,
+		"_carddav._tcp.example.test. SRV 0 0 0 .",
+	}
+	if strings.Join(dav, "\n") != strings.Join(wantDAV, "\n") {
+		t.Errorf("DAV records:\n%s\nwant:\n%s", strings.Join(dav, "\n"), strings.Join(wantDAV, "\n"))
 	}
 }
 
