@@ -21,6 +21,15 @@ type sheetRow struct {
 	Password string
 }
 
+// sheetDAV is a calendar or contacts service as a person types it: most
+// apps take the URL and find the calendars or address books under it.
+type sheetDAV struct {
+	Role     string // "Calendar (CalDAV)"
+	URL      string
+	Username string
+	Password string
+}
+
 type sheetData struct {
 	// Unproven, when set, is the warning that the settings were not proven.
 	Unproven   string
@@ -28,6 +37,7 @@ type sheetData struct {
 	Name       string
 	Provider   string
 	Rows       []sheetRow
+	DAV        []sheetDAV
 	WhyIMAP    string
 	POP3Advice string
 	Notes      []sheetNote
@@ -68,6 +78,10 @@ func sheetFor(acct Account) sheetData {
 			row("Outgoing mail (SMTP)", out),
 		},
 		WhyIMAP: whyIMAP,
+	}
+	for _, s := range acct.dav() {
+		d.DAV = append(d.DAV, sheetDAV{Role: s.Role(), URL: commentSafe(s.URL), Username: commentSafe(s.Username),
+			Password: "type your e-mail password (it is not on this sheet)"})
 	}
 	if acct.unproven {
 		d.Unproven = unprovenNote
@@ -114,6 +128,12 @@ func writeSettingsText(b *strings.Builder, acct Account) {
 		fmt.Fprintf(b, "  Security:  %s\n", r.Security)
 		fmt.Fprintf(b, "  Username:  %s\n", r.Username)
 		fmt.Fprintf(b, "  Password:  %s\n", r.Password)
+	}
+	for _, r := range d.DAV {
+		fmt.Fprintf(b, "\n%s\n", r.Role)
+		fmt.Fprintf(b, "  Server URL:  %s\n", r.URL)
+		fmt.Fprintf(b, "  Username:    %s\n", r.Username)
+		fmt.Fprintf(b, "  Password:    %s\n", r.Password)
 	}
 	for _, n := range d.Notes {
 		fmt.Fprintf(b, "\n%s\n", n)
@@ -162,7 +182,13 @@ td.todo { font-family: sans-serif; font-size: 1em; font-style: italic; white-spa
 <tr><th>Username</th><td>{{.Username}}</td></tr>
 <tr><th>Password</th><td class="todo">{{.Password}}</td></tr>
 </table>
-{{end}}
+{{end}}{{range .DAV}}
+<h2>{{.Role}}</h2>
+<table>
+<tr><th>Server URL</th><td>{{.URL}}</td></tr>
+<tr><th>Username</th><td>{{.Username}}</td></tr>
+<tr><th>Password</th><td class="todo">{{.Password}}</td></tr>
+</table>{{end}}
 {{range .Notes}}<p class="note">{{.Before}}{{if .Value}}<span class="value">{{.Value}}</span>{{end}}{{.After}}</p>
 {{end}}
 <h2>Why IMAP</h2>
