@@ -108,13 +108,9 @@ func davPayload(acct Account, s davService, password string) map[string]any {
 		"PayloadUUID":                 uuid,
 		"PayloadVersion":              1,
 	}
-	if s.Path != "/" {
-		// "The base URL to the user's calendar" (address book): the
-		// context path, from which the device finds the principal
-		// (RFC 6764 §6). Without it the device starts at the host's
-		// /.well-known/ URL.
-		p[prefix+"PrincipalURL"] = commentSafe(s.URL)
-	}
+	// "The base URL to the user's calendar" (address book): the context
+	// URL, from which the device finds the principal (RFC 6764 §6).
+	p[prefix+"PrincipalURL"] = commentSafe(s.URL)
 	if password != "" {
 		p[prefix+"Password"] = password
 	}

@@ -231,7 +231,7 @@ func TestAppleDAVPayloads(t *testing.T) {
 			t.Errorf("CardDAV %s = %v, want %v", k, card[k], want)
 		}
 	}
-	if _, ok := card["CardDAVPrincipalURL"]; ok {
-		t.Errorf("CardDAVPrincipalURL written for the root path: the device starts at /.well-known/carddav by itself")
+	if card["CardDAVPrincipalURL"] != "https://contacts.split.test/" {
+		t.Errorf("CardDAVPrincipalURL = %v", card["CardDAVPrincipalURL"])
 	}
 }
