@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
@@ -98,7 +99,8 @@ func sheetFor(acct Account) sheetData {
 	if acct.Provider.Enable != nil {
 		d.Notes = append(d.Notes, sheetNote{"The provider asks you to switch on IMAP/POP3 access first, at ", acct.Provider.Enable.URL, "."})
 	}
-	if in.Security == autoconfig.SecurityPlain || out.Security == autoconfig.SecurityPlain {
+	plainDAV := slices.ContainsFunc(acct.dav(), func(s davService) bool { return !s.TLS })
+	if in.Security == autoconfig.SecurityPlain || out.Security == autoconfig.SecurityPlain || plainDAV {
 		d.Notes = append(d.Notes, sheetNote{Before: "Warning: a server here is not encrypted; your password would travel readable by anyone on the network."})
 	}
 	if acct.Address.Domain != acct.Address.DomainUnicode {
