@@ -46,6 +46,16 @@ func (a Account) dav() []davService {
 	return out
 }
 
+// DAV returns the calendar and contacts services the files set up, CalDAV
+// first, with the login name filled in, for the command's summary.
+func (a Account) DAV() []autoconfig.DAVService {
+	var out []autoconfig.DAVService
+	for _, s := range a.dav() {
+		out = append(out, autoconfig.DAVService{Kind: s.Kind, URL: s.URL, Username: s.Username})
+	}
+	return out
+}
+
 // davURLParts splits a URL the model has checked (Provider.Validate). A
 // value that is not in the model's form can only be hostile, as the model
 // refuses it: it is kept whole as the host, so each writer's own escaping

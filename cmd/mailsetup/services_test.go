@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -84,9 +85,16 @@ func TestProfileHonoursServices(t *testing.T) {
 	profile := func(out string, extra ...string) (string, string) {
 		t.Helper()
 		args := append([]string{"kim@dav.test", "--name", "Kim Lee", "--settings", settings, "--format", "apple,thunderbird", "--out", out}, extra...)
-		code, _, stderr := runCommand(t, func(f *Factory) *cobra.Command { return newCmdProfile(f, nil) }, "", args...)
+		code, stdout, stderr := runCommand(t, func(f *Factory) *cobra.Command { return newCmdProfile(f, nil) }, "", args...)
 		if code != exitOK {
 			t.Fatalf("profile %v: exit %d\n%s", extra, code, stderr)
+		}
+		// The summary names what the files set up.
+		for what, url := range map[string]string{"calendar": "CalDAV", "contacts": "CardDAV"} {
+			asked := len(extra) == 0 || strings.Contains(extra[1], what)
+			if got := regexp.MustCompile(what + ` +` + url + ` +https://cloud\.dav\.test/remote\.php/dav `).MatchString(stdout); got != asked {
+				t.Errorf("profile %v: summary names %s: %v, want %v\n%s", extra, what, got, asked, stdout)
+			}
 		}
 		data, err := os.ReadFile(filepath.Join(out, "apple", "kim@dav.test.mobileconfig"))
 		if err != nil {
