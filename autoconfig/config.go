@@ -124,6 +124,10 @@ func ReadConfig(r io.Reader) (*Provider, []Diagnostic, error) {
 			if l, ok := cr.link(c, "visiturl", "instruction"); ok && p.Enable == nil {
 				p.Enable = &l
 			}
+		case "calendar", "addressbook", "addressBook":
+			if d, ok := cr.dav(c); ok {
+				p.DAV = append(p.DAV, d)
+			}
 		}
 	}
 	if len(p.Domains) == 0 {
@@ -314,6 +318,40 @@ func (cr *configReader) server(el *element, outgoing bool) (Server, bool) {
 	return s, true
 }
 
+// davElements are the config-v1.1 elements of the DAV kinds: the draft's
+// <calendar type="caldav"> and <addressbook type="carddav"> (RELAX NG
+// schema in its appendix; the older sample file spells it addressBook,
+// which is read too). Thunderbird's readFromXML reads neither: it finds
+// address books and calendars by itself (docs/clients.md).
+var davElements = map[DAVKind]string{CalDAV: "calendar", CardDAV: "addressbook"}
+
+// dav reads a top-level <calendar> or <addressbook>: its <url>, the RFC
+// 6764 context URL, and its <username> template. Other types (an ics
+// calendar, an LDAP address book) are noted and left out.
+func (cr *configReader) dav(el *element) (DAVService, bool) {
+	typ, _ := el.attr("type")
+	where := fmt.Sprintf("<%s type=%q>", el.Name, typ)
+	kind := DAVKind(strings.ToLower(typ))
+	if davElements[kind] != strings.ToLower(el.Name) {
+		cr.add(el.Line, Note, where+" is not set up: mailsetup sets up only <calendar type=\"caldav\"> and <addressbook type=\"carddav\">")
+		return DAVService{}, false
+	}
+	u, err := ParseDAVURL(el.childText("url"))
+	if err != nil {
+		cr.add(lineOf(el, "url"), Error, where+" is skipped: <url> "+reason(err))
+		return DAVService{}, false
+	}
+	d := DAVService{Kind: kind, URL: u.String(), Username: el.childText("username")}
+	if err := d.validate(); err != nil {
+		cr.add(lineOf(el, "username"), Error, where+" is skipped: "+reason(err))
+		return DAVService{}, false
+	}
+	if !u.TLS {
+		cr.add(lineOf(el, "url"), Warning, where+" has an http URL: passwords and data would travel unencrypted")
+	}
+	return d, true
+}
+
 func lineOf(el *element, child string) int {
 	if c := el.child(child); c != nil {
 		return c.Line
@@ -393,6 +431,15 @@ func WriteConfig(w io.Writer, p *Provider) error {
 		writeLink(x, "enable", "visiturl", "instruction", *p.Enable)
 	}
 	x.close(1, "emailProvider")
+	for _, d := range p.DAV {
+		x.open(1, davElements[d.Kind], "type", string(d.Kind))
+		x.leaf(2, "url", d.URL)
+		// The draft's HTTP authentication (its section on <authentication
+		// system="http">): DAV servers take the password with Basic.
+		x.leaf(2, "authentication", "Basic", "system", "http")
+		x.leafIf(2, "username", d.Username)
+		x.close(1, davElements[d.Kind])
+	}
 	if o := p.OAuth2; o != nil {
 		x.open(1, "oAuth2")
 		x.leafIf(2, "issuer", o.Issuer)

@@ -157,7 +157,39 @@ Gmail, Samsung Email, Microsoft Outlook
 
 `)
 	}
+	writeAndroidDAV(&b, acct)
 	writeSettingsText(&b, acct)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeAndroidDAV tells how to get the calendar and contacts onto the
+// phone: Android syncs neither over CalDAV or CardDAV by itself, and
+// DAVx⁵ is the app that does (it finds the calendars and address books
+// under one base URL, RFC 6764, and gives them to Android's own Calendar
+// and Contacts apps). Its "Login with URL and user name" takes the base URL.
+func writeAndroidDAV(b *strings.Builder, acct Account) {
+	dav := acct.dav()
+	if len(dav) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "Calendar and contacts: DAVx⁵\n")
+	b.WriteString(`  Android does not sync calendars and contacts with this provider by
+  itself. Install DAVx5 (DAVx⁵, from F-Droid or Google Play), tap "+",
+  choose "Login with URL and user name", and type:
+`)
+	if len(dav) == 2 && dav[0].URL == dav[1].URL && dav[0].Username == dav[1].Username {
+		fmt.Fprintf(b, "    Base URL:   %s\n    User name:  %s\n", commentSafe(dav[0].URL), commentSafe(dav[0].Username))
+	} else {
+		for i, s := range dav {
+			if i > 0 {
+				b.WriteString("  and add a second account in DAVx5 for the other one:\n")
+			}
+			fmt.Fprintf(b, "    %s\n    Base URL:   %s\n    User name:  %s\n", s.Role(), commentSafe(s.URL), commentSafe(s.Username))
+		}
+	}
+	b.WriteString(`  and your e-mail password. DAVx5 then offers the calendars and address
+  books it finds; the phone's Calendar and Contacts apps show them.
+
+`)
 }

@@ -45,14 +45,14 @@ func AppleFileName(addr autoconfig.Address) string {
 // mobileconfig is the top level of a configuration profile (Apple's
 // device-management TopLevel.yaml). Field order is the order written.
 type mobileconfig struct {
-	PayloadContent           []mailPayload `plist:"PayloadContent"`
-	PayloadDescription       string        `plist:"PayloadDescription"`
-	PayloadDisplayName       string        `plist:"PayloadDisplayName"`
-	PayloadIdentifier        string        `plist:"PayloadIdentifier"`
-	PayloadRemovalDisallowed bool          `plist:"PayloadRemovalDisallowed"`
-	PayloadType              string        `plist:"PayloadType"`
-	PayloadUUID              string        `plist:"PayloadUUID"`
-	PayloadVersion           int           `plist:"PayloadVersion"`
+	PayloadContent           []any  `plist:"PayloadContent"`
+	PayloadDescription       string `plist:"PayloadDescription"`
+	PayloadDisplayName       string `plist:"PayloadDisplayName"`
+	PayloadIdentifier        string `plist:"PayloadIdentifier"`
+	PayloadRemovalDisallowed bool   `plist:"PayloadRemovalDisallowed"`
+	PayloadType              string `plist:"PayloadType"`
+	PayloadUUID              string `plist:"PayloadUUID"`
+	PayloadVersion           int    `plist:"PayloadVersion"`
 }
 
 // mailPayload is a com.apple.mail.managed payload (Apple's
@@ -81,6 +81,47 @@ type mailPayload struct {
 	PayloadType                            string `plist:"PayloadType"`
 	PayloadUUID                            string `plist:"PayloadUUID"`
 	PayloadVersion                         int    `plist:"PayloadVersion"`
+}
+
+// davPayload is a com.apple.caldav.account or com.apple.carddav.account
+// payload (Apple's com.apple.caldav.account.yaml and
+// com.apple.carddav.account.yaml, vendored in testdata/apple-schema/ and
+// checked by TestApplePayloadsFollowAppleSchema). The two have the same keys
+// with the prefix CalDAV or CardDAV, so the plist is built as a map.
+func davPayload(acct Account, s davService, password string) map[string]any {
+	prefix := "CalDAV"
+	what := "calendar"
+	if s.Kind == autoconfig.CardDAV {
+		prefix, what = "CardDAV", "contacts"
+	}
+	id, uuid := appleDAVIdentifiers(acct.Address, s.Kind)
+	p := map[string]any{
+		prefix + "AccountDescription": commentSafe(acct.providerName()) + " " + what + " (" + acct.Address.String() + ")",
+		prefix + "HostName":           commentSafe(s.Host),
+		prefix + "Port":               s.Port,
+		prefix + "UseSSL":             s.TLS,
+		prefix + "Username":           commentSafe(s.Username),
+		"PayloadDescription":          "The " + what + " of " + acct.Address.String(),
+		"PayloadDisplayName":          prefix + ": " + acct.Address.String(),
+		"PayloadIdentifier":           id,
+		"PayloadType":                 "com.apple." + string(s.Kind) + ".account",
+		"PayloadUUID":                 uuid,
+		"PayloadVersion":              1,
+	}
+	// "The base URL to the user's calendar" (address book): the context
+	// URL, from which the device finds the principal (RFC 6764 §6).
+	p[prefix+"PrincipalURL"] = commentSafe(s.URL)
+	if password != "" {
+		p[prefix+"Password"] = password
+	}
+	return p
+}
+
+// appleDAVIdentifiers are a DAV payload's PayloadIdentifier and
+// PayloadUUID, as stable as the mail payload's.
+func appleDAVIdentifiers(addr autoconfig.Address, kind autoconfig.DAVKind) (id, uuid string) {
+	profileID, _, _, _ := AppleIdentifiers(addr)
+	return profileID + "." + string(kind), nameUUID(string(kind) + ":" + strings.ToLower(addr.ASCII()))
 }
 
 // AppleIdentifiers are the profile's PayloadIdentifier and PayloadUUID and
@@ -231,7 +272,12 @@ func AppleMobileconfig(w io.Writer, acct Account, opts AppleOptions) error {
 		// Asks once for both passwords on an interactive install.
 		mp.OutgoingPasswordSameAsIncomingPassword = out.Username == in.Username
 	}
-	description := "Sets up the e-mail account " + acct.Address.String() + " at " + commentSafe(acct.providerName()) + ". Written by mailsetup."
+	dav := acct.dav()
+	what := "e-mail account"
+	if w := davWords(dav); w != "" {
+		what = "e-mail account, " + w + " of"
+	}
+	description := "Sets up the " + what + " " + acct.Address.String() + " at " + commentSafe(acct.providerName()) + ". Written by mailsetup."
 	if acct.unproven {
 		description += " " + unprovenNote
 	}
@@ -246,8 +292,12 @@ func AppleMobileconfig(w io.Writer, acct Account, opts AppleOptions) error {
 		// device here: said in the file and by Caveats (docs/clients.md).
 		description += " The provider offers no encrypted-from-the-start port here: the profile turns on SSL for the STARTTLS port, and Apple Mail encrypts after connecting. After installing, check in the account's settings that SSL is on."
 	}
+	content := []any{mp}
+	for _, s := range dav {
+		content = append(content, davPayload(acct, s, opts.Password))
+	}
 	profile := mobileconfig{
-		PayloadContent:     []mailPayload{mp},
+		PayloadContent:     content,
 		PayloadDescription: description,
 		PayloadDisplayName: "E-mail: " + acct.Address.String(),
 		PayloadIdentifier:  profileID,

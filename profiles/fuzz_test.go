@@ -47,7 +47,9 @@ func FuzzWritersKeepTheirShape(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	base := testCases[0]
+	// The account with calendar and contacts at two URLs: every writer's
+	// DAV part too.
+	base := testCases[slices.IndexFunc(testCases, func(c testCase) bool { return c.name == "dav-split" })]
 	// Every writer but the QR PNG (its payload is the .txt's), called
 	// directly: rendering the PNG would make each run ten times slower.
 	shapes := func(t *testing.T, acct Account) map[string]string {
@@ -68,7 +70,9 @@ func FuzzWritersKeepTheirShape(f *testing.F) {
 		for path, write := range writers {
 			var b bytes.Buffer
 			err := write(&b)
-			if errors.Is(err, ErrUnsupported) {
+			if errors.Is(err, ErrUnsupported) || errors.Is(err, autoconfig.ErrMalformed) {
+				// Refused whole, nothing written: the isp/ file is the
+				// model's own writer, which validates first.
 				continue
 			}
 			if errors.Is(err, autoconfig.ErrMalformed) {
@@ -113,13 +117,21 @@ func FuzzWritersKeepTheirShape(f *testing.F) {
 		for i := range acct.Provider.Incoming {
 			acct.Provider.Incoming[i].Hostname = hostile
 		}
+		// The calendar's URL hostile as a whole, the address book's in its
+		// path; both usernames hostile.
+		acct.Provider.DAV[0].URL = hostile
+		acct.Provider.DAV[1].URL = "https://dav.example.test/" + hostile
+		for i := range acct.Provider.DAV {
+			acct.Provider.DAV[i].Username = hostile
+		}
 		got := shapes(t, acct)
 		for path, w := range want {
 			g, ok := got[path]
 			if !ok {
 				// user.js cannot hold a username beyond Latin-1, and the QR
 				// code a very long one: left out with ErrUnsupported.
-				if path == "thunderbird/user.js" || strings.HasPrefix(path, "android/thunderbird-qr") {
+				// The isp/ file is refused whole by the model's validation.
+				if path == "thunderbird/user.js" || path == "thunderbird/isp.xml" || strings.HasPrefix(path, "android/thunderbird-qr") {
 					continue
 				}
 				t.Errorf("%s was not written", path)
@@ -151,6 +163,12 @@ func checkValues(t *testing.T, acct Account, hostile string) {
 		}
 		if got := prefs["mail.server.server1.hostname"]; got != want {
 			t.Errorf("user.js hostname %q, want %q", got, want)
+		}
+		if got := prefs["calendar.registry."+tbCalendarID(acct.Address)+".uri"]; got != want {
+			t.Errorf("user.js calendar uri %q, want %q", got, want)
+		}
+		if got := prefs[tbAddressBookKey+".carddav.username"]; got != want {
+			t.Errorf("user.js address book username %q, want %q", got, want)
 		}
 	}
 }

@@ -37,11 +37,24 @@ func OutlookAutodiscover(w io.Writer, acct Account) error {
 	if acct.unproven {
 		notes = append(notes, unprovenNote)
 	}
+	if w := davWords(acct.dav()); w != "" {
+		notes = append(notes, outlookNoDAV(w))
+	}
 	if acct.Incoming.Protocol == autoconfig.POP3 {
 		notes = append(notes, `POP3: this file cannot say "leave the mail on the server"; Outlook keeps it but removes it after 14 days unless you switch off "Remove from server after ... days" (More Settings > Advanced).`)
 	}
 	_, err := w.Write(withXMLComments(b.Bytes(), notes))
 	return err
+}
+
+// outlookNoDAV says that the provider's calendar or contacts stay out of
+// Outlook: classic Outlook syncs calendars and contacts only with Exchange
+// (and Outlook.com); it has no CalDAV or CardDAV account, and neither the
+// .prf (section 7's properties are mail only) nor Autodiscover's POX
+// "outlook" schema (MS-OXDSCLI: IMAP, POP3, SMTP, EXCH, EXPR, WEB) can name
+// one. what is "calendar and contacts", "calendar" or "contacts".
+func outlookNoDAV(what string) string {
+	return "Calendar and contacts: Outlook cannot set up the provider's " + what + " (it has no CalDAV or CardDAV accounts); this file sets up the mail only. Use the server URLs on the setup sheet in an app that can, such as Thunderbird or Apple's Calendar and Contacts."
 }
 
 // withXMLComments puts each note as a comment after the XML declaration.
@@ -115,6 +128,9 @@ func OutlookReg(w io.Writer, acct Account, xmlPath string) error {
 	if acct.Incoming.Protocol == autoconfig.POP3 {
 		line("; POP3: Outlook removes mail from the server after 14 days unless you switch off")
 		line("; \"Remove from server after ... days\" (More Settings > Advanced) after adding the account.")
+	}
+	if w := davWords(acct.dav()); w != "" {
+		line("; " + outlookNoDAV(w))
 	}
 	line("; For classic Outlook for Windows 2016, 2019, 2021, 2024 and Microsoft 365.")
 	line("; New Outlook for Windows and Outlook for Mac do not read it.")
@@ -218,6 +234,9 @@ func OutlookPRF(w io.Writer, acct Account) error {
 		line("; " + prfValue(in.Address()) + ", use autodiscover.xml with autodiscover.reg instead (its")
 		line("; STARTTLS setting is documented), or set the encryption to STARTTLS in")
 		line("; Outlook's account settings (More Settings > Advanced).")
+	}
+	if w := davWords(acct.dav()); w != "" {
+		line("; " + outlookNoDAV(w))
 	}
 	if in.Protocol == autoconfig.POP3 {
 		line("; POP3: LeaveOnServer=0x1 keeps the mail on the server (without \"remove after")

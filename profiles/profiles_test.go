@@ -30,6 +30,8 @@ var testCases = []testCase{
 	{"pop3-only", "pop3-only.xml", "fritz@pop-only.test", "Fritz Müller", ""},
 	{"starttls-only", "starttls-only.xml", "ops@starttls.test", `Ops <Team> & "Co"`, ""},
 	{"idn", "idn.xml", "anna@Bücher.test", "Anna Lindqvist", ""},
+	{"dav", "dav.xml", "kim@dav.test", "Kim Lee", ""},
+	{"dav-split", "dav-split.xml", "sam@split.test", "Sam Roe", ""},
 }
 
 func loadProvider(t testing.TB, file string) *autoconfig.Provider {

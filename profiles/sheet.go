@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
@@ -21,6 +22,15 @@ type sheetRow struct {
 	Password string
 }
 
+// sheetDAV is a calendar or contacts service as a person types it: most
+// apps take the URL and find the calendars or address books under it.
+type sheetDAV struct {
+	Role     string // "Calendar (CalDAV)"
+	URL      string
+	Username string
+	Password string
+}
+
 type sheetData struct {
 	// Unproven, when set, is the warning that the settings were not proven.
 	Unproven   string
@@ -28,6 +38,7 @@ type sheetData struct {
 	Name       string
 	Provider   string
 	Rows       []sheetRow
+	DAV        []sheetDAV
 	WhyIMAP    string
 	POP3Advice string
 	Notes      []sheetNote
@@ -69,6 +80,10 @@ func sheetFor(acct Account) sheetData {
 		},
 		WhyIMAP: whyIMAP,
 	}
+	for _, s := range acct.dav() {
+		d.DAV = append(d.DAV, sheetDAV{Role: s.Role(), URL: commentSafe(s.URL), Username: commentSafe(s.Username),
+			Password: "type your e-mail password (it is not on this sheet)"})
+	}
 	if acct.unproven {
 		d.Unproven = unprovenNote
 	}
@@ -84,7 +99,8 @@ func sheetFor(acct Account) sheetData {
 	if acct.Provider.Enable != nil {
 		d.Notes = append(d.Notes, sheetNote{"The provider asks you to switch on IMAP/POP3 access first, at ", acct.Provider.Enable.URL, "."})
 	}
-	if in.Security == autoconfig.SecurityPlain || out.Security == autoconfig.SecurityPlain {
+	plainDAV := slices.ContainsFunc(acct.dav(), func(s davService) bool { return !s.TLS })
+	if in.Security == autoconfig.SecurityPlain || out.Security == autoconfig.SecurityPlain || plainDAV {
 		d.Notes = append(d.Notes, sheetNote{Before: "Warning: a server here is not encrypted; your password would travel readable by anyone on the network."})
 	}
 	if acct.Address.Domain != acct.Address.DomainUnicode {
@@ -114,6 +130,12 @@ func writeSettingsText(b *strings.Builder, acct Account) {
 		fmt.Fprintf(b, "  Security:  %s\n", r.Security)
 		fmt.Fprintf(b, "  Username:  %s\n", r.Username)
 		fmt.Fprintf(b, "  Password:  %s\n", r.Password)
+	}
+	for _, r := range d.DAV {
+		fmt.Fprintf(b, "\n%s\n", r.Role)
+		fmt.Fprintf(b, "  Server URL:  %s\n", r.URL)
+		fmt.Fprintf(b, "  Username:    %s\n", r.Username)
+		fmt.Fprintf(b, "  Password:    %s\n", r.Password)
 	}
 	for _, n := range d.Notes {
 		fmt.Fprintf(b, "\n%s\n", n)
@@ -162,7 +184,13 @@ td.todo { font-family: sans-serif; font-size: 1em; font-style: italic; white-spa
 <tr><th>Username</th><td>{{.Username}}</td></tr>
 <tr><th>Password</th><td class="todo">{{.Password}}</td></tr>
 </table>
-{{end}}
+{{end}}{{range .DAV}}
+<h2>{{.Role}}</h2>
+<table>
+<tr><th>Server URL</th><td>{{.URL}}</td></tr>
+<tr><th>Username</th><td>{{.Username}}</td></tr>
+<tr><th>Password</th><td class="todo">{{.Password}}</td></tr>
+</table>{{end}}
 {{range .Notes}}<p class="note">{{.Before}}{{if .Value}}<span class="value">{{.Value}}</span>{{end}}{{.After}}</p>
 {{end}}
 <h2>Why IMAP</h2>

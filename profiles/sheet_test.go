@@ -34,3 +34,17 @@ func TestSheetEscapesAndExplains(t *testing.T) {
 		}
 	}
 }
+
+// A calendar or contacts URL without TLS gets the sheet's warning, as an
+// unencrypted mail server does.
+func TestSheetWarnsOfPlainDAV(t *testing.T) {
+	acct := testCases[0].account(t)
+	acct.Provider.DAV = []autoconfig.DAVService{{Kind: autoconfig.CardDAV, URL: "http://dav.example.test/"}}
+	var b strings.Builder
+	if err := SheetText(&b, acct); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "http://dav.example.test/") || !strings.Contains(b.String(), "not encrypted") {
+		t.Errorf("the sheet for an http address book lacks its URL or the warning:\n%s", b.String())
+	}
+}

@@ -192,6 +192,9 @@ func ThunderbirdUserJS(w io.Writer, acct Account) error {
 	if acct.unproven {
 		extra = "\n// " + unprovenNote + "\n//"
 	}
+	if w := davWords(acct.dav()); w != "" {
+		extra += "\n// It also creates the account's " + w + " (at the end of the file).\n//"
+	}
 	fmt.Fprintf(&b, userJSHeader, commentSafe(acct.Address.ASCII()), commentSafe(acct.providerName()), extra)
 	pref := func(name string, value any) {
 		var v string
@@ -260,8 +263,87 @@ func ThunderbirdUserJS(w io.Writer, acct Account) error {
 	if outAuth != tbAuthMethod[autoconfig.AuthNone] {
 		pref(smtp+"username", outUser)
 	}
+	for _, s := range acct.dav() {
+		if s.Kind == autoconfig.CardDAV {
+			writeTBAddressBook(&b, pref, acct, s)
+		} else {
+			writeTBCalendar(&b, pref, acct, s)
+		}
+	}
 	_, err = io.WriteString(w, b.String())
 	return err
+}
+
+// Pref keys of the address book and the calendar user.js creates. By hand
+// Thunderbird derives the address book's key from its name and the
+// calendar's from a random UUID; fixed keys keep the same input giving the
+// same file, and a new profile has neither.
+const (
+	tbAddressBookKey  = "ldap_2.servers.mailsetup_contacts"
+	tbAddressBookFile = "abook-1.sqlite"
+)
+
+// tbCardDAVDirectoryType is nsIAbManager.CARDDAV_DIRECTORY_TYPE
+// (comm-central mailnews/addrbook/public/nsIAbManager.idl).
+const tbCardDAVDirectoryType = 102
+
+// writeTBAddressBook writes the prefs of a CardDAV address book as
+// Thunderbird writes them when one is added by hand (Address Book > New
+// CardDAV Address Book): AddrBookManager.newAddressBook sets description,
+// dirType and filename (comm-central
+// mailnews/addrbook/modules/AddrBookManager.sys.mjs:432-447 in Thunderbird
+// 153.8), then CardDAVUtils' create() sets carddav.url and
+// carddav.username (mailnews/addrbook/modules/CardDAVUtils.sys.mjs:523-545).
+// At start-up AddrBookManager.sys.mjs:102-160 makes every
+// ldap_2.servers.*.dirType 102 with a filename a CardDAV directory.
+func writeTBAddressBook(b *strings.Builder, pref func(string, any), acct Account, s davService) {
+	b.WriteString(`
+// Contacts: a CardDAV address book. Thunderbird asks for the password when it
+// first synchronises, and finds the contacts at this URL only if it is the
+// address book itself; if the book stays empty, add it once more with
+// Address Book > New Address Book > Add CardDAV Address Book and this URL.
+`)
+	k := tbAddressBookKey + "."
+	pref(k+"description", acct.providerName()+" contacts")
+	pref(k+"dirType", tbCardDAVDirectoryType)
+	pref(k+"filename", tbAddressBookFile)
+	pref(k+"carddav.url", s.URL)
+	pref(k+"carddav.username", s.Username)
+}
+
+// writeTBCalendar writes the prefs of a CalDAV calendar as Thunderbird
+// writes them when one is added by hand (File > New > Calendar > On the
+// Network): CalCalendarManager.registerCalendar sets type and uri
+// (comm-central calendar/base/src/CalCalendarManager.sys.mjs:355-356),
+// CalDavProvider.handleCalendar name, color and username
+// (calendar/providers/caldav/CalDavProvider.sys.mjs:403-407), and the
+// dialog cache.enabled (calendar/base/content/dialogs/calendar-creation.js:795,
+// "offline support", checked by default). Thunderbird reads a calendar's
+// events only from a calendar collection: at any other DAV URL it reports
+// DAV_DAV_NOT_CALDAV (calendar/providers/caldav/CalDavCalendar.sys.mjs:1662-1686),
+// and the model holds the provider's context URL, which may be one (the
+// comment in the file says what to do if not; docs/clients.md). At start-up
+// CalCalendarManager.assureCache (:514-545) loads every
+// calendar.registry.ID with a type and a uri.
+func writeTBCalendar(b *strings.Builder, pref func(string, any), acct Account, s davService) {
+	b.WriteString(`
+// Calendar: a CalDAV calendar. Thunderbird asks for the password when it first
+// synchronises, and shows the events only if this URL is the calendar itself;
+// if it reports an error, add the calendar once more with File > New >
+// Calendar > On the Network and this URL.
+`)
+	k := "calendar.registry." + tbCalendarID(acct.Address) + "."
+	pref(k+"type", "caldav")
+	pref(k+"uri", s.URL)
+	pref(k+"name", acct.providerName()+" calendar")
+	pref(k+"username", s.Username)
+	pref(k+"cache.enabled", true)
+}
+
+// tbCalendarID is the calendar's registry key: a UUID as Thunderbird's
+// cal.getUUID makes them, but derived from the address.
+func tbCalendarID(addr autoconfig.Address) string {
+	return strings.ToLower(nameUUID("thunderbird-caldav:" + strings.ToLower(addr.ASCII())))
 }
 
 // tbBytes is an already quoted byte-string pref value.

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -424,5 +425,65 @@ func TestThunderbirdUserJSNonASCII(t *testing.T) {
 		if !strings.HasPrefix(l, "//") && !isASCII(l) {
 			t.Errorf("user.js line not ASCII: %s", l)
 		}
+	}
+}
+
+// Thunderbird, started on a new profile holding only our user.js for an
+// account with calendar and contacts, has the CardDAV address book and the
+// CalDAV calendar besides the mail account, with the URL and login name of
+// the files, and keeps them in the prefs.js it writes.
+func TestThunderbirdLoadsDAVFromUserJS(t *testing.T) {
+	thunderbirdJudge(t)
+	for _, name := range []string{"dav", "dav-split"} {
+		tc := testCases[slices.IndexFunc(testCases, func(c testCase) bool { return c.name == name })]
+		t.Run(name, func(t *testing.T) {
+			acct := tc.account(t)
+			dav := acct.dav()
+			if len(dav) != 2 {
+				t.Fatalf("test case %s has %d DAV services, want 2", name, len(dav))
+			}
+			calSvc, cardSvc := dav[0], dav[1]
+			tb := tbjudge.Start(t, fileData(t, tc.render(t), "thunderbird/user.js"), tbOffline)
+			if accounts := tb.Accounts(t); len(accounts) != 1 || accounts[0].Key != tbAccountKey {
+				t.Errorf("Thunderbird has accounts %+v, want exactly %s", accounts, tbAccountKey)
+			}
+			got := tb.Collections(t)
+			if got.CardDAVType != tbCardDAVDirectoryType {
+				t.Errorf("this Thunderbird's CARDDAV_DIRECTORY_TYPE is %d, user.js writes %d", got.CardDAVType, tbCardDAVDirectoryType)
+			}
+			i := slices.IndexFunc(got.AddressBooks, func(b tbjudge.AddressBook) bool { return b.PrefID == tbAddressBookKey })
+			if i < 0 {
+				t.Fatalf("no address book %s; Thunderbird has %+v", tbAddressBookKey, got.AddressBooks)
+			}
+			book := got.AddressBooks[i]
+			if book.Type != got.CardDAVType || book.CardDAVURL != cardSvc.URL || book.CardDAVUsername != cardSvc.Username ||
+				book.Name != acct.providerName()+" contacts" || book.FileName != tbAddressBookFile {
+				t.Errorf("address book %+v, want CardDAV at %s as %s", book, cardSvc.URL, cardSvc.Username)
+			}
+			j := slices.IndexFunc(got.Calendars, func(c tbjudge.Calendar) bool { return c.ID == tbCalendarID(acct.Address) })
+			if j < 0 {
+				t.Fatalf("no calendar %s; Thunderbird has %+v", tbCalendarID(acct.Address), got.Calendars)
+			}
+			calendar := got.Calendars[j]
+			if calendar.Type != "caldav" || calendar.URI != calSvc.URL || calendar.Username != calSvc.Username ||
+				calendar.Name != acct.providerName()+" calendar" || calendar.Disabled || !calendar.Cached {
+				t.Errorf("calendar %+v, want CalDAV at %s as %s, enabled, cached", calendar, calSvc.URL, calSvc.Username)
+			}
+			prefs := tb.Quit(t)
+			for k, want := range map[string]any{
+				tbAddressBookKey + ".carddav.url":                           cardSvc.URL,
+				"calendar.registry." + tbCalendarID(acct.Address) + ".uri":  calSvc.URL,
+				"calendar.registry." + tbCalendarID(acct.Address) + ".type": "caldav",
+				tbAddressBookKey + ".dirType":                               float64(tbCardDAVDirectoryType),
+			} {
+				if v := prefs[k]; fmt.Sprint(v) != fmt.Sprint(want) {
+					t.Errorf("prefs.js %s = %v, want %v", k, v, want)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(tb.Profile, tbAddressBookFile)); err != nil {
+				t.Errorf("Thunderbird made no address book file: %v", err)
+			}
+			t.Logf("Thunderbird started in %v", tb.Startup)
+		})
 	}
 }

@@ -22,6 +22,8 @@ type answerFlags struct {
 	SignKey          string
 	SignChain        string
 	IncludePassword  bool
+	// Services is --services (services.go).
+	Services string
 }
 
 // answerFlagSet says which of the answer flags a command takes.
@@ -45,6 +47,7 @@ func addAnswerFlags(cmd *cobra.Command, af *answerFlags, set answerFlagSet) {
 	if set.includePassword {
 		fl.BoolVar(&af.IncludePassword, "include-password", false, "put the password into the Apple profile (written 0600; anyone with the file can read it)")
 	}
+	addServicesFlag(cmd, &af.Services)
 }
 
 // answers checks the flag values and returns them as the pipeline's answers
@@ -69,6 +72,9 @@ func (af answerFlags) answers() (account.Answers, error) {
 		return a, err
 	}
 	a.Signer = signer
+	if a.Services, err = parseServices(af.Services); err != nil {
+		return a, err
+	}
 	return a, nil
 }
 
@@ -148,6 +154,8 @@ func noticeWords(n account.Notice) string {
 	case account.NoticeAppleSTARTTLS:
 		return fmt.Sprintf("%s: the provider's %s server is encrypted only after connecting (STARTTLS), which a profile cannot demand: check the account's security on the device after installing",
 			n.File, n.Server.Protocol.DisplayName())
+	case account.NoticeServiceNotFound:
+		return serviceNotFoundWords(n.Service)
 	case account.NoticeUnencrypted:
 		return fmt.Sprintf("%s %s is not encrypted: passwords and mail travel readable on the network", n.Server.Protocol.DisplayName(), n.Server.Address())
 	}

@@ -31,6 +31,8 @@ type demoOptions struct {
 	Force bool
 	// Probe is probe.Run; tests give the demo and profile the same findings.
 	Probe probeFunc
+	// Services is --services, as in profile, wizard and batch.
+	Services string
 }
 
 func newCmdDemo(f *Factory, runF func(*demoOptions) error) *cobra.Command {
@@ -56,6 +58,7 @@ Nothing leaves this machine and nothing needs privileges.`,
 	}
 	cmd.Flags().StringVar(&opts.Out, "out", "mailsetup-demo", "`DIR`ectory to write every profile into (a previous demo's files there are replaced)")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "write into --out even when it holds files the demo did not write")
+	addServicesFlag(cmd, &opts.Services)
 	return cmd
 }
 
@@ -88,6 +91,10 @@ func demoProbe(ctx context.Context, run probeFunc, progress func(probe.Event)) (
 }
 
 func runDemo(ctx context.Context, opts *demoOptions) error {
+	services, err := parseServices(opts.Services)
+	if err != nil {
+		return err
+	}
 	if !opts.Force {
 		if err := checkDemoOut(opts.Out, demoAddress()); err != nil {
 			return err
@@ -119,7 +126,7 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 			return err
 		}
 		// The demo address is ASCII: every client takes it, so nothing is omitted.
-		r, err := account.Render(settings, addr, account.Answers{Name: demoName, Formats: profiles.AllFormats})
+		r, err := account.Render(settings, addr, account.Answers{Name: demoName, Formats: profiles.AllFormats, Services: services})
 		if err != nil {
 			return err
 		}

@@ -444,6 +444,13 @@ func printProfileSummary(w io.Writer, dir string, acct profiles.Account, source 
 	}{{"incoming", in}, {"outgoing", out}} {
 		fmt.Fprintf(tw, "  %s\t%s\t%s:%d\t%s\tuser %s\n", s.what, s.srv.Protocol.DisplayName(), s.srv.Hostname, s.srv.Port, securityWords(s.srv.Security), s.srv.Username)
 	}
+	for _, d := range acct.DAV() {
+		what := "calendar"
+		if d.Kind == autoconfig.CardDAV {
+			what = "contacts"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t\tuser %s\n", what, d.Kind.DisplayName(), d.URL, d.Username)
+	}
 	tw.Flush()
 	fmt.Fprintln(w)
 	printWritten(w, dir, files)

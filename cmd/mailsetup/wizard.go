@@ -806,7 +806,7 @@ func (w *wizard) nothingWorks(rep *probe.Report) error {
 			return err
 		}
 		r, err := w.write(dir, func() (*account.Rendered, error) {
-			return account.Render(account.Settings{Provider: sheet}, w.addr, account.Answers{Name: w.opts.Name, Username: w.answers.Username, Formats: w.forms})
+			return account.Render(account.Settings{Provider: sheet}, w.addr, account.Answers{Name: w.opts.Name, Username: w.answers.Username, Formats: w.forms, Services: w.answers.Services})
 		})
 		if err != nil {
 			return err

@@ -74,6 +74,9 @@ type Answers struct {
 	// Password goes into the Apple profile (--include-password); nil keeps
 	// every file free of it.
 	Password []byte
+	// Services are what the files set up besides mail (--services); nil
+	// sets up everything the provider offers.
+	Services []Service
 }
 
 // Rendered is the files for one account, not yet written.
@@ -82,6 +85,9 @@ type Rendered struct {
 	// Protocol is the incoming protocol the files use.
 	Protocol autoconfig.Protocol
 	Files    []profiles.File
+	// Services are what the files set up: mail, and the calendar and
+	// contacts that were both chosen and found.
+	Services []Service
 	// Notices are what the person must know before importing the files.
 	Notices []Notice
 }
@@ -102,6 +108,9 @@ const (
 	NoticeAppleSTARTTLS NoticeKind = "apple-starttls"
 	// NoticeUnencrypted: Server sends passwords and mail unencrypted.
 	NoticeUnencrypted NoticeKind = "unencrypted"
+	// NoticeServiceNotFound: Service was asked for (--services) but the
+	// provider's settings offer none.
+	NoticeServiceNotFound NoticeKind = "service-not-found"
 )
 
 // Notice is one thing to tell the person about the files, typed so that
@@ -114,6 +123,9 @@ type Notice struct {
 	Server autoconfig.Server
 	// Err is why a client was left out (NoticeOmitted).
 	Err error
+	// Service is the calendar or contacts asked for but not found
+	// (NoticeServiceNotFound).
+	Service Service
 }
 
 // outlookRegPath is the .reg file that points Outlook at autodiscover.xml.
@@ -131,16 +143,24 @@ func Render(s Settings, addr autoconfig.Address, a Answers) (*Rendered, error) {
 	if protocol == "" {
 		protocol = s.Recommended
 	}
-	acct, err := profiles.NewAccount(s.Provider, addr, a.Name, protocol)
+	// The services choice filters the provider's calendar and contacts
+	// before any writer sees them: every format leaves out the same.
+	provider, services, missing := chooseServices(s.Provider, a.Services)
+	acct, err := profiles.NewAccount(provider, addr, a.Name, protocol)
 	if err != nil {
 		return nil, err
 	}
 	if a.Username != "" {
 		// The person's login name beats the provider's template on both
-		// servers; an outgoing server without password login keeps none.
+		// servers and on the calendar and contacts, which providers run
+		// with the mail login; an outgoing server without password login
+		// keeps none.
 		acct.Incoming.Username = a.Username
 		if acct.Outgoing.PreferredAuth().UsesPassword() {
 			acct.Outgoing.Username = a.Username
+		}
+		for i := range acct.Provider.DAV {
+			acct.Provider.DAV[i].Username = a.Username
 		}
 	}
 	opts := profiles.Options{AutodiscoverPath: a.AutodiscoverPath}
@@ -152,7 +172,10 @@ func Render(s Settings, addr autoconfig.Address, a Answers) (*Rendered, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Rendered{Account: acct, Protocol: acct.Incoming.Protocol, Files: files}
+	r := &Rendered{Account: acct, Protocol: acct.Incoming.Protocol, Files: files, Services: services}
+	for _, m := range missing {
+		r.Notices = append(r.Notices, Notice{Kind: NoticeServiceNotFound, Service: m})
+	}
 	for _, o := range omitted {
 		r.Notices = append(r.Notices, Notice{Kind: NoticeOmitted, Format: o.Format, Err: o.Err})
 	}

@@ -466,3 +466,60 @@ func (tb *Thunderbird) Accounts(t testing.TB) []Account {
 	tb.Run(t, readAccounts, &out)
 	return out
 }
+
+// AddressBook is an address book as Thunderbird's address book manager
+// (MailServices.ab) presents it.
+type AddressBook struct {
+	// PrefID is its pref branch, such as ldap_2.servers.pab.
+	PrefID string `json:"prefId"`
+	Name   string `json:"name"`
+	// Type is its nsIAbManager directory type (102 for CardDAV).
+	Type     int    `json:"type"`
+	FileName string `json:"fileName"`
+	// CardDAVURL and CardDAVUsername are set for a CardDAV book.
+	CardDAVURL      string `json:"carddavURL"`
+	CardDAVUsername string `json:"carddavUsername"`
+}
+
+// Calendar is a calendar as Thunderbird's calendar manager presents it.
+type Calendar struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	URI      string `json:"uri"`
+	Name     string `json:"name"`
+	Username string `json:"username"`
+	Disabled bool   `json:"disabled"`
+	// Cached is true when Thunderbird keeps an offline copy.
+	Cached bool `json:"cached"`
+}
+
+// Collections are what Thunderbird holds besides mail.
+type Collections struct {
+	AddressBooks []AddressBook `json:"addressBooks"`
+	Calendars    []Calendar    `json:"calendars"`
+	// CardDAVType is Ci.nsIAbManager.CARDDAV_DIRECTORY_TYPE in this
+	// Thunderbird.
+	CardDAVType int `json:"carddavType"`
+}
+
+const readCollections = `
+const { MailServices } = ChromeUtils.importESModule("resource:///modules/MailServices.sys.mjs");
+const { cal } = ChromeUtils.importESModule("resource:///modules/calendar/calUtils.sys.mjs");
+const addressBooks = MailServices.ab.directories.map(d => ({
+  prefId: d.dirPrefId, name: d.dirName, type: d.dirType, fileName: d.fileName || "",
+  carddavURL: d.getStringValue("carddav.url", ""), carddavUsername: d.getStringValue("carddav.username", ""),
+}));
+const calendars = cal.manager.getCalendars().map(c => ({
+  id: c.id, type: c.type, uri: c.uri.spec, name: c.name, username: c.getProperty("username") || "",
+  disabled: !!c.getProperty("disabled"), cached: !!c.getProperty("cache.enabled"),
+}));
+resolve({addressBooks, calendars, carddavType: Ci.nsIAbManager.CARDDAV_DIRECTORY_TYPE});
+`
+
+// Collections returns the address books and calendars Thunderbird loaded.
+func (tb *Thunderbird) Collections(t testing.TB) Collections {
+	t.Helper()
+	var out Collections
+	tb.Run(t, readCollections, &out)
+	return out
+}
