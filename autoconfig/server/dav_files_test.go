@@ -10,44 +10,16 @@ import (
 	"howett.net/plist"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
-	"github.com/mailsetup/mailsetup/profiles"
 )
 
 // The tests here are about the files serve hands out, which carry
 // calendars and contacts through the profiles writers and the config-v1.1
-// reader and writer (the dav-files work). Where those do not carry DAV
-// yet, they skip with a message rather than pass: serve does not filter
-// DAV out, so its tests can only check what the writers put in.
-
-// requireDAVFiles skips t when the Apple writer has no DAV payloads, the
-// sign that the dav-files work (writers and config-v1.1 reader) is absent.
-func requireDAVFiles(t *testing.T) {
-	t.Helper()
-	p := &autoconfig.Provider{ID: "example.test", Domains: []string{"example.test"},
-		Incoming: []autoconfig.Server{{Protocol: autoconfig.IMAP, Hostname: "imap.example.test", Port: 993, Security: autoconfig.SecurityTLS,
-			Auth: []autoconfig.AuthMethod{autoconfig.AuthPasswordCleartext}, Username: "%EMAILADDRESS%"}},
-		Outgoing: []autoconfig.Server{{Protocol: autoconfig.SMTP, Hostname: "smtp.example.test", Port: 465, Security: autoconfig.SecurityTLS,
-			Auth: []autoconfig.AuthMethod{autoconfig.AuthPasswordCleartext}, Username: "%EMAILADDRESS%"}},
-		DAV: []autoconfig.DAVService{{Kind: autoconfig.CalDAV, URL: "https://dav.example.test/", Username: "%EMAILADDRESS%"}}}
-	addr, _ := autoconfig.ParseAddress("a@example.test")
-	acct, err := profiles.NewAccount(p, addr, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := profiles.AppleMobileconfig(&b, acct, profiles.AppleOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(b.Bytes(), []byte("com.apple.caldav.account")) {
-		t.Skip("the profiles writers and the config-v1.1 reader do not carry calendars and contacts on this branch yet (wip-dav-files adds them; drop this guard once merged)")
-	}
-}
+// reader and writer.
 
 // TestServedAppleProfileDAV: the served profile has one CalDAV and one
 // CardDAV payload with the configured URLs for a domain with caldav: and
 // carddav:, and none for a domain without.
 func TestServedAppleProfileDAV(t *testing.T) {
-	requireDAVFiles(t)
 	_, ts, _ := testServer(t)
 	payloads := func(query string) map[string]map[string]any {
 		t.Helper()
@@ -97,7 +69,6 @@ func payloadTypes(m map[string]map[string]any) []string {
 // <addressbook> reach the model and the served autoconfig document, and a
 // plain-http one is refused as it is under provider:.
 func TestConfigDAVFromSettingsFile(t *testing.T) {
-	requireDAVFiles(t)
 	base, err := os.ReadFile("testdata/files.test.xml")
 	if err != nil {
 		t.Fatal(err)
