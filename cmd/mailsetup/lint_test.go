@@ -124,7 +124,6 @@ func TestLintJSONStartsWithSchemaVersion(t *testing.T) {
 	}
 }
 
-
 // lintConfig is a config-v1.1 file whose IMAP <hostname> (line 7) and
 // <displayName> (line 5) are given.
 func lintConfig(encoding, displayName, host string) string {
