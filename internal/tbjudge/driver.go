@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -153,7 +152,7 @@ func Start(t testing.TB, userJS []byte, overrides map[string]any) *Thunderbird {
 	tb.cmd.Env = env
 	// Its own process group: the cleanup kills exactly Thunderbird and the
 	// content processes it started, by that group's id.
-	tb.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	ownProcessGroup(tb.cmd)
 	start := time.Now()
 	if err := tb.cmd.Start(); err != nil {
 		t.Fatalf("starting Thunderbird: %v", err)
@@ -285,11 +284,11 @@ func (tb *Thunderbird) kill() {
 	select {
 	case <-tb.exited:
 	default:
-		syscall.Kill(-tb.cmd.Process.Pid, syscall.SIGKILL)
+		killGroup(tb.cmd.Process)
 		<-tb.exited
 	}
 	// The group may hold children that outlived their parent.
-	syscall.Kill(-tb.cmd.Process.Pid, syscall.SIGKILL)
+	killGroup(tb.cmd.Process)
 }
 
 func (tb *Thunderbird) logTail() string {
