@@ -310,7 +310,10 @@ func TestBrowserSetupPage(t *testing.T) {
 		if ct != "application/x-apple-aspen-config" {
 			t.Errorf("%s: the profile came as %q", device, ct)
 		}
-		if _, err := plist.Unmarshal(data, &profile); err != nil || len(profile.PayloadContent) != 1 || profile.PayloadContent[0]["IncomingMailServerHostName"] != "imap.example.test" {
+		// examples/serve.yaml declares a calendar and contacts server too.
+		if _, err := plist.Unmarshal(data, &profile); err != nil || len(profile.PayloadContent) != 3 ||
+			profile.PayloadContent[0]["IncomingMailServerHostName"] != "imap.example.test" ||
+			profile.PayloadContent[1]["PayloadType"] != "com.apple.caldav.account" || profile.PayloadContent[2]["PayloadType"] != "com.apple.carddav.account" {
 			t.Errorf("%s: the profile does not parse as the account's (%v): %+v", device, err, profile)
 		}
 	}
