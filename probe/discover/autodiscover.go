@@ -160,7 +160,7 @@ func (c *chain) follow(u, address string) bool {
 	// Credentials only to the address's own domain over https (the client
 	// verifies the certificate): never to a redirect elsewhere.
 	password := r.opts.AutodiscoverPassword
-	if password != nil && (!inDomain(target.Hostname(), r.addr.Domain) || !r.reservePassword()) {
+	if password != nil && (!inDomain(target.Hostname(), r.addr.Domain) || !r.reservePassword(r.ctx)) {
 		password = nil
 	}
 	sent := sentAddressInBody
@@ -172,7 +172,10 @@ func (c *chain) follow(u, address string) bool {
 	resp, location, status, err := r.postAutodiscover(ctx, u, address, password)
 	cancel()
 	if password != nil {
-		r.settlePassword(status == http.StatusUnauthorized)
+		// Without an answer the request reached the server only if it
+		// timed out waiting for one; no address, a refused connection or
+		// a failed handshake sent nothing.
+		r.settlePassword(status != 0 || isTimeout(err), status == http.StatusUnauthorized)
 	}
 	switch {
 	case errors.Is(err, errNotFound):
