@@ -78,7 +78,9 @@ func (r *run) autodiscoverHTTPRedirect() {
 		return
 	}
 	lk.end(StatusNone, fmt.Errorf("redirects to %s", loc.Redacted()))
-	r.newChain(true).follow(loc.String(), r.addr.ASCII())
+	c := r.newChain(true)
+	c.origin = req.URL.Hostname()
+	c.follow(loc.String(), r.addr.ASCII())
 }
 
 // autodiscoverSRV looks up _autodiscover._tcp.DOMAIN and POSTs to the
@@ -124,8 +126,11 @@ type chain struct {
 	// viaUnauthenticatedDNS: the chain began at an SRV record that DNSSEC
 	// did not authenticate.
 	viaUnauthenticatedDNS bool
-	hops                  int
-	seen                  map[string]bool
+	// origin is the host the chain began at: a chain that began outside
+	// loopback and private space never follows a redirect into it.
+	origin string
+	hops   int
+	seen   map[string]bool
 }
 
 func (r *run) newChain(viaHTTP bool) *chain {
@@ -153,6 +158,13 @@ func (c *chain) follow(u, address string) bool {
 	case c.hops >= maxAutodiscoverHops:
 		r.skip(MethodAutodiscover, u, fmt.Sprintf("more than %d Autodiscover redirects", maxAutodiscoverHops))
 		return false
+	case c.origin != "" && c.origin != target.Hostname() && !netx.HostIsPrivate(r.ctx, r.opts.Env.Resolver, c.origin) &&
+		netx.HostIsPrivate(r.ctx, r.opts.Env.Resolver, target.Hostname()):
+		r.skip(MethodAutodiscover, u, "refusing a redirect into loopback or private address space")
+		return false
+	}
+	if c.origin == "" {
+		c.origin = target.Hostname()
 	}
 	c.seen[address+" "+u] = true
 	c.hops++

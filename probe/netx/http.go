@@ -121,9 +121,12 @@ func privateAddr(a netip.Addr) bool {
 		a.IsUnspecified() || netip.MustParsePrefix("100.64.0.0/10").Contains(a)
 }
 
-// hostIsPrivate reports whether host is, or resolves to, a private address
-// (the sandbox and test worlds live on loopback; their redirects stay
-// allowed there).
+// HostIsPrivate reports whether host is, or resolves to, a loopback or
+// private address: a redirect from a host that is not must not lead into
+// such space (the sandbox and test worlds live on loopback; their
+// redirects stay allowed there).
+func HostIsPrivate(ctx context.Context, r Resolver, host string) bool { return hostIsPrivate(ctx, r, host) }
+
 func hostIsPrivate(ctx context.Context, r Resolver, host string) bool {
 	if a, err := netip.ParseAddr(host); err == nil {
 		return privateAddr(a)
