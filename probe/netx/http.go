@@ -125,7 +125,9 @@ func privateAddr(a netip.Addr) bool {
 // private address: a redirect from a host that is not must not lead into
 // such space (the sandbox and test worlds live on loopback; their
 // redirects stay allowed there).
-func HostIsPrivate(ctx context.Context, r Resolver, host string) bool { return hostIsPrivate(ctx, r, host) }
+func HostIsPrivate(ctx context.Context, r Resolver, host string) bool {
+	return hostIsPrivate(ctx, r, host)
+}
 
 func hostIsPrivate(ctx context.Context, r Resolver, host string) bool {
 	if a, err := netip.ParseAddr(host); err == nil {
