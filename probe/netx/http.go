@@ -96,7 +96,7 @@ func HTTPClient(env Env, o HTTPOptions) *http.Client {
 			// Where the first host was public, every hop must be: the
 			// dial drops private addresses (checked where the address is
 			// chosen, so a second DNS answer cannot slip one in).
-			if !publicOnly(req.Context()) && !hostIsPrivate(req.Context(), env.Resolver, via[0].URL.Hostname()) {
+			if !publicOnly(req.Context()) && !HostIsPrivate(req.Context(), env.Resolver, via[0].URL.Hostname()) {
 				*req = *req.WithContext(context.WithValue(req.Context(), publicOnlyKey{}, true))
 			}
 			return nil
@@ -126,10 +126,6 @@ func privateAddr(a netip.Addr) bool {
 // such space (the sandbox and test worlds live on loopback; their
 // redirects stay allowed there).
 func HostIsPrivate(ctx context.Context, r Resolver, host string) bool {
-	return hostIsPrivate(ctx, r, host)
-}
-
-func hostIsPrivate(ctx context.Context, r Resolver, host string) bool {
 	if a, err := netip.ParseAddr(host); err == nil {
 		return privateAddr(a)
 	}
