@@ -29,7 +29,11 @@ const benchLatency = 50 * time.Millisecond
 func BenchmarkProbeCriticalPath(b *testing.B) {
 	w := startWorld(b, benchLatency)
 	for _, sc := range w.Scenarios() {
-		if sc.Expect.Incoming == nil || sc.Name == "blackholed-preferred" {
+		// Silent hosts cost time by design, not round trips: the
+		// blackholed ones a connect timeout (BenchmarkBlackholedPreferred),
+		// srv-fast-web-silent's web hosts the head start the better
+		// sources get (engine.settled; BENCHMARKS.md).
+		if sc.Expect.Incoming == nil || sc.Name == "blackholed-preferred" || sc.Name == "srv-fast-web-silent" {
 			continue
 		}
 		b.Run(sc.Name, func(b *testing.B) {

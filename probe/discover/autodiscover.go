@@ -78,7 +78,9 @@ func (r *run) autodiscoverHTTPRedirect() {
 		return
 	}
 	lk.end(StatusNone, fmt.Errorf("redirects to %s", loc.Redacted()))
-	r.newChain(true).follow(loc.String(), r.addr.ASCII())
+	c := r.newChain(true)
+	c.origin = req.URL.Hostname()
+	c.follow(loc.String(), r.addr.ASCII())
 }
 
 // autodiscoverSRV looks up _autodiscover._tcp.DOMAIN and POSTs to the
@@ -124,8 +126,11 @@ type chain struct {
 	// viaUnauthenticatedDNS: the chain began at an SRV record that DNSSEC
 	// did not authenticate.
 	viaUnauthenticatedDNS bool
-	hops                  int
-	seen                  map[string]bool
+	// origin is the host the chain began at: a chain that began outside
+	// loopback and private space never follows a redirect into it.
+	origin string
+	hops   int
+	seen   map[string]bool
 }
 
 func (r *run) newChain(viaHTTP bool) *chain {
@@ -153,6 +158,13 @@ func (c *chain) follow(u, address string) bool {
 	case c.hops >= maxAutodiscoverHops:
 		r.skip(MethodAutodiscover, u, fmt.Sprintf("more than %d Autodiscover redirects", maxAutodiscoverHops))
 		return false
+	case c.origin != "" && c.origin != target.Hostname() && !netx.HostIsPrivate(r.ctx, r.opts.Env.Resolver, c.origin) &&
+		netx.HostIsPrivate(r.ctx, r.opts.Env.Resolver, target.Hostname()):
+		r.skip(MethodAutodiscover, u, "refusing a redirect into loopback or private address space")
+		return false
+	}
+	if c.origin == "" {
+		c.origin = target.Hostname()
 	}
 	c.seen[address+" "+u] = true
 	c.hops++
@@ -160,7 +172,7 @@ func (c *chain) follow(u, address string) bool {
 	// Credentials only to the address's own domain over https (the client
 	// verifies the certificate): never to a redirect elsewhere.
 	password := r.opts.AutodiscoverPassword
-	if password != nil && (!inDomain(target.Hostname(), r.addr.Domain) || !r.reservePassword()) {
+	if password != nil && (!inDomain(target.Hostname(), r.addr.Domain) || !r.reservePassword(r.ctx)) {
 		password = nil
 	}
 	sent := sentAddressInBody
@@ -172,7 +184,10 @@ func (c *chain) follow(u, address string) bool {
 	resp, location, status, err := r.postAutodiscover(ctx, u, address, password)
 	cancel()
 	if password != nil {
-		r.settlePassword(status == http.StatusUnauthorized)
+		// Without an answer the request reached the server only if it
+		// timed out waiting for one; no address, a refused connection or
+		// a failed handshake sent nothing.
+		r.settlePassword(status != 0 || isTimeout(err), status == http.StatusUnauthorized)
 	}
 	switch {
 	case errors.Is(err, errNotFound):

@@ -217,9 +217,11 @@ type run struct {
 	lookups    []Lookup
 	providers  map[string]*autoconfig.Provider
 	notOffered map[string]bool // SRV service names answered with "."
-	// passwordsSent counts the Autodiscover requests that carried the
-	// password (at most MaxAutodiscoverPasswords).
-	passwordsSent int
+	// passwordsSent counts the Autodiscover requests that delivered the
+	// password (at most MaxAutodiscoverPasswords), passwordsOut those on
+	// their way; passwordsChanged closes when either changes.
+	passwordsSent, passwordsOut int
+	passwordsChanged            chan struct{}
 }
 
 // LoginBudget shares the refusals a provider's lockout counts between
@@ -237,23 +239,55 @@ type LoginBudget interface {
 const MaxAutodiscoverPasswords = 2
 
 // reservePassword reports whether the next Autodiscover request may carry
-// the password; each true must be followed by settlePassword.
-func (r *run) reservePassword() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.passwordsSent >= MaxAutodiscoverPasswords {
-		return false
+// the password; each true must be followed by settlePassword. While others
+// are on their way and could use up the allowance it waits for them: a
+// request that never reached its server (no address, refused) gives its
+// place back, so which endpoint answers first does not decide which one
+// gets the password.
+func (r *run) reservePassword(ctx context.Context) bool {
+	for {
+		r.mu.Lock()
+		if r.passwordsSent >= MaxAutodiscoverPasswords {
+			r.mu.Unlock()
+			return false
+		}
+		if r.passwordsSent+r.passwordsOut < MaxAutodiscoverPasswords {
+			if b := r.opts.AutodiscoverLogins; b != nil && !b.Reserve() {
+				r.mu.Unlock()
+				return false
+			}
+			r.passwordsOut++
+			r.mu.Unlock()
+			return true
+		}
+		if r.passwordsChanged == nil {
+			r.passwordsChanged = make(chan struct{})
+		}
+		changed := r.passwordsChanged
+		r.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return false
+		}
 	}
-	if b := r.opts.AutodiscoverLogins; b != nil && !b.Reserve() {
-		return false
-	}
-	r.passwordsSent++
-	return true
 }
 
-func (r *run) settlePassword(refused bool) {
+// settlePassword ends a reservation: sent says the request reached the
+// server, refused that it answered 401.
+func (r *run) settlePassword(sent, refused bool) {
+	r.mu.Lock()
+	r.passwordsOut--
+	if sent {
+		r.passwordsSent++
+	}
+	if r.passwordsChanged != nil {
+		close(r.passwordsChanged)
+		r.passwordsChanged = nil
+	}
+	r.mu.Unlock()
 	if b := r.opts.AutodiscoverLogins; b != nil {
-		b.Settle(refused)
+		b.Settle(sent && refused)
 	}
 }
 

@@ -3,6 +3,9 @@ package discover
 import (
 	"fmt"
 	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -95,4 +98,30 @@ func TestAutodiscoverPasswordIsBounded(t *testing.T) {
 			t.Errorf("the password went out %d times, %d refusals counted, %d pending; want 1, 1, 0", n, budget.refused, budget.pending)
 		}
 	})
+}
+
+// An Autodiscover chain that began at a public host never follows a
+// redirect into loopback or private space (issue 11).
+func TestAutodiscoverNeverRedirectsIntoPrivateSpace(t *testing.T) {
+	w := newTestWorld(t)
+	w.mu.Lock()
+	w.resolver.Addrs["a.test"] = []netip.Addr{netip.MustParseAddr("192.0.2.1")}
+	w.mu.Unlock()
+	w.handle("https://a.test/autodiscover/autodiscover.xml", autodiscoverHandler(func(string) *autoconfig.AutodiscoverResponse {
+		return autoconfig.NewAutodiscoverRedirectURL("https://inside.a.test/autodiscover/autodiscover.xml")
+	}))
+	w.handle("https://inside.a.test/autodiscover/autodiscover.xml", autodiscoverHandler(func(string) *autoconfig.AutodiscoverResponse {
+		return autoconfig.NewAutodiscoverResponse(provider("a.test", "imap evil.a.test:993 tls"), alice)
+	}))
+	opts := w.options()
+	opts.GuessDelay = -1
+	res := runWorld(t, w, opts, alice)
+	for _, r := range w.seen() {
+		if strings.Contains(r.URL, "inside.a.test") {
+			t.Errorf("followed a redirect from a public host into loopback: %+v", r)
+		}
+	}
+	if !slices.ContainsFunc(res.Lookups, func(l Lookup) bool { return strings.Contains(l.Error, "private address space") }) {
+		t.Errorf("lookups = %+v; want the refused redirect reported", res.Lookups)
+	}
 }

@@ -96,7 +96,7 @@ func HTTPClient(env Env, o HTTPOptions) *http.Client {
 			// Where the first host was public, every hop must be: the
 			// dial drops private addresses (checked where the address is
 			// chosen, so a second DNS answer cannot slip one in).
-			if !publicOnly(req.Context()) && !hostIsPrivate(req.Context(), env.Resolver, via[0].URL.Hostname()) {
+			if !publicOnly(req.Context()) && !HostIsPrivate(req.Context(), env.Resolver, via[0].URL.Hostname()) {
 				*req = *req.WithContext(context.WithValue(req.Context(), publicOnlyKey{}, true))
 			}
 			return nil
@@ -121,10 +121,11 @@ func privateAddr(a netip.Addr) bool {
 		a.IsUnspecified() || netip.MustParsePrefix("100.64.0.0/10").Contains(a)
 }
 
-// hostIsPrivate reports whether host is, or resolves to, a private address
-// (the sandbox and test worlds live on loopback; their redirects stay
-// allowed there).
-func hostIsPrivate(ctx context.Context, r Resolver, host string) bool {
+// HostIsPrivate reports whether host is, or resolves to, a loopback or
+// private address: a redirect from a host that is not must not lead into
+// such space (the sandbox and test worlds live on loopback; their
+// redirects stay allowed there).
+func HostIsPrivate(ctx context.Context, r Resolver, host string) bool {
 	if a, err := netip.ParseAddr(host); err == nil {
 		return privateAddr(a)
 	}
