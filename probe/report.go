@@ -8,7 +8,7 @@ import (
 
 // SchemaVersion is the version of the Report's JSON form, documented in
 // docs/json-schema.md. Bump it on any change a consumer could notice.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Report is everything one probe found, tried and concluded. Its JSON form is
 // the documented output of `mailsetup probe --json`.
@@ -27,6 +27,11 @@ type Report struct {
 	Lookups       []Lookup       `json:"lookups"`
 	Disagreements []string       `json:"disagreements"`
 	Warnings      []string       `json:"warnings"`
+	// DAV are the calendar (CalDAV) and contacts (CardDAV) services found,
+	// in order of preference per kind; JMAP the JMAP session resources,
+	// reported beside IMAP and never recommended over it (schema 2).
+	DAV  []DAVReport `json:"dav"`
+	JMAP []DAVReport `json:"jmap"`
 	ElapsedMS     int64          `json:"elapsed_ms"`
 }
 
@@ -224,6 +229,7 @@ func (r *Report) Settings() *autoconfig.Provider {
 	for _, e := range rec.Alternatives {
 		add(e)
 	}
+	p.DAV = r.davSettings()
 	if rec.Requirement != nil && rec.Requirement.HelpURL != "" {
 		p.Documentation = []autoconfig.Link{{URL: rec.Requirement.HelpURL,
 			Descriptions: []autoconfig.Description{{Lang: "en", Text: rec.Requirement.Summary}}}}

@@ -45,6 +45,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			r.WriteTried(b)
 		}
 	}
+	r.WriteServices(b)
 	writeList(b, "Disagreements", r.Disagreements)
 	writeList(b, "Warnings", r.Warnings)
 	if r.ElapsedMS < 1000 {

@@ -1,0 +1,371 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/probe/dav"
+	"github.com/mailsetup/mailsetup/probe/discover"
+)
+
+// DAVStatus says how far a calendar, contacts or JMAP service was proven.
+type DAVStatus string
+
+const (
+	// DAVProven: the password was accepted and the principal (and its home
+	// sets, or the JMAP session) read.
+	DAVProven DAVStatus = "proven"
+	// DAVVerified: valid TLS, and the URL answered as the kind's resource;
+	// no login was tried or it was not allowed.
+	DAVVerified DAVStatus = "verified"
+	// DAVFailed: unreachable, invalid TLS, not such a resource, or the
+	// login was refused (LoginDetail says which).
+	DAVFailed DAVStatus = "failed"
+	// DAVPlaintext: named by a non-TLS SRV record (_caldav, _carddav):
+	// reported, never used.
+	DAVPlaintext DAVStatus = "plaintext"
+	// DAVNotChecked: another service of the kind was proven first, or the
+	// time ran out.
+	DAVNotChecked DAVStatus = "not-checked"
+)
+
+// DAVReport is one calendar (CalDAV), contacts (CardDAV) or JMAP service a
+// source named, and what checking it showed.
+type DAVReport struct {
+	// Kind is caldav, carddav or jmap.
+	Kind string `json:"kind"`
+	// URL is the RFC 6764 context URL (DAV) or the session resource's URL
+	// (JMAP).
+	URL     string     `json:"url"`
+	Sources []Source   `json:"sources"`
+	Status  DAVStatus  `json:"status"`
+	Error   string     `json:"error,omitempty"`
+	TLS     *TLSReport `json:"tls"`
+	// NotConfirmed, when set, says why no password went there (the rule of
+	// the mail servers: docs/password-rule.md).
+	NotConfirmed string       `json:"not_confirmed,omitempty"`
+	Login        LoginStatus  `json:"login,omitempty"`
+	LoginDetail  *LoginReport `json:"login_detail,omitempty"`
+	// Principal is the DAV:current-user-principal URL (RFC 5397).
+	Principal string `json:"principal,omitempty"`
+	// HomeSets are the calendar-home-set (RFC 4791 §6.2.1) or
+	// addressbook-home-set (RFC 6352 §7.1.1) URLs.
+	HomeSets []string `json:"home_sets,omitempty"`
+	// APIURL and Capabilities are the JMAP session's (RFC 8620 §2).
+	APIURL       string   `json:"api_url,omitempty"`
+	Capabilities []string `json:"capabilities,omitempty"`
+}
+
+// davProbe is the calendar, contacts and JMAP part of one run: discovery
+// starts with the mail probe, checks and logins come after it, one at a
+// time, under the same lockout and password rule.
+type davProbe struct {
+	opts dav.Options
+	// password is nil without one, and for a bare domain.
+	password []byte
+	found chan davFound
+}
+
+type davFound struct {
+	cands   []dav.Candidate
+	lookups []dav.Lookup
+}
+
+// startDAV begins discovery on the domain (SRV, TXT, well-known).
+func startDAV(ctx context.Context, opts dav.Options, domain string, password []byte) *davProbe {
+	p := &davProbe{opts: opts, password: password, found: make(chan davFound, 1)}
+	go func() {
+		cands, lookups := dav.Discover(ctx, opts, domain)
+		p.found <- davFound{cands, lookups}
+	}()
+	return p
+}
+
+// finish waits for discovery, adds what the autoconfig documents named and,
+// where no source named a kind, the recommended mail host as a guess, then
+// checks every candidate in order and logs in to the first of each kind
+// that the password may go to. It fills r.DAV, r.JMAP and r.Lookups.
+func (p *davProbe) finish(ctx context.Context, e *engine, r *Report) {
+	var f davFound
+	select {
+	case f = <-p.found:
+	case <-ctx.Done():
+		r.Warnings = append(r.Warnings, "The time ran out before the calendar and contacts lookups ended.")
+		return
+	}
+	published, bad := dav.Published(e.found.dav)
+	f.lookups = append(f.lookups, bad...)
+	cands := dav.Merge(f.cands, published)
+	if rec := r.Recommendation; rec != nil && ctx.Err() == nil {
+		var missing []dav.Kind
+		for _, k := range []dav.Kind{dav.CalDAV, dav.CardDAV} {
+			if !slices.ContainsFunc(cands, func(c dav.Candidate) bool { return c.Kind == k && strings.HasPrefix(c.URL, "https:") }) {
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) > 0 {
+			guessed, lookups := dav.GuessHost(ctx, p.opts, rec.Incoming.Host, missing)
+			cands = dav.Merge(cands, guessed)
+			f.lookups = append(f.lookups, lookups...)
+		}
+	}
+	for _, l := range f.lookups {
+		r.Lookups = append(r.Lookups, Lookup{Method: l.Method, Target: l.Target, Status: l.Status, Error: l.Error, ElapsedMS: millis(l.Elapsed), Sent: l.Sent})
+	}
+	mailConfirmed := r.Recommendation != nil && r.Recommendation.Incoming.NotConfirmed == ""
+	done := map[dav.Kind]DAVStatus{}
+	for _, c := range cands {
+		rep := p.check(ctx, e, c, done, mailConfirmed)
+		if rep.Status == DAVProven || rep.Status == DAVVerified && done[c.Kind] == "" {
+			done[c.Kind] = rep.Status
+		}
+		if c.Kind == dav.JMAP {
+			r.JMAP = append(r.JMAP, rep)
+		} else {
+			r.DAV = append(r.DAV, rep)
+		}
+	}
+}
+
+// check proves one candidate: a login when the password may go there and
+// the kind is not proven yet, else a check without the password.
+func (p *davProbe) check(ctx context.Context, e *engine, c dav.Candidate, done map[dav.Kind]DAVStatus, mailConfirmed bool) DAVReport {
+	rep := DAVReport{Kind: string(c.Kind), URL: c.URL, Sources: []Source{}}
+	for _, s := range c.Sources {
+		rep.Sources = append(rep.Sources, Source{Method: s.Method, Target: s.Target, Trust: string(s.Trust)})
+	}
+	if !strings.HasPrefix(c.URL, "https:") {
+		rep.Status, rep.Error = DAVPlaintext, "named by a record for plain http: reported only, mailsetup sends nothing there"
+		return rep
+	}
+	if done[c.Kind] == DAVProven {
+		rep.Status, rep.Error = DAVNotChecked, "not checked: another "+c.Kind.DisplayName()+" service was proven first"
+		return rep
+	}
+	if ctx.Err() != nil {
+		rep.Status, rep.Error = DAVNotChecked, "not checked: the time ran out"
+		return rep
+	}
+	consented := e.davConsented(c, rep.Sources, mailConfirmed)
+	if !consented {
+		rep.NotConfirmed = NotConfirmed
+	}
+	var res dav.Result
+	loginTried := false
+	switch {
+	case !e.password:
+		res = dav.Check(ctx, p.opts, c)
+	case !consented:
+		res = dav.Check(ctx, p.opts, c)
+		rep.Login, rep.LoginDetail = LoginSkipped, &LoginReport{Reason: NotConfirmed, Kind: LoginKindNotConfirmed}
+	case e.lockout.refusals(0) >= maxFailures || !e.lockout.reserve(0):
+		res = dav.Check(ctx, p.opts, c)
+		rep.Login, rep.LoginDetail = LoginSkipped, &LoginReport{Reason: "not tried: two logins were refused already, and more could lock the account"}
+	default:
+		loginTried = true
+		user := e.davUsername(c)
+		res = dav.Login(ctx, p.opts, c, user, p.password)
+		noVerdict := res.PasswordSent && !res.LoggedIn && !res.Refused && timedOut(res.Err)
+		e.lockout.settle(0, res.Refused || noVerdict)
+		switch {
+		case res.LoggedIn:
+			rep.Login, rep.LoginDetail = LoginOK, &LoginReport{Username: user}
+		case res.Refused:
+			rep.Login, rep.LoginDetail = LoginFailed, &LoginReport{Username: user, Reason: "the server refused the username or password", ServerText: res.ServerText, Kind: "wrong-password"}
+		case noVerdict:
+			rep.Login, rep.LoginDetail = LoginSkipped, &LoginReport{Reason: NoAnswerInTime, Kind: LoginKindNoAnswer}
+		default:
+			rep.Login = LoginSkipped
+			if res.Err != nil {
+				rep.LoginDetail = &LoginReport{Reason: res.Err.Error()}
+			}
+		}
+	}
+	if t := res.TLS; t != nil {
+		rep.TLS = &TLSReport{Valid: true, Version: t.Version, Subject: t.Subject, Names: t.Names, Issuer: t.Issuer,
+			NotAfter: t.NotAfter.UTC().Format(time.RFC3339), SHA256: t.SHA256}
+	}
+	rep.Principal, rep.HomeSets = res.Principal, res.HomeSets
+	rep.APIURL, rep.Capabilities = res.APIURL, res.Capabilities
+	switch {
+	case loginTried && res.LoggedIn && (c.Kind == dav.JMAP || len(res.HomeSets) > 0):
+		rep.Status = DAVProven
+	case !loginTried && res.Answers && res.Err == nil:
+		rep.Status = DAVVerified
+	default:
+		rep.Status = DAVFailed
+	}
+	if res.Err != nil && rep.Status != DAVProven {
+		rep.Error = res.Err.Error()
+	}
+	return rep
+}
+
+// davConsented applies the password rule (docs/password-rule.md) to a
+// DAV or JMAP URL: a host in the address's registrable domain, one the
+// user confirmed, one an authenticated source named, or the mail host
+// itself when the mail recommendation may receive the password.
+func (e *engine) davConsented(c dav.Candidate, sources []Source, mailConfirmed bool) bool {
+	if e.addr == nil {
+		return true
+	}
+	u, err := autoconfig.ParseDAVURL(c.URL)
+	if err != nil {
+		return false
+	}
+	if registrableDomain(u.Host) == registrableDomain(e.addr.Domain) || slices.Contains(e.trustHosts, u.Host) {
+		return true
+	}
+	for _, s := range sources {
+		if s.Method == dav.MethodGuess && mailConfirmed || authenticated(davTrustSource(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// davTrustSource maps a DAV source onto the mail source whose trust rule
+// it shares: the domain's https and DNSSEC-authenticated SRV count.
+func davTrustSource(s Source) Source {
+	if s.Method == dav.MethodAutoconfig {
+		s.Method = discover.MethodAutoconfig
+	}
+	return s
+}
+
+// davUsername is the login name for DAV: the one a mail login proved, else
+// the one the user gave, else the source's template, else the address.
+func (e *engine) davUsername(c dav.Candidate) string {
+	switch {
+	case e.worked != "":
+		return e.worked
+	case e.knownUser != "":
+		return e.knownUser
+	case c.Username != "":
+		if u := autoconfig.ExpandTemplate(c.Username, *e.addr); u != "" {
+			return u
+		}
+	}
+	return e.addr.String()
+}
+
+// davSettings are the calendar and contacts services for the settings
+// model: per kind the first proven one, or, where no password was given,
+// the first verified one. It reads only JSON-visible fields.
+func (r *Report) davSettings() []autoconfig.DAVService {
+	var out []autoconfig.DAVService
+	for _, k := range []autoconfig.DAVKind{autoconfig.CalDAV, autoconfig.CardDAV} {
+		pick := -1
+		for i, d := range r.DAV {
+			if d.Kind != string(k) {
+				continue
+			}
+			if d.Status == DAVProven {
+				pick = i
+				break
+			}
+			if pick < 0 && d.Status == DAVVerified && d.Login == "" {
+				pick = i
+			}
+		}
+		if pick < 0 {
+			continue
+		}
+		d := r.DAV[pick]
+		u, err := autoconfig.ParseDAVURL(d.URL)
+		if err != nil {
+			continue
+		}
+		out = append(out, autoconfig.DAVService{Kind: k, URL: u.String(), Username: r.davUsernameTemplate(d)})
+	}
+	return out
+}
+
+// davUsernameTemplate is the proven login name as a template where it is
+// the address or its local part, so the settings serve the whole domain.
+func (r *Report) davUsernameTemplate(d DAVReport) string {
+	fallback := autoconfig.PlaceholderAddress
+	if rec := r.Recommendation; rec != nil && rec.Incoming.UsernameTemplate != "" {
+		fallback = rec.Incoming.UsernameTemplate
+	}
+	if d.LoginDetail == nil || d.LoginDetail.Username == "" {
+		return fallback
+	}
+	user := d.LoginDetail.Username
+	local, _, _ := strings.Cut(r.Email, "@")
+	switch {
+	case strings.EqualFold(user, r.Email):
+		return autoconfig.PlaceholderAddress
+	case user == local:
+		return autoconfig.PlaceholderLocalPart
+	}
+	return user
+}
+
+// WriteServices writes one line each for calendars, contacts and JMAP:
+// the service the settings use (or the best one found) and how far it was
+// proven. Nothing when none was found.
+func (r *Report) WriteServices(w io.Writer) {
+	var lines [][2]string
+	for _, k := range []string{string(dav.CalDAV), string(dav.CardDAV), string(dav.JMAP)} {
+		list := r.DAV
+		if k == string(dav.JMAP) {
+			list = r.JMAP
+		}
+		if d, ok := bestService(list, k); ok {
+			lines = append(lines, [2]string{dav.Kind(k).DisplayName(), d.URL + "  " + d.words()})
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	b := &strings.Builder{}
+	b.WriteString("\nCalendars, contacts and JMAP\n")
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	for _, l := range lines {
+		fmt.Fprintf(tw, "  %s\t%s\n", l[0], clip(l[1], TextWidth-12))
+	}
+	tw.Flush()
+	io.WriteString(w, b.String())
+}
+
+// bestService is the first proven service of a kind, else the first
+// verified one, else the first one listed.
+func bestService(list []DAVReport, kind string) (DAVReport, bool) {
+	for _, want := range []DAVStatus{DAVProven, DAVVerified, ""} {
+		for _, d := range list {
+			if d.Kind == kind && (want == "" || d.Status == want) {
+				return d, true
+			}
+		}
+	}
+	return DAVReport{}, false
+}
+
+// words says in a few words how far a service was proven.
+func (d DAVReport) words() string {
+	switch d.Status {
+	case DAVProven:
+		if d.Kind == string(dav.JMAP) {
+			return "login works; JMAP session at " + d.APIURL + " (IMAP stays recommended)"
+		}
+		return "login works; home " + strings.Join(d.HomeSets, ", ")
+	case DAVVerified:
+		if d.NotConfirmed != "" {
+			return "answers with valid TLS; " + d.NotConfirmed
+		}
+		return "answers with valid TLS; no login tried"
+	case DAVPlaintext:
+		return "plain http only: not used"
+	}
+	if d.Error != "" {
+		return "does not work: " + d.Error
+	}
+	return string(d.Status)
+}
