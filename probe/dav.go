@@ -69,7 +69,7 @@ type davProbe struct {
 	opts dav.Options
 	// password is nil without one, and for a bare domain.
 	password []byte
-	found chan davFound
+	found    chan davFound
 }
 
 type davFound struct {

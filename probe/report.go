@@ -30,9 +30,9 @@ type Report struct {
 	// DAV are the calendar (CalDAV) and contacts (CardDAV) services found,
 	// in order of preference per kind; JMAP the JMAP session resources,
 	// reported beside IMAP and never recommended over it (schema 2).
-	DAV  []DAVReport `json:"dav"`
-	JMAP []DAVReport `json:"jmap"`
-	ElapsedMS     int64          `json:"elapsed_ms"`
+	DAV       []DAVReport `json:"dav"`
+	JMAP      []DAVReport `json:"jmap"`
+	ElapsedMS int64       `json:"elapsed_ms"`
 }
 
 // Status is the outcome of a probe.
