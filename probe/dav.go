@@ -120,8 +120,10 @@ func (p *davProbe) finish(ctx context.Context, e *engine, r *Report) {
 	}
 	mailConfirmed := r.Recommendation != nil && r.Recommendation.Incoming.NotConfirmed == ""
 	done := map[dav.Kind]DAVStatus{}
+	prover := dav.NewProver(p.opts)
+	defer prover.Close()
 	for _, c := range cands {
-		rep := p.check(ctx, e, c, done, mailConfirmed)
+		rep := p.check(ctx, e, prover, c, done, mailConfirmed)
 		if rep.Status == DAVProven || rep.Status == DAVVerified && done[c.Kind] == "" {
 			done[c.Kind] = rep.Status
 		}
@@ -135,7 +137,7 @@ func (p *davProbe) finish(ctx context.Context, e *engine, r *Report) {
 
 // check proves one candidate: a login when the password may go there and
 // the kind is not proven yet, else a check without the password.
-func (p *davProbe) check(ctx context.Context, e *engine, c dav.Candidate, done map[dav.Kind]DAVStatus, mailConfirmed bool) DAVReport {
+func (p *davProbe) check(ctx context.Context, e *engine, prover *dav.Prover, c dav.Candidate, done map[dav.Kind]DAVStatus, mailConfirmed bool) DAVReport {
 	rep := DAVReport{Kind: string(c.Kind), URL: c.URL, Sources: []Source{}}
 	for _, s := range c.Sources {
 		rep.Sources = append(rep.Sources, Source{Method: s.Method, Target: s.Target, Trust: string(s.Trust)})
@@ -160,17 +162,17 @@ func (p *davProbe) check(ctx context.Context, e *engine, c dav.Candidate, done m
 	loginTried := false
 	switch {
 	case !e.password:
-		res = dav.Check(ctx, p.opts, c)
+		res = prover.Check(ctx, c)
 	case !consented:
-		res = dav.Check(ctx, p.opts, c)
+		res = prover.Check(ctx, c)
 		rep.Login, rep.LoginDetail = LoginSkipped, &LoginReport{Reason: NotConfirmed, Kind: LoginKindNotConfirmed}
 	case e.lockout.refusals(0) >= maxFailures || !e.lockout.reserve(0):
-		res = dav.Check(ctx, p.opts, c)
+		res = prover.Check(ctx, c)
 		rep.Login, rep.LoginDetail = LoginSkipped, &LoginReport{Reason: "not tried: two logins were refused already, and more could lock the account"}
 	default:
 		loginTried = true
 		user := e.davUsername(c)
-		res = dav.Login(ctx, p.opts, c, user, p.password)
+		res = prover.Login(ctx, c, user, p.password)
 		noVerdict := res.PasswordSent && !res.LoggedIn && !res.Refused && timedOut(res.Err)
 		e.lockout.settle(0, res.Refused || noVerdict)
 		switch {
@@ -257,13 +259,15 @@ func (e *engine) davUsername(c dav.Candidate) string {
 
 // davSettings are the calendar and contacts services for the settings
 // model: per kind the first proven one, or, where no password was given,
-// the first verified one. It reads only JSON-visible fields.
+// the first verified one; never one the password may not go to (a client
+// set up with it would send the password there). It reads only
+// JSON-visible fields.
 func (r *Report) davSettings() []autoconfig.DAVService {
 	var out []autoconfig.DAVService
 	for _, k := range []autoconfig.DAVKind{autoconfig.CalDAV, autoconfig.CardDAV} {
 		pick := -1
 		for i, d := range r.DAV {
-			if d.Kind != string(k) {
+			if d.Kind != string(k) || d.NotConfirmed != "" {
 				continue
 			}
 			if d.Status == DAVProven {
@@ -329,7 +333,7 @@ func (r *Report) WriteServices(w io.Writer) {
 	b.WriteString("\nCalendars, contacts and JMAP\n")
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 	for _, l := range lines {
-		fmt.Fprintf(tw, "  %s\t%s\n", l[0], clip(l[1], TextWidth-12))
+		fmt.Fprintf(tw, "  %s\t%s\n", l[0], clip(l[1], 2*TextWidth))
 	}
 	tw.Flush()
 	io.WriteString(w, b.String())
@@ -353,9 +357,9 @@ func (d DAVReport) words() string {
 	switch d.Status {
 	case DAVProven:
 		if d.Kind == string(dav.JMAP) {
-			return "login works; JMAP session at " + d.APIURL + " (IMAP stays recommended)"
+			return "login works; API " + strings.Join(relativeTo(d.URL, []string{d.APIURL}), "") + " (IMAP stays recommended)"
 		}
-		return "login works; home " + strings.Join(d.HomeSets, ", ")
+		return "login works; home " + strings.Join(relativeTo(d.URL, d.HomeSets), ", ")
 	case DAVVerified:
 		if d.NotConfirmed != "" {
 			return "answers with valid TLS; " + d.NotConfirmed
@@ -368,4 +372,23 @@ func (d DAVReport) words() string {
 		return "does not work: " + d.Error
 	}
 	return string(d.Status)
+}
+
+// relativeTo shortens URLs on base's origin to their paths, for a line
+// that already names the origin.
+func relativeTo(base string, urls []string) []string {
+	origin := base
+	if i := strings.Index(base, "://"); i >= 0 {
+		if j := strings.IndexByte(base[i+3:], '/'); j >= 0 {
+			origin = base[:i+3+j]
+		}
+	}
+	out := make([]string, len(urls))
+	for i, u := range urls {
+		out[i] = u
+		if rest, ok := strings.CutPrefix(u, origin); ok && strings.HasPrefix(rest, "/") {
+			out[i] = rest
+		}
+	}
+	return out
 }

@@ -310,7 +310,7 @@ func (f *finder) wellKnown(k Kind, domain string) {
 	}
 }
 
-var errNotFound = errors.New("dav: nothing there")
+var errNotFound = errors.New("not published")
 
 // resolveWellKnown GETs a well-known URI and returns where it led: the URL
 // of the last redirect's target when there was one, else the URI itself

@@ -72,21 +72,36 @@ type TLSInfo struct {
 // ErrPlaintext is a candidate over plain http: reported, never used.
 var ErrPlaintext = errors.New("dav: a service over plain http is reported only; mailsetup sends nothing there")
 
+// Prover checks and logs in to candidates one after the other over one
+// HTTP client, so that a host's connection serves every request to it.
+type Prover struct {
+	opts Options
+	web  *http.Client
+}
+
+// NewProver returns a Prover; Close it when done.
+func NewProver(opts Options) *Prover {
+	return &Prover{opts: opts, web: netx.HTTPClient(opts.Env, netx.HTTPOptions{Timeout: opts.attempt(), NoRedirects: true})}
+}
+
+// Close lets the idle connections go.
+func (p *Prover) Close() { p.web.CloseIdleConnections() }
+
 // Check asks the candidate, without a password, whether it is what its
 // kind says: an unauthenticated PROPFIND (DAV) or GET (JMAP).
-func Check(ctx context.Context, opts Options, c Candidate) Result {
-	return do(ctx, opts, c, "", nil)
+func (p *Prover) Check(ctx context.Context, c Candidate) Result {
+	return do(ctx, p.opts, p.web, c, "", nil)
 }
 
 // Login asks the candidate for the principal and home set (DAV) or the
 // session (JMAP) with HTTP Basic. It sends the password only over https
 // whose certificate netx verified, only to the candidate's own origin, and
 // follows no redirect with it.
-func Login(ctx context.Context, opts Options, c Candidate, username string, password []byte) Result {
-	return do(ctx, opts, c, username, password)
+func (p *Prover) Login(ctx context.Context, c Candidate, username string, password []byte) Result {
+	return do(ctx, p.opts, p.web, c, username, password)
 }
 
-func do(ctx context.Context, opts Options, c Candidate, username string, password []byte) Result {
+func do(ctx context.Context, opts Options, web *http.Client, c Candidate, username string, password []byte) Result {
 	var r Result
 	base, err := url.Parse(c.URL)
 	if err != nil || base.Host == "" {
@@ -97,8 +112,6 @@ func do(ctx context.Context, opts Options, c Candidate, username string, passwor
 		r.Err = ErrPlaintext
 		return r
 	}
-	web := netx.HTTPClient(opts.Env, netx.HTTPOptions{Timeout: opts.attempt(), NoRedirects: true})
-	defer web.CloseIdleConnections()
 	if c.Kind == JMAP {
 		jmapSession(ctx, opts, web, base, username, password, &r)
 		return r
