@@ -340,16 +340,21 @@ func (r *Report) WriteServices(w io.Writer) {
 }
 
 // bestService is the first proven service of a kind, else the first
-// verified one, else the first one listed.
+// verified one, else the first one a source published (a guess that came
+// to nothing is no news to people; --json lists it).
 func bestService(list []DAVReport, kind string) (DAVReport, bool) {
 	for _, want := range []DAVStatus{DAVProven, DAVVerified, ""} {
 		for _, d := range list {
-			if d.Kind == kind && (want == "" || d.Status == want) {
+			if d.Kind == kind && (d.Status == want || want == "" && !onlyGuessed(d)) {
 				return d, true
 			}
 		}
 	}
 	return DAVReport{}, false
+}
+
+func onlyGuessed(d DAVReport) bool {
+	return !slices.ContainsFunc(d.Sources, func(s Source) bool { return s.Method != dav.MethodGuess })
 }
 
 // words says in a few words how far a service was proven.
