@@ -253,3 +253,37 @@ func TestJMAPSession(t *testing.T) {
 		t.Errorf("session without core: %+v", res)
 	}
 }
+
+// TestWellKnownStopsAtTheContextPath: the well-known redirect's target is
+// the context path, whatever that answers to a GET (Radicale redirects "/"
+// to its web interface, "/.web").
+func TestWellKnownStopsAtTheContextPath(t *testing.T) {
+	s := newScripted(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/.well-known/caldav":
+			http.Redirect(w, r, "/", http.StatusMovedPermanently)
+		case "/":
+			http.Redirect(w, r, "/.web", http.StatusFound)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	s.env.Resolver.(*netx.MockResolver).TXT = nil
+	cands, lookups := Discover(t.Context(), opts(s.env), "example.com")
+	if len(cands) != 1 || cands[0].URL != s.base+"/" {
+		t.Fatalf("candidates %+v; lookups %+v", cands, lookups)
+	}
+}
+
+// TestForbiddenIsNoRefusal: a 403 after HTTP Basic means the login was
+// accepted and the URL is not the user's; it must not count as a wrong
+// password.
+func TestForbiddenIsNoRefusal(t *testing.T) {
+	s := newScripted(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusForbidden) })
+	p := NewProver(opts(s.env))
+	defer p.Close()
+	res := p.Login(t.Context(), Candidate{Kind: CalDAV, URL: s.base + "/x/"}, "alice", []byte("pw"))
+	if res.Refused || res.LoggedIn || res.Err == nil || !res.PasswordSent {
+		t.Errorf("result %+v", res)
+	}
+}

@@ -93,7 +93,7 @@ func (f *finder) add(c Candidate) {
 // the lookups in the order they were started. published are the services
 // the domain's autoconfig named (discover.Result.DAV).
 func Discover(ctx context.Context, opts Options, domain string) ([]Candidate, []Lookup) {
-	f := &finder{ctx: ctx, opts: opts, web: netx.HTTPClient(opts.Env, netx.HTTPOptions{Timeout: opts.attempt()})}
+	f := &finder{ctx: ctx, opts: opts, web: wellKnownClient(opts)}
 	defer f.web.CloseIdleConnections()
 	var wg sync.WaitGroup
 	for _, k := range []Kind{CalDAV, CardDAV} {
@@ -155,7 +155,7 @@ func sortedLookups(ls []Lookup) []Lookup {
 // GuessHost proposes the mail host itself for the kinds that no source
 // named: its well-known URI when it redirects, else its root.
 func GuessHost(ctx context.Context, opts Options, host string, kinds []Kind) ([]Candidate, []Lookup) {
-	f := &finder{ctx: ctx, opts: opts, web: netx.HTTPClient(opts.Env, netx.HTTPOptions{Timeout: opts.attempt()})}
+	f := &finder{ctx: ctx, opts: opts, web: wellKnownClient(opts)}
 	defer f.web.CloseIdleConnections()
 	var wg sync.WaitGroup
 	for _, k := range kinds {
@@ -311,6 +311,23 @@ func (f *finder) wellKnown(k Kind, domain string) {
 }
 
 var errNotFound = errors.New("not published")
+
+// wellKnownClient follows redirects under netx's rules as long as they
+// come from a well-known URI, and stops at the first URL outside
+// /.well-known/: that is the context path (RFC 6764 §5), and what it
+// answers to a GET (Radicale sends its web interface) is no business of
+// discovery.
+func wellKnownClient(opts Options) *http.Client {
+	c := netx.HTTPClient(opts.Env, netx.HTTPOptions{Timeout: opts.attempt()})
+	inner := c.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if !strings.HasPrefix(via[len(via)-1].URL.Path, "/.well-known/") {
+			return http.ErrUseLastResponse
+		}
+		return inner(req, via)
+	}
+	return c
+}
 
 // resolveWellKnown GETs a well-known URI and returns where it led: the URL
 // of the last redirect's target when there was one, else the URI itself

@@ -242,7 +242,10 @@ func send(web *http.Client, req *http.Request, username string, password []byte,
 		r.Err = err
 		return nil, nil, false
 	}
-	if password != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
+	// 401 is the refusal of HTTP authentication (RFC 9110 §15.5.2); a 403
+	// comes after it was accepted (the URL is not the user's) and falls
+	// to the caller's status checks.
+	if password != nil && resp.StatusCode == http.StatusUnauthorized {
 		r.Refused = true
 		r.ServerText = resp.Status
 		r.Err = fmt.Errorf("the server refused the username or password (HTTP %s)", resp.Status)
