@@ -66,7 +66,11 @@ type DAVReport struct {
 // starts with the mail probe, checks and logins come after it, one at a
 // time, under the same lockout and password rule.
 type davProbe struct {
-	opts dav.Options
+	opts  dav.Options
+	start time.Time
+	// ctx bounds discovery and the guess (see finish); cancel ends it.
+	ctx    context.Context
+	cancel context.CancelFunc
 	// password is nil without one, and for a bare domain.
 	password []byte
 	found    chan davFound
@@ -79,19 +83,36 @@ type davFound struct {
 
 // startDAV begins discovery on the domain (SRV, TXT, well-known).
 func startDAV(ctx context.Context, opts dav.Options, domain string, password []byte) *davProbe {
-	p := &davProbe{opts: opts, password: password, found: make(chan davFound, 1)}
+	p := &davProbe{opts: opts, password: password, found: make(chan davFound, 1), start: time.Now()}
+	p.ctx, p.cancel = context.WithCancel(ctx)
 	go func() {
-		cands, lookups := dav.Discover(ctx, opts, domain)
+		cands, lookups := dav.Discover(p.ctx, opts, domain)
 		p.found <- davFound{cands, lookups}
 	}()
 	return p
 }
 
+// minDAVGrace is the least time calendar and contacts discovery gets after
+// the mail probe ended (see finish).
+const minDAVGrace = time.Second
+
 // finish waits for discovery, adds what the autoconfig documents named and,
 // where no source named a kind, the recommended mail host as a guess, then
 // checks every candidate in order and logs in to the first of each kind
 // that the password may go to. It fills r.DAV, r.JMAP and r.Lookups.
+//
+// Discovery and the guess get, after the mail probe ended, as long again
+// as the mail probe took (at least minDAVGrace): a domain whose web server
+// accepts connections and never answers, or whose mail host drops port
+// 443, must not hold a proven mail answer for a whole attempt timeout
+// (issue 11), yet a provider whose DAV lookups take as long as its mail
+// ones is found. Lookups cut off are recorded as cancelled. The checks and
+// logins that follow are bounded by the attempt timeout and the budget, as
+// the mail servers' are.
 func (p *davProbe) finish(ctx context.Context, e *engine, r *Report) {
+	defer p.cancel()
+	grace := time.AfterFunc(max(time.Since(p.start), minDAVGrace), p.cancel)
+	defer grace.Stop()
 	var f davFound
 	select {
 	case f = <-p.found:
@@ -102,7 +123,7 @@ func (p *davProbe) finish(ctx context.Context, e *engine, r *Report) {
 	published, bad := dav.Published(e.found.dav)
 	f.lookups = append(f.lookups, bad...)
 	cands := dav.Merge(f.cands, published)
-	if rec := r.Recommendation; rec != nil && ctx.Err() == nil {
+	if rec := r.Recommendation; rec != nil && p.ctx.Err() == nil {
 		var missing []dav.Kind
 		for _, k := range []dav.Kind{dav.CalDAV, dav.CardDAV} {
 			if !slices.ContainsFunc(cands, func(c dav.Candidate) bool { return c.Kind == k && strings.HasPrefix(c.URL, "https:") }) {
@@ -110,7 +131,7 @@ func (p *davProbe) finish(ctx context.Context, e *engine, r *Report) {
 			}
 		}
 		if len(missing) > 0 {
-			guessed, lookups := dav.GuessHost(ctx, p.opts, rec.Incoming.Host, missing)
+			guessed, lookups := dav.GuessHost(p.ctx, p.opts, rec.Incoming.Host, missing)
 			cands = dav.Merge(cands, guessed)
 			f.lookups = append(f.lookups, lookups...)
 		}

@@ -47,14 +47,10 @@ func TestDAVScenariosFindTheHomesAfterALogin(t *testing.T) {
 	w := startWorld(t, 0, "calendar-contacts", "dav-elsewhere")
 	for _, sc := range w.Scenarios() {
 		t.Run(sc.Name, func(t *testing.T) {
-			opts := worldOptions(w, sc)
+			opts := consentedOptions(w, sc)
 			allowed := map[string]bool{sc.Expect.Incoming.Address(): true, sc.Expect.Outgoing.Address(): true}
 			for _, d := range sc.Expect.DAV {
 				allowed[davHostPort(d.URL)] = true
-				if d.NeedsConsent {
-					u, _ := url.Parse(d.URL)
-					opts.TrustHosts = append(opts.TrustHosts, u.Hostname())
-				}
 			}
 			rep, err := Run(t.Context(), opts, sc.Address)
 			if err != nil {
