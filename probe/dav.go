@@ -12,6 +12,7 @@ import (
 	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/probe/dav"
 	"github.com/mailsetup/mailsetup/probe/discover"
+	"github.com/mailsetup/mailsetup/probe/verify"
 )
 
 // DAVStatus says how far a calendar, contacts or JMAP service was proven.
@@ -200,7 +201,7 @@ func (p *davProbe) check(ctx context.Context, e *engine, prover *dav.Prover, c d
 		case res.LoggedIn:
 			rep.Login, rep.LoginDetail = LoginOK, &LoginReport{Username: user}
 		case res.Refused:
-			rep.Login, rep.LoginDetail = LoginFailed, &LoginReport{Username: user, Reason: "the server refused the username or password", ServerText: res.ServerText, Kind: "wrong-password"}
+			rep.Login, rep.LoginDetail = LoginFailed, &LoginReport{Username: user, Reason: "the server refused the username or password", ServerText: res.ServerText, Kind: string(verify.KindWrongPassword)}
 		case noVerdict:
 			rep.Login, rep.LoginDetail = LoginSkipped, &LoginReport{Reason: NoAnswerInTime, Kind: LoginKindNoAnswer}
 		default:
