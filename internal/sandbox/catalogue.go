@@ -743,7 +743,7 @@ func Catalogue() []Scenario {
 		_, calHome, _, cardHome := DAVHomeSets("alice")
 		out = append(out, Scenario{
 			Name:        "calendar-contacts",
-			Description: "IMAP and SMTP by SRV; CalDAV and CardDAV by SRV with TXT path= and by .well-known redirects; JMAP by SRV",
+			Description: "IMAP and SMTP by SRV; CalDAV and CardDAV by SRV with TXT path= and by .well-known redirects; JMAP by SRV and by .well-known",
 			Address:     "alice@groupware.test", Password: pw + "gw",
 			Expect: Expectation{Incoming: want(in, "alice@groupware.test"), Outgoing: want(o, "alice@groupware.test"),
 				Notes: "find the calendar and address-book homes after a login (RFC 6764, 4791, 6352), and the JMAP session (RFC 8620); the _caldav record for plain http is reported, never used",
@@ -762,7 +762,7 @@ func Catalogue() []Scenario {
 			Hosts: []Host{
 				{Name: "imap.groupware.test", Services: []Service{IMAPS()}},
 				{Name: "smtp.groupware.test", Services: []Service{Submissions()}},
-				{Name: d, Services: []Service{HTTPS(&Site{
+				{Name: d, Services: []Service{HTTPS(&Site{JMAP: true,
 					WellKnownCalDAV: "https://dav.groupware.test" + CalDAVPath, WellKnownCardDAV: "https://dav.groupware.test" + CardDAVPath})}},
 				{Name: "dav.groupware.test", Services: []Service{HTTPS(&Site{DAV: true}), HTTP(&Site{DAV: true})}},
 				{Name: "jmap.groupware.test", Services: []Service{HTTPS(&Site{JMAP: true})}},

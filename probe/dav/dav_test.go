@@ -287,3 +287,19 @@ func TestForbiddenIsNoRefusal(t *testing.T) {
 		t.Errorf("result %+v", res)
 	}
 }
+
+// TestInvalidCertificateGetsNoPassword: a server whose certificate does
+// not verify gets no request at all, so the password never leaves.
+func TestInvalidCertificateGetsNoPassword(t *testing.T) {
+	s := newScripted(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusMultiStatus) })
+	s.env.RootCAs = x509.NewCertPool() // trusts nothing
+	p := NewProver(opts(s.env))
+	defer p.Close()
+	res := p.Login(t.Context(), Candidate{Kind: CalDAV, URL: s.base + "/dav/"}, "alice", []byte("pw"))
+	if res.PasswordSent || res.LoggedIn || res.Err == nil || !strings.Contains(res.Err.Error(), "certificate") {
+		t.Errorf("result %+v", res)
+	}
+	if got := s.sent(); len(got) != 0 {
+		t.Errorf("the server got %d requests", len(got))
+	}
+}
