@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -118,7 +119,9 @@ func (p *davProbe) finish(ctx context.Context, e *engine, r *Report) {
 	select {
 	case f = <-p.found:
 	case <-ctx.Done():
-		r.Warnings = append(r.Warnings, "The time ran out before the calendar and contacts lookups ended.")
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			r.Warnings = append(r.Warnings, "The time ran out before the calendar and contacts lookups ended.")
+		}
 		return
 	}
 	published, bad := dav.Published(e.found.dav)
