@@ -179,6 +179,12 @@ func (p *davProbe) check(ctx context.Context, e *engine, prover *dav.Prover, c d
 		rep.Status, rep.Error = DAVNotChecked, "not checked: the time ran out"
 		return rep
 	}
+	// The live display names the host as it does a mail server's.
+	var shown autoconfig.Server
+	if u, err := autoconfig.ParseDAVURL(c.URL); err == nil {
+		shown = autoconfig.Server{Hostname: u.Host, Port: u.Port}
+	}
+	defer func() { e.emit(EventChecked, shown, "%s %s: %s", c.Kind.DisplayName(), c.URL, rep.Status) }()
 	consented := e.davConsented(c, rep.Sources, mailConfirmed)
 	if !consented {
 		rep.NotConfirmed = NotConfirmed
@@ -197,6 +203,7 @@ func (p *davProbe) check(ctx context.Context, e *engine, prover *dav.Prover, c d
 	default:
 		loginTried = true
 		user := e.davUsername(c)
+		e.emit(EventLogin, shown, "%s login to %s as %q", c.Kind.DisplayName(), c.URL, user)
 		res = prover.Login(ctx, c, user, p.password)
 		noVerdict := res.PasswordSent && !res.LoggedIn && !res.Refused && timedOut(res.Err)
 		e.lockout.settle(0, res.Refused || noVerdict)
