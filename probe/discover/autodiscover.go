@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/probe/netx"
@@ -160,7 +163,7 @@ func (c *chain) follow(u, address string) bool {
 	// Credentials only to the address's own domain over https (the client
 	// verifies the certificate): never to a redirect elsewhere.
 	password := r.opts.AutodiscoverPassword
-	if password != nil && (!inDomain(target.Hostname(), r.addr.Domain) || !r.reservePassword()) {
+	if password != nil && (!inDomain(target.Hostname(), r.addr.Domain) || !r.hasAddress(target.Hostname()) || !r.reservePassword()) {
 		password = nil
 	}
 	sent := sentAddressInBody
@@ -169,10 +172,12 @@ func (c *chain) follow(u, address string) bool {
 	}
 	lk := r.begin(MethodAutodiscover, u, sent)
 	ctx, cancel := r.attemptCtx()
+	var wrote atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }})
 	resp, location, status, err := r.postAutodiscover(ctx, u, address, password)
 	cancel()
 	if password != nil {
-		r.settlePassword(status == http.StatusUnauthorized)
+		r.settlePassword(status == http.StatusUnauthorized, wrote.Load())
 	}
 	switch {
 	case errors.Is(err, errNotFound):
@@ -290,4 +295,18 @@ func isRedirect(code int) bool {
 func inDomain(host, domain string) bool {
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	return host == domain || strings.HasSuffix(host, "."+domain)
+}
+
+// hasAddress reports whether host may exist: a name with no address takes
+// no place among the requests that may carry the password (at most
+// MaxAutodiscoverPasswords, counted while in flight), so that the domain's
+// absent Autodiscover hosts cannot crowd out the SRV-named one.
+func (r *run) hasAddress(host string) bool {
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	ctx, cancel := r.attemptCtx()
+	defer cancel()
+	addrs, _, err := r.opts.Env.Resolver.LookupAddrs(ctx, host)
+	return err != nil || len(addrs) > 0
 }

@@ -255,9 +255,20 @@ func (r *run) reservePassword() bool {
 	return true
 }
 
-func (r *run) settlePassword(refused bool) {
+// settlePassword ends a reservation. A request that never wrote its
+// headers (the host had no address, the connection or TLS failed) sent no
+// password: it gives its place under MaxAutodiscoverPasswords back, so
+// that hosts which do not exist cannot use up the attempts before the one
+// that answers (a flake of TestMethods, depending on which request ran
+// first).
+func (r *run) settlePassword(refused, sent bool) {
+	if !sent {
+		r.mu.Lock()
+		r.passwordsSent--
+		r.mu.Unlock()
+	}
 	if b := r.opts.AutodiscoverLogins; b != nil {
-		b.Settle(refused)
+		b.Settle(refused && sent)
 	}
 }
 
