@@ -25,9 +25,9 @@ const determinismRuns = 20
 // -race on a loaded machine too (docs/testing.md).
 func TestSameWorldSameFiles(t *testing.T) {
 	if testing.Short() {
-		t.Skip("skipped in -short: probes two scenarios 40 times each")
+		t.Skip("skipped in -short: probes three scenarios 40 times each")
 	}
-	scenarios := []string{"demo", "srv-autoconfig-disagree"}
+	scenarios := []string{"demo", "srv-autoconfig-disagree", "calendar-contacts"}
 	w := startWorld(t, 0, scenarios...)
 	stop := loadCPU()
 	defer stop()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/probe/discover"
 )
 
 // maxChecks bounds the checks in flight at once: enough that every
@@ -35,6 +36,9 @@ type discovered struct {
 	lookups       []Lookup
 	disagreements []string
 	warnings      []string
+	// dav are the calendar and contacts services the autoconfig documents
+	// named.
+	dav []discover.PublishedDAV
 }
 
 // checkOutcome is a verification result in the engine's terms.

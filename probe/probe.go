@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/probe/dav"
 	"github.com/mailsetup/mailsetup/probe/discover"
 	"github.com/mailsetup/mailsetup/probe/netx"
 	"github.com/mailsetup/mailsetup/probe/verify"
@@ -85,6 +86,9 @@ type Options struct {
 	// GuessDelay is the head start published sources get before guessing
 	// begins anyway; 0 means discover's default (1 s).
 	GuessDelay time.Duration
+	// SkipDAV leaves calendars, contacts and JMAP out of the probe
+	// (--services mail).
+	SkipDAV bool
 	// Cache, when not nil, shares discovery and checks between probes of
 	// addresses at the same domain (batch runs); only logins are repeated.
 	Cache *Cache
@@ -191,6 +195,34 @@ func run(ctx context.Context, opts Options, addr *autoconfig.Address, discoverAd
 		},
 	}
 
+	var davPassword []byte
+	if addr != nil {
+		davPassword = opts.Password
+	}
+	var davRun *davProbe
+	if !opts.SkipDAV {
+		davRun = startDAV(ctx, dav.Options{Env: env, AttemptTimeout: attempt}, discoverAddr.Domain, davPassword)
+	}
+	withDAV := func(r *Report) *Report {
+		if davRun != nil {
+			davCtx := ctx
+			if dl, ok := ctx.Deadline(); ok {
+				var cancel context.CancelFunc
+				davCtx, cancel = context.WithDeadline(ctx, dl.Add(-e.reserve))
+				defer cancel()
+			}
+			davRun.finish(davCtx, e, r)
+		}
+		if r.DAV == nil {
+			r.DAV = []DAVReport{}
+		}
+		if r.JMAP == nil {
+			r.JMAP = []DAVReport{}
+		}
+		r.ElapsedMS = millis(time.Since(start))
+		return r
+	}
+
 	if opts.Cache != nil {
 		entry, first := opts.Cache.claim(discoverAddr.Domain)
 		if !first {
@@ -203,12 +235,12 @@ func run(ctx context.Context, opts Options, addr *autoconfig.Address, discoverAd
 			e.run(ctx, true)
 			r := e.report(addr, discoverAddr, opts, start)
 			r.Warnings = append(r.Warnings, fmt.Sprintf("The servers of %s and their checks were shared from an earlier probe in this run; the lookups listed are that probe's, and only the login was tried anew.", discoverAddr.Domain))
-			return r, nil
+			return withDAV(r), nil
 		}
 		defer func() { entry.store(e.cands, e.found) }()
 	}
 	e.run(ctx, false)
-	return e.report(addr, discoverAddr, opts, start), nil
+	return withDAV(e.report(addr, discoverAddr, opts, start)), nil
 }
 
 // serialized makes sure calls of f never overlap: DNS questions are told
@@ -395,7 +427,7 @@ func (c *candidate) serverReport() ServerReport {
 
 // discoveredOf keeps what the report needs of discovery's result.
 func discoveredOf(res *discover.Result) discovered {
-	d := discovered{providers: res.Providers, disagreements: res.Disagreements}
+	d := discovered{providers: res.Providers, disagreements: res.Disagreements, dav: res.DAV}
 	for _, l := range res.Lookups {
 		d.lookups = append(d.lookups, Lookup{Method: l.Method, Target: l.Target, Status: l.Status, Error: l.Error, ElapsedMS: millis(l.Elapsed), Sent: l.Sent})
 	}

@@ -8,7 +8,7 @@ import (
 
 // SchemaVersion is the version of the Report's JSON form, documented in
 // docs/json-schema.md. Bump it on any change a consumer could notice.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Report is everything one probe found, tried and concluded. Its JSON form is
 // the documented output of `mailsetup probe --json`.
@@ -29,8 +29,13 @@ type Report struct {
 	Warnings      []string       `json:"warnings"`
 	// Remedies are what the user can do about the findings (pin a
 	// certificate, confirm a host, ...); the command line words them.
-	Remedies  []Remedy `json:"remedies,omitempty"`
-	ElapsedMS int64    `json:"elapsed_ms"`
+	Remedies []Remedy `json:"remedies,omitempty"`
+	// DAV are the calendar (CalDAV) and contacts (CardDAV) services found,
+	// in order of preference per kind; JMAP the JMAP session resources,
+	// reported beside IMAP and never recommended over it (schema 2).
+	DAV       []DAVReport `json:"dav"`
+	JMAP      []DAVReport `json:"jmap"`
+	ElapsedMS int64       `json:"elapsed_ms"`
 }
 
 // Status is the outcome of a probe.
@@ -227,6 +232,7 @@ func (r *Report) Settings() *autoconfig.Provider {
 	for _, e := range rec.Alternatives {
 		add(e)
 	}
+	p.DAV = r.davSettings()
 	if rec.Requirement != nil && rec.Requirement.HelpURL != "" {
 		p.Documentation = []autoconfig.Link{{URL: rec.Requirement.HelpURL,
 			Descriptions: []autoconfig.Description{{Lang: "en", Text: rec.Requirement.Summary}}}}

@@ -61,6 +61,12 @@ func (c *cachingResolver) LookupTLSA(ctx context.Context, name string) ([]netx.T
 	})
 }
 
+// LookupTXT goes straight through, as SRV does: each TXT name is asked once.
+func (c *cachingResolver) LookupTXT(ctx context.Context, name string) ([]string, netx.Meta, error) {
+	c.asked("TXT " + name)
+	return netx.LookupTXT(ctx, c.Resolver, name)
+}
+
 // shared runs lookup once per key; concurrent and later callers get its
 // answer.
 func shared[T any](ctx context.Context, mu *sync.Mutex, calls map[string]*lookupCall[T], key string,

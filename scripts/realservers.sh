@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# realservers.sh starts real Dovecot and Postfix on loopback, with their own
-# configuration directories and a private CA, so that the integration suite
+# realservers.sh starts real Dovecot, Postfix and Radicale on loopback, with
+# their own configuration directories and a private CA, so that the integration suite
 # (./integration) can prove mailsetup against the servers people really run.
 #
 #   scripts/realservers.sh test        start the servers in a private network
@@ -9,8 +9,9 @@
 #   scripts/realservers.sh start DIR   start them here and write DIR/env
 #   scripts/realservers.sh stop DIR    stop what "start DIR" started
 #
-# Needs root, dovecot-imapd, dovecot-pop3d, postfix, openssl, iproute2 and
-# util-linux (unshare). The system's /etc/dovecot and /etc/postfix are never
+# Needs root, dovecot-imapd, dovecot-pop3d, postfix, radicale (with
+# python3-passlib and python3-bcrypt for its bcrypt htpasswd file),
+# apache2-utils (htpasswd), openssl, iproute2 and util-linux (unshare). The system's /etc/dovecot and /etc/postfix are never
 # read or written: every file lives in DIR, and the daemons listen only on
 # 127.0.0.1-3 (so "start" outside a namespace still stays on loopback).
 #
@@ -20,12 +21,15 @@
 #   mismatch.test -> 127.0.0.2  the same ports, certificate only for
 #                               other.test (a name mismatch)
 #   starttls.test -> 127.0.0.3  STARTTLS only: IMAP 143, POP3 110, SMTP 587
+#   Radicale (CalDAV and CardDAV) on 127.0.0.1:8443, https with the good
+#   certificate, the account alice@example.test in a bcrypt htpasswd file.
 # Each domain has the account alice@DOMAIN with the password in DIR/env.
 set -euo pipefail
 
 readonly GOOD_ADDR=127.0.0.1 MISMATCH_ADDR=127.0.0.2 STARTTLS_ADDR=127.0.0.3
 readonly GOOD_DOMAIN=example.test MISMATCH_DOMAIN=mismatch.test STARTTLS_DOMAIN=starttls.test
 readonly USER_LOCALPART=alice
+readonly DAV_PORT=8443
 
 die() { echo "realservers: $*" >&2; exit 1; }
 
@@ -201,6 +205,35 @@ postlog   unix-dgram n - n - 1 postlogd
 EOF
 }
 
+# write_radicale DIR PASSWORD: Radicale's own configuration, its bcrypt
+# password file (htpasswd -B; Radicale reads it with passlib) and storage.
+write_radicale() {
+	local d=$1 password=$2 r=$1/radicale
+	mkdir -p "$r/collections"
+	htpasswd -B -b -c "$r/users" "$USER_LOCALPART@$GOOD_DOMAIN" "$password" 2>/dev/null
+	chmod 600 "$r/users"
+	cat >"$r/config" <<EOF
+# Written by scripts/realservers.sh; the system's /etc/radicale is not read.
+[server]
+hosts = $GOOD_ADDR:$DAV_PORT
+ssl = True
+certificate = $d/tls/good.pem
+key = $d/tls/good.key
+[auth]
+type = htpasswd
+htpasswd_filename = $r/users
+htpasswd_encryption = bcrypt
+[rights]
+type = owner_only
+[storage]
+filesystem_folder = $r/collections
+[web]
+type = none
+[logging]
+level = info
+EOF
+}
+
 # wait_listening ADDR:PORT...: the daemons fork and return before they listen.
 wait_listening() {
 	local hp i
@@ -222,6 +255,7 @@ start() {
 	make_certs "$d"
 	write_dovecot "$d" "$password"
 	write_postfix "$d"
+	write_radicale "$d" "$password"
 	# The daemons must not keep the caller's stdout open: a pipe reading it
 	# (.ci/run's tee) would wait for them forever.
 	if ! dovecot -c "$d/dovecot/dovecot.conf" </dev/null >"$d/dovecot/start.log" 2>&1; then
@@ -232,7 +266,11 @@ start() {
 		cat "$d/postfix/start.log" "$d/postfix/postfix.log" >&2 2>/dev/null || true
 		die "postfix did not start (configuration: $d/postfix/etc)"
 	fi
-	if ! wait_listening $GOOD_ADDR:143 $GOOD_ADDR:993 $GOOD_ADDR:110 $GOOD_ADDR:995 \
+	# Radicale has no daemon mode: it runs in the background of this script
+	# (test) or of the caller's shell (start), its pid kept for stop.
+	radicale --config "$d/radicale/config" </dev/null >"$d/radicale/radicale.log" 2>&1 &
+	echo $! >"$d/radicale/pid"
+	if ! wait_listening $GOOD_ADDR:$DAV_PORT $GOOD_ADDR:143 $GOOD_ADDR:993 $GOOD_ADDR:110 $GOOD_ADDR:995 \
 		$MISMATCH_ADDR:993 $STARTTLS_ADDR:143 $STARTTLS_ADDR:110 \
 		$GOOD_ADDR:587 $GOOD_ADDR:465 $MISMATCH_ADDR:465 $STARTTLS_ADDR:587; then
 		cat "$d/dovecot/dovecot.log" "$d/postfix/postfix.log" >&2 2>/dev/null || true
@@ -249,7 +287,8 @@ export MAILSETUP_REAL_MISMATCH_DOMAIN=$MISMATCH_DOMAIN
 export MAILSETUP_REAL_MISMATCH_ADDR=$MISMATCH_ADDR
 export MAILSETUP_REAL_STARTTLS_DOMAIN=$STARTTLS_DOMAIN
 export MAILSETUP_REAL_STARTTLS_ADDR=$STARTTLS_ADDR
-export MAILSETUP_REAL_LOGS="$d/dovecot/dovecot.log $d/postfix/postfix.log"
+export MAILSETUP_REAL_LOGS="$d/dovecot/dovecot.log $d/postfix/postfix.log $d/radicale/radicale.log"
+export MAILSETUP_REAL_DAV_PORT=$DAV_PORT
 EOF
 	chmod 600 "$d/env"
 }
@@ -262,6 +301,7 @@ stop() {
 	done
 	[[ -f $d/postfix/etc/main.cf ]] && postfix -c "$d/postfix/etc" stop >/dev/null 2>&1 || true
 	[[ -f $d/dovecot/dovecot.conf ]] && dovecot -c "$d/dovecot/dovecot.conf" stop 2>/dev/null || true
+	[[ -f $d/radicale/pid ]] && kill "$(cat "$d/radicale/pid")" 2>/dev/null || true
 	# Both return before their masters have exited; wait so that DIR can go.
 	# Then end whatever is left of each master's process group (they
 	# daemonize with setsid): a child that outlives its master (Dovecot's

@@ -366,8 +366,10 @@ func readReport(name string) (*probe.Report, error) {
 		}
 		return nil, notReport("it does not read as JSON")
 	}
-	if rep.SchemaVersion != probe.SchemaVersion {
-		return nil, withExitCode(exitUsage, fmt.Errorf("--from %q has report schema version %d; this mailsetup reads version %d: probe again",
+	// Version 2 only added dav and jmap: a version 1 report reads as one
+	// without calendars and contacts.
+	if rep.SchemaVersion < 1 || rep.SchemaVersion > probe.SchemaVersion {
+		return nil, withExitCode(exitUsage, fmt.Errorf("--from %q has report schema version %d; this mailsetup reads versions 1 to %d: probe again",
 			name, rep.SchemaVersion, probe.SchemaVersion))
 	}
 	if rep.Domain == "" {

@@ -46,6 +46,7 @@ func writeReportText(w io.Writer, r *probe.Report) error {
 			writeTried(b, r)
 		}
 	}
+	writeServices(b, r)
 	writeList(b, "Disagreements", r.Disagreements)
 	writeList(b, "Warnings", r.Warnings)
 	var remedies []string

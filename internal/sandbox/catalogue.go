@@ -734,5 +734,88 @@ func Catalogue() []Scenario {
 			},
 		})
 	}
+	// calendar-contacts: mail, calendars, contacts and JMAP, each published
+	// the RFC 6764 / RFC 8620 way.
+	{
+		d := "groupware.test"
+		in := server(autoconfig.IMAP, "imap.groupware.test", 993, secTLS)
+		o := server(autoconfig.SMTP, "smtp.groupware.test", 465, secTLS)
+		_, calHome, _, cardHome := DAVHomeSets("alice")
+		out = append(out, Scenario{
+			Name:        "calendar-contacts",
+			Description: "IMAP and SMTP by SRV; CalDAV and CardDAV by SRV with TXT path= and by .well-known redirects; JMAP by SRV and by .well-known",
+			Address:     "alice@groupware.test", Password: pw + "gw",
+			Expect: Expectation{Incoming: want(in, "alice@groupware.test"), Outgoing: want(o, "alice@groupware.test"),
+				Notes: "find the calendar and address-book homes after a login (RFC 6764, 4791, 6352), and the JMAP session (RFC 8620); the _caldav record for plain http is reported, never used",
+				DAV: []DAVExpectation{
+					{Kind: "caldav", URL: "https://dav.groupware.test" + CalDAVPath, Home: "https://dav.groupware.test" + calHome},
+					{Kind: "carddav", URL: "https://dav.groupware.test" + CardDAVPath, Home: "https://dav.groupware.test" + cardHome},
+					{Kind: "jmap", URL: "https://jmap.groupware.test/.well-known/jmap", Home: "https://jmap.groupware.test" + jmapAPIPath},
+				}},
+			// As srv-only for the mail: SRV 1 → A 2 → connect 3 → TLS 4 →
+			// greeting 5 → LOGIN 6 ‖ EHLO 6 → AUTH 7. Then, one login at a
+			// time: CalDAV connect 8 → TLS 9 → PROPFIND 10 → PROPFIND
+			// principal 11; CardDAV on the same connection 12 → 13; JMAP
+			// connect 14 → TLS 15 → GET 16.
+			CriticalPath: 16,
+			Domains:      []string{d},
+			Hosts: []Host{
+				{Name: "imap.groupware.test", Services: []Service{IMAPS()}},
+				{Name: "smtp.groupware.test", Services: []Service{Submissions()}},
+				{Name: d, Services: []Service{HTTPS(&Site{JMAP: true,
+					WellKnownCalDAV: "https://dav.groupware.test" + CalDAVPath, WellKnownCardDAV: "https://dav.groupware.test" + CardDAVPath})}},
+				{Name: "dav.groupware.test", Services: []Service{HTTPS(&Site{DAV: true}), HTTP(&Site{DAV: true})}},
+				{Name: "jmap.groupware.test", Services: []Service{HTTPS(&Site{JMAP: true})}},
+			},
+			Records: []string{
+				"_imaps._tcp.groupware.test. SRV 0 1 993 imap.groupware.test.",
+				"_submissions._tcp.groupware.test. SRV 0 1 465 smtp.groupware.test.",
+				"_caldavs._tcp.groupware.test. SRV 0 1 443 dav.groupware.test.",
+				`_caldavs._tcp.groupware.test. TXT "path=` + CalDAVPath + `"`,
+				"_carddavs._tcp.groupware.test. SRV 0 1 443 dav.groupware.test.",
+				`_carddavs._tcp.groupware.test. TXT "path=` + CardDAVPath + `"`,
+				"_caldav._tcp.groupware.test. SRV 0 1 80 dav.groupware.test.",
+				"_jmap._tcp.groupware.test. SRV 0 1 443 jmap.groupware.test.",
+			},
+		})
+	}
+
+	// dav-elsewhere: the calendar and contacts server lies in another
+	// domain, named only by SRV records without DNSSEC (no TXT: the
+	// well-known URI on the target redirects to the context path).
+	{
+		d := "dav-elsewhere.test"
+		in := server(autoconfig.IMAP, "imap.dav-elsewhere.test", 993, secTLS)
+		o := server(autoconfig.SMTP, "smtp.dav-elsewhere.test", 465, secTLS)
+		_, calHome, _, cardHome := DAVHomeSets("alice")
+		host := "https://cloud.dav-hosting.test"
+		out = append(out, Scenario{
+			Name:        "dav-elsewhere",
+			Description: "CalDAV and CardDAV at a host in another domain, named by SRV records without DNSSEC",
+			Address:     "alice@dav-elsewhere.test", Password: pw + "dav",
+			Expect: Expectation{Incoming: want(in, "alice@dav-elsewhere.test"), Outgoing: want(o, "alice@dav-elsewhere.test"),
+				Notes: "the DAV host is reported but gets no password without the user's consent (--trust-host); with it, the homes are found",
+				DAV: []DAVExpectation{
+					{Kind: "caldav", URL: host + CalDAVPath, Home: host + calHome, NeedsConsent: true},
+					{Kind: "carddav", URL: host + CardDAVPath, Home: host + cardHome, NeedsConsent: true},
+				}},
+			// Mail as srv-only (7); then CalDAV connect 8 → TLS 9 → PROPFIND
+			// 10 → PROPFIND principal 11; CardDAV 12 → 13.
+			CriticalPath: 13,
+			Domains:      []string{d, "dav-hosting.test"},
+			Hosts: []Host{
+				{Name: "imap.dav-elsewhere.test", Services: []Service{IMAPS()}},
+				{Name: "smtp.dav-elsewhere.test", Services: []Service{Submissions()}},
+				{Name: "cloud.dav-hosting.test", Services: []Service{HTTPS(&Site{DAV: true,
+					WellKnownCalDAV: host + CalDAVPath, WellKnownCardDAV: host + CardDAVPath})}},
+			},
+			Records: []string{
+				"_imaps._tcp.dav-elsewhere.test. SRV 0 1 993 imap.dav-elsewhere.test.",
+				"_submissions._tcp.dav-elsewhere.test. SRV 0 1 465 smtp.dav-elsewhere.test.",
+				"_caldavs._tcp.dav-elsewhere.test. SRV 0 1 443 cloud.dav-hosting.test.",
+				"_carddavs._tcp.dav-elsewhere.test. SRV 0 1 443 cloud.dav-hosting.test.",
+			},
+		})
+	}
 	return out
 }

@@ -58,4 +58,14 @@
 // before checking them, and a tap on each connection spots a password sent in
 // the clear (raw, or in a base64 SASL token) even when the server library
 // refuses it unread, as a LOGIN before STARTTLS is.
+//
+// # Calendars, contacts and JMAP
+//
+// A Site with DAV serves CalDAV at CalDAVPath and CardDAV at CardDAVPath
+// through emersion/go-webdav's caldav and carddav servers, each account an
+// empty home (DAVHomeSets), behind HTTP Basic for the scenario's account;
+// WellKnownCalDAV and WellKnownCardDAV answer the RFC 6764 well-known URIs
+// with a redirect; JMAP answers /.well-known/jmap with an RFC 8620 session
+// object. Scenarios publish the SRV and TXT records in Records and say what
+// a probe must find in Expectation.DAV.
 package sandbox

@@ -66,6 +66,20 @@ type Expectation struct {
 	NeedsConsent bool
 	// Notes say what the scenario tests and which traps a prober must avoid.
 	Notes string
+	// DAV are the calendar, contacts and JMAP services a probe with the
+	// password proves, in the order kind caldav, carddav, jmap.
+	DAV []DAVExpectation
+}
+
+// DAVExpectation is one service a probe must prove: Kind caldav, carddav
+// or jmap; URL the context URL (or the session URL); Home the home set
+// (or the JMAP API URL) found after the login.
+type DAVExpectation struct {
+	Kind, URL, Home string
+	// NeedsConsent: the host lies in another domain and only an
+	// unauthenticated source named it; the password goes there only with
+	// the user's consent (docs/password-rule.md).
+	NeedsConsent bool
 }
 
 // Login is the name the scenario's servers accept: Username, or the
@@ -158,6 +172,15 @@ type Site struct {
 	AutodiscoverRedirect string
 	// ISPDB serves /v1.1/DOMAIN from the world's ISPDB entries.
 	ISPDB bool
+	// DAV serves CalDAV at CalDAVPath and CardDAV at CardDAVPath with
+	// go-webdav, for the scenario's account over HTTP Basic.
+	DAV bool
+	// WellKnownCalDAV and WellKnownCardDAV, when set, are where
+	// /.well-known/caldav and /.well-known/carddav redirect (RFC 6764 §5).
+	WellKnownCalDAV, WellKnownCardDAV string
+	// JMAP answers /.well-known/jmap with a session resource (RFC 8620
+	// §2) for the scenario's account over HTTP Basic.
+	JMAP bool
 }
 
 // AutodiscoverAnswer is what an Autodiscover endpoint says: settings, or

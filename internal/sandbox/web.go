@@ -64,6 +64,9 @@ func (ws *webServer) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	site := ep.svc.Web
+	if ws.serveDAV(rw, r, ep, site) {
+		return
+	}
 	path := r.URL.Path
 	switch {
 	case strings.EqualFold(path, autodiscoverPath) && site.AutodiscoverRedirect != "":

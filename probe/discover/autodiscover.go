@@ -306,3 +306,4 @@ func inDomain(host, domain string) bool {
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	return host == domain || strings.HasSuffix(host, "."+domain)
 }
+

@@ -194,7 +194,7 @@ func (r *run) fetchConfig(method, u, sent string, trust Trust) (bool, error) {
 	lk := r.begin(method, u, sent)
 	ctx, cancel := r.attemptCtx()
 	defer cancel()
-	p, err := r.getConfig(ctx, u)
+	p, dav, err := r.getConfig(ctx, u)
 	switch {
 	case errors.Is(err, errNotFound):
 		lk.end(StatusNone, err)
@@ -204,36 +204,56 @@ func (r *run) fetchConfig(method, u, sent string, trust Trust) (bool, error) {
 		return false, err
 	}
 	lk.end(StatusFound, nil)
-	r.addProvider(p, Source{Method: method, Target: u, Trust: trust})
+	src := Source{Method: method, Target: u, Trust: trust}
+	r.addProvider(p, src)
+	r.addDAV(p, dav, src)
 	return true, nil
 }
 
-func (r *run) getConfig(ctx context.Context, u string) (*autoconfig.Provider, error) {
+// addDAV keeps the calendar and contacts services a document named: the
+// model's own (once autoconfig.ReadConfig reads them) or those davElements
+// found.
+func (r *run) addDAV(p *autoconfig.Provider, found []PublishedDAV, src Source) {
+	if len(p.DAV) > 0 {
+		found = nil
+		for _, s := range p.DAV {
+			found = append(found, PublishedDAV{Kind: s.Kind, URL: s.URL, Username: s.Username})
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, d := range found {
+		d.Source = src
+		r.dav = append(r.dav, d)
+	}
+}
+
+func (r *run) getConfig(ctx context.Context, u string) (*autoconfig.Provider, []PublishedDAV, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	resp, err := r.web.Do(req)
 	if err != nil {
 		if errors.Is(err, netx.ErrNoAddress) {
-			return nil, fmt.Errorf("%w: %w", errNotFound, netx.ErrNoAddress)
+			return nil, nil, fmt.Errorf("%w: %w", errNotFound, netx.ErrNoAddress)
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		return nil, fmt.Errorf("%w: HTTP %s", errNotFound, resp.Status)
+		return nil, nil, fmt.Errorf("%w: HTTP %s", errNotFound, resp.Status)
 	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("HTTP %s", resp.Status)
+		return nil, nil, fmt.Errorf("HTTP %s", resp.Status)
 	}
 	body, err := netx.ReadBody(resp.Body)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p, _, err := autoconfig.ReadConfig(bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("the document is not a usable autoconfig file: %w", err)
+		return nil, nil, fmt.Errorf("the document is not a usable autoconfig file: %w", err)
 	}
-	return p, nil
+	return p, davElements(body), nil
 }

@@ -153,6 +153,9 @@ type Result struct {
 	// NotOffered lists protocols the domain's SRV records declare
 	// unavailable: every SRV service of the protocol has target ".".
 	NotOffered []autoconfig.Protocol
+	// DAV are the calendar and contacts services the config-v1.1
+	// documents named, in the order they arrived.
+	DAV []PublishedDAV
 	// Disagreements describe, in a sentence each, where sources prefer
 	// different servers for a protocol and which one the rest support.
 	Disagreements []string
@@ -217,6 +220,7 @@ type run struct {
 	lookups    []Lookup
 	providers  map[string]*autoconfig.Provider
 	notOffered map[string]bool // SRV service names answered with "."
+	dav        []PublishedDAV
 	// passwordsSent counts the Autodiscover requests that delivered the
 	// password (at most MaxAutodiscoverPasswords), passwordsOut those on
 	// their way; passwordsChanged closes when either changes.
@@ -531,6 +535,7 @@ func (r *run) result() *Result {
 	res := &Result{
 		Lookups:   slices.Clone(r.lookups),
 		Providers: r.providers,
+		DAV:       slices.Clone(r.dav),
 	}
 	for _, c := range cands {
 		res.Candidates = append(res.Candidates, c.snapshot())

@@ -59,6 +59,14 @@ var sandboxWant = map[string]struct {
 		"imap imap.penalty.test:993 tls <- srv",
 		"smtp smtp.penalty.test:465 tls <- srv",
 	}, check: trustOf(MethodSRV, TrustDomainDNS)},
+	"calendar-contacts": {found: []string{
+		"imap imap.groupware.test:993 tls <- srv",
+		"smtp smtp.groupware.test:465 tls <- srv",
+	}, check: trustOf(MethodSRV, TrustDomainDNS)},
+	"dav-elsewhere": {found: []string{
+		"imap imap.dav-elsewhere.test:993 tls <- srv",
+		"smtp smtp.dav-elsewhere.test:465 tls <- srv",
+	}, check: trustOf(MethodSRV, TrustDomainDNS)},
 	"srv-fast-web-silent": {found: []string{
 		"imap mail.webdead.test:993 tls <- srv",
 		"smtp mail.webdead.test:465 tls <- srv",

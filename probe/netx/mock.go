@@ -17,6 +17,7 @@ type MockResolver struct {
 	MX        map[string][]MX
 	Addrs     map[string][]netip.Addr
 	TLSA      map[string][]TLSA
+	TXT       map[string][]string
 	Fail      map[string]error
 	Authentic map[string]bool
 }
