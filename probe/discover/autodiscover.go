@@ -306,4 +306,3 @@ func inDomain(host, domain string) bool {
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	return host == domain || strings.HasSuffix(host, "."+domain)
 }
-
