@@ -300,8 +300,10 @@ func profileSettings(ctx context.Context, opts *profileOptions, addr *autoconfig
 	}
 	status := newStatusLine(opts.IO, "Probing "+opts.Address+": ")
 	popts.Progress = status.progress()
-	// The login name (--username) reaches the files through the answers;
-	// the prober takes it as its first login once it accepts one (issue 12).
+	// The login name (--username) is the prober's first try, so a login
+	// that is not the address is proven at once (issue 12); it reaches the
+	// files through the answers.
+	popts.Username = opts.Username
 	rep, err = opts.Probe(ctx, popts, addr.String())
 	status.clear()
 	if err != nil {
