@@ -587,13 +587,15 @@ func (l *loader) readProviderFile(name string, path []any) (*autoconfig.Provider
 	}
 	defer f.Close()
 	p, diags, err := autoconfig.ReadConfig(f)
-	if err != nil {
-		return nil, l.errorf(path, "provider file %s: %v", full, err)
-	}
+	// A finding comes first: a server dropped for a bad host name is why
+	// the file may have none left, and the finding names the value.
 	for _, dg := range diags {
 		if dg.Severity == autoconfig.Error {
 			return nil, l.errorf(path, "provider file %s:%d: %s (check it with mailsetup lint)", full, dg.Line, dg.Message)
 		}
+	}
+	if err != nil {
+		return nil, l.errorf(path, "provider file %s: %v", full, err)
 	}
 	return p, nil
 }

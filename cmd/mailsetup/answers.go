@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -139,6 +140,21 @@ func loadSigner(certFile, keyFile, chainFile string) (*profiles.Signer, error) {
 		return nil, withExitCode(exitUsage, err)
 	}
 	return s, nil
+}
+
+// renderRefusal words account.Render's refusal, the same in every command:
+// settings that hold a value no file may carry are the fault of their
+// source, which is named (exit 1, as for any bad file); a name or login
+// name that cannot go into a file is a bad answer (exit 2, as for any bad
+// flag value). Anything else is returned as it is.
+func renderRefusal(source string, err error) error {
+	switch {
+	case errors.Is(err, account.ErrBadAnswer):
+		return withExitCode(exitUsage, worded{peopleWords(err) + "; nothing was written", err})
+	case errors.Is(err, account.ErrBadSettings):
+		return worded{fmt.Sprintf("%s: %s; nothing was written", source, peopleWords(err)), err}
+	}
+	return err
 }
 
 // noticeWords is what every command says about a Notice, so that a missing

@@ -723,7 +723,7 @@ func (w *wizard) askOut() (string, error) {
 func (w *wizard) write(dir string, render func() (*account.Rendered, error)) (*account.Rendered, error) {
 	r, err := render()
 	if err != nil {
-		return nil, err
+		return nil, renderRefusal("the settings found for "+w.addr.String(), err)
 	}
 	err = r.Write(dir, w.opts.Force)
 	if errors.Is(err, profiles.ErrExists) && w.asking() {

@@ -29,6 +29,27 @@ var (
 	ErrNoOutgoing = errors.New("account: no working SMTP server")
 )
 
+// Why Render refuses to write files (issue 13: values from outside are
+// checked once, in the model, before any file is written).
+var (
+	// ErrBadSettings: the settings hold a value no file may carry (a
+	// server name that is no host name, a line break in a text); the
+	// error wraps autoconfig.Provider.Validate's, which names the value
+	// and says what to write. The settings' source (a file, a report, a
+	// server) is at fault, not the person.
+	ErrBadSettings = errors.New("account: the settings cannot go into a file")
+	// ErrBadAnswer: the person's name or login name holds a line break or
+	// another control character (autoconfig.CheckOneLine).
+	ErrBadAnswer = errors.New("account: an answer cannot go into a file")
+)
+
+// refusal is one of Render's refusals: it reads as the model's own error,
+// which already names the value and what to write, and is also kind.
+type refusal struct{ kind, err error }
+
+func (r refusal) Error() string   { return r.err.Error() }
+func (r refusal) Unwrap() []error { return []error{r.kind, r.err} }
+
 // Settings are a provider's settings and where they came from: a probe, a
 // saved report, or a settings file.
 type Settings struct {
@@ -138,6 +159,17 @@ const outlookRegPath = "outlook/autodiscover.reg"
 func Render(s Settings, addr autoconfig.Address, a Answers) (*Rendered, error) {
 	if s.Provider == nil {
 		return nil, ErrNothingWorks
+	}
+	// Every command passes here, whatever the settings' source (a probe, a
+	// saved report, a settings file, a batch row), so this is where the
+	// model's check runs before anything is rendered.
+	if err := s.Provider.Validate(); err != nil {
+		return nil, refusal{ErrBadSettings, err}
+	}
+	for _, v := range []struct{ what, value string }{{"the name", a.Name}, {"the login name", a.Username}} {
+		if err := autoconfig.CheckOneLine(v.what, v.value); err != nil {
+			return nil, refusal{ErrBadAnswer, err}
+		}
 	}
 	protocol := a.Protocol
 	if protocol == "" {
