@@ -234,3 +234,42 @@ func TestEveryCommandRefusesANameOnTwoLines(t *testing.T) {
 		t.Errorf("batch wrote files for a name on two lines")
 	}
 }
+
+// Files from settings that no login proved say so inside themselves
+// (issue 13); files from a login that worked do not.
+func TestUnprovenSettingsSayItInTheFiles(t *testing.T) {
+	const note = "NOT proven to work"
+	dir := t.TempDir()
+	settings := filepath.Join(dir, "settings.xml")
+	writeFile(t, settings, settingsXML("imap.example.test"))
+	unproven := reportWith("imap.example.test")
+	unproven.Recommendation.Confidence = probe.ConfidenceTLS
+	proven := reportWith("imap.example.test")
+	for what, rep := range map[string]*probe.Report{"tls only": unproven, "login": proven} {
+		b, _ := json.Marshal(rep)
+		writeFile(t, filepath.Join(dir, what+".json"), string(b))
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want bool
+	}{
+		{"settings file", []string{"--settings", settings}, true},
+		{"report without a login", []string{"--from", filepath.Join(dir, "tls only.json")}, true},
+		{"report with a login", []string{"--from", filepath.Join(dir, "login.json")}, false},
+	} {
+		out := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
+		args := append([]string{"profile", "alice@example.test", "--name", "Alice", "--format", "thunderbird,outlook,android,sheet", "--out", out}, tc.args...)
+		if code, _, stderr := runMain(t, args...); code != exitOK {
+			t.Fatalf("%s: exit %d\n%s", tc.name, code, stderr)
+		}
+		for file, data := range readTree(t, out) {
+			if strings.HasSuffix(file, ".png") || strings.HasSuffix(file, ".reg") || strings.HasSuffix(file, "qr.txt") || strings.HasSuffix(file, ".html") {
+				continue // no room for notes (the .reg is UTF-16, the sheet's HTML has the .txt's words)
+			}
+			if got := strings.Contains(string(data), note); got != tc.want {
+				t.Errorf("%s: %s says %q: %v, want %v", tc.name, file, note, got, tc.want)
+			}
+		}
+	}
+}

@@ -57,6 +57,11 @@ type Settings struct {
 	// Recommended is the probe's recommended incoming protocol; "" for a
 	// settings file, whose first IMAP server is then taken.
 	Recommended autoconfig.Protocol
+	// Proven says a login worked on the servers the settings recommend.
+	// Without it (a settings file, a report whose login was skipped,
+	// refused or unanswered) every file says inside itself that its
+	// settings were not proven (profiles.Options.Unproven, issue 13).
+	Proven bool
 }
 
 // FromReport takes the recommendation of a probe report, or says with one
@@ -72,7 +77,33 @@ func FromReport(rep *probe.Report) (Settings, error) {
 	if len(p.Outgoing) == 0 {
 		return Settings{}, ErrNoOutgoing
 	}
-	return Settings{Provider: p, Recommended: rep.Recommendation.Protocol}, nil
+	return Settings{Provider: p, Recommended: rep.Recommendation.Protocol, Proven: provenByLogin(rep)}, nil
+}
+
+// provenByLogin reads the recommendation's Confidence: "login" is a
+// password accepted on both servers over valid TLS. "pinned" and
+// "plaintext" say how the connection was trusted, not whether a login was
+// made, so for them the servers' own login results decide. Every other
+// confidence ("tls", "unconfirmed", "login-rejected") means no login worked.
+func provenByLogin(rep *probe.Report) bool {
+	rec := rep.Recommendation
+	switch rec.Confidence {
+	case probe.ConfidenceLogin:
+		return true
+	case probe.ConfidencePinned, probe.ConfidencePlaintext:
+		return loggedIn(rep, rec.Incoming) && (rec.Outgoing == nil || loggedIn(rep, *rec.Outgoing))
+	}
+	return false
+}
+
+// loggedIn says whether the report's server for e took the login.
+func loggedIn(rep *probe.Report, e probe.Endpoint) bool {
+	for _, s := range rep.Servers {
+		if s.Protocol == e.Protocol && s.Host == e.Host && s.Port == e.Port && s.Security == e.Security {
+			return s.Login == probe.LoginOK
+		}
+	}
+	return false
 }
 
 // Answers are what the person decided. Every field is a flag of profile and
@@ -195,7 +226,7 @@ func Render(s Settings, addr autoconfig.Address, a Answers) (*Rendered, error) {
 			acct.Provider.DAV[i].Username = a.Username
 		}
 	}
-	opts := profiles.Options{AutodiscoverPath: a.AutodiscoverPath}
+	opts := profiles.Options{AutodiscoverPath: a.AutodiscoverPath, Unproven: !s.Proven}
 	opts.Apple.Signer = a.Signer
 	if a.Password != nil {
 		opts.Apple.Password = string(a.Password)
