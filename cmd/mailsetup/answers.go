@@ -162,14 +162,16 @@ func renderRefusal(source string, err error) error {
 func noticeWords(n account.Notice) string {
 	switch n.Kind {
 	case account.NoticeOmitted:
+		if n.File != "" {
+			return fmt.Sprintf("%s was not written (the client's other files were): %s", n.File, peopleWords(n.Err))
+		}
 		return fmt.Sprintf("no %s files were written: %s", n.Format, peopleWords(n.Err))
 	case account.NoticeSecretFile:
 		return fmt.Sprintf("%s holds the password in clear text (written 0600): install it, then delete it", n.File)
 	case account.NoticeAutodiscoverPlaceholder:
 		return fmt.Sprintf("%s points at a placeholder path: edit it (or pass --autodiscover-path C:\\...\\autodiscover.xml) before double-clicking it", n.File)
-	case account.NoticeAppleSTARTTLS:
-		return fmt.Sprintf("%s: the provider's %s server is encrypted only after connecting (STARTTLS), which a profile cannot demand: check the account's security on the device after installing",
-			n.File, n.Server.Protocol.DisplayName())
+	case account.NoticeCaveat:
+		return fmt.Sprintf("%s: %s", strings.Join(n.Files, " and "), n.Caveat.Remedy)
 	case account.NoticeServiceNotFound:
 		return serviceNotFoundWords(n.Service)
 	case account.NoticeUnencrypted:

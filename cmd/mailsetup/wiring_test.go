@@ -273,3 +273,66 @@ func TestUnprovenSettingsSayItInTheFiles(t *testing.T) {
 		}
 	}
 }
+
+// What a file cannot promise in its client (profiles.Caveats) is told with
+// the one notice wording, once per problem: for a STARTTLS-only provider the
+// .prf and the Apple profile each get their remedy.
+func TestCaveatsAreToldOnce(t *testing.T) {
+	dir := t.TempDir()
+	settings := filepath.Join(dir, "settings.xml")
+	xml := strings.NewReplacer("<port>993</port>", "<port>143</port>", "<port>465</port>", "<port>587</port>",
+		"<socketType>SSL</socketType>", "<socketType>STARTTLS</socketType>").Replace(settingsXML("imap.example.test"))
+	writeFile(t, settings, xml)
+	code, _, stderr := runMain(t, "profile", "alice@example.test", "--name", "Alice", "--settings", settings,
+		"--format", "outlook,apple", "--autodiscover-path", `C:\mail\autodiscover.xml`, "--out", filepath.Join(dir, "out"))
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if strings.Count(stderr, "warning: outlook/outlook.prf: Outlook may not take STARTTLS") != 1 {
+		t.Errorf("want the .prf's STARTTLS caveat once in:\n%s", stderr)
+	}
+	// Once per server, the IMAP and the SMTP one, and no hand-written copy.
+	if n := strings.Count(stderr, "warning: apple/alice@example.test.mobileconfig: the provider offers no encrypted-from-the-start port"); n != 2 ||
+		strings.Count(stderr, "mobileconfig") != 2 {
+		t.Errorf("want the Apple profile's STARTTLS caveat once per server in:\n%s", stderr)
+	}
+}
+
+// An address beyond Latin-1 leaves out only user.js (Thunderbird reads it
+// as bytes); the isp/ file is written, and the warning names the one file,
+// in profile and in the wizard.
+func TestOnlyUserJSLeftOutForAnAddressBeyondLatin1(t *testing.T) {
+	const address = "ирина@example.test"
+	dir := t.TempDir()
+	proven := func(ctx context.Context, opts probe.Options, input string) (*probe.Report, error) {
+		rep := reportWith("imap.example.test")
+		rep.Email = address
+		return rep, nil
+	}
+	check := func(cmd string, code int, stderr, out string) {
+		t.Helper()
+		if code != exitOK {
+			t.Fatalf("%s: exit %d\n%s", cmd, code, stderr)
+		}
+		if strings.Contains(stderr, "no thunderbird files were written") || !strings.Contains(stderr, "thunderbird/user.js was not written") {
+			t.Errorf("%s: want a warning about user.js alone:\n%s", cmd, stderr)
+		}
+		files := readTree(t, out)
+		if _, ok := files["thunderbird/isp/example.test.xml"]; !ok {
+			t.Errorf("%s: the isp/ file is missing: %v", cmd, files)
+		}
+		if _, ok := files["thunderbird/user.js"]; ok {
+			t.Errorf("%s: user.js was written", cmd)
+		}
+	}
+	settings := filepath.Join(dir, "settings.xml")
+	writeFile(t, settings, settingsXML("imap.example.test"))
+	out := filepath.Join(dir, "profile")
+	code, _, stderr := runMain(t, "profile", address, "--name", "Ирина", "--settings", settings, "--format", "thunderbird,sheet", "--out", out)
+	check("profile", code, stderr, out)
+
+	out = filepath.Join(dir, "wizard")
+	code, _, stderr = wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, nil, "demo"), Probe: proven,
+		Address: address, Name: "Ирина", Formats: "thunderbird", Out: out, Yes: true}, nil)
+	check("wizard", code, stderr, out)
+}

@@ -148,16 +148,19 @@ type Rendered struct {
 type NoticeKind string
 
 const (
-	// NoticeOmitted: a client got no files (Format, Err say which and why).
+	// NoticeOmitted: a client got no files (Format, Err say which and
+	// why), or, when File is set, only that one of its files was left out.
 	NoticeOmitted NoticeKind = "omitted"
 	// NoticeSecretFile: File holds the password in clear text.
 	NoticeSecretFile NoticeKind = "secret-file"
 	// NoticeAutodiscoverPlaceholder: File (the .reg) points at a
 	// placeholder path because the Autodiscover path was not given.
 	NoticeAutodiscoverPlaceholder NoticeKind = "autodiscover-placeholder"
-	// NoticeAppleSTARTTLS: File (the Apple profile) cannot demand STARTTLS
-	// for Server, the provider's incoming server.
-	NoticeAppleSTARTTLS NoticeKind = "apple-starttls"
+	// NoticeCaveat: File may do less in its client than the settings say
+	// (profiles.Caveats: STARTTLS in the .prf or the Apple profile, POP3
+	// removed after some days, an IDN domain to type as xn--); Caveat has
+	// the kind and the remedy.
+	NoticeCaveat NoticeKind = "caveat"
 	// NoticeUnencrypted: Server sends passwords and mail unencrypted.
 	NoticeUnencrypted NoticeKind = "unencrypted"
 	// NoticeServiceNotFound: Service was asked for (--services) but the
@@ -178,6 +181,11 @@ type Notice struct {
 	// Service is the calendar or contacts asked for but not found
 	// (NoticeServiceNotFound).
 	Service Service
+	// Caveat is what a file cannot promise in its client (NoticeCaveat);
+	// Files are all the files it concerns, once per remedy, so that one
+	// problem gives one warning.
+	Caveat profiles.Caveat
+	Files  []string
 }
 
 // outlookRegPath is the .reg file that points Outlook at autodiscover.xml.
@@ -240,7 +248,7 @@ func Render(s Settings, addr autoconfig.Address, a Answers) (*Rendered, error) {
 		r.Notices = append(r.Notices, Notice{Kind: NoticeServiceNotFound, Service: m})
 	}
 	for _, o := range omitted {
-		r.Notices = append(r.Notices, Notice{Kind: NoticeOmitted, Format: o.Format, Err: o.Err})
+		r.Notices = append(r.Notices, Notice{Kind: NoticeOmitted, Format: o.Format, File: o.Path, Err: o.Err})
 	}
 	for _, f := range files {
 		switch {
@@ -248,9 +256,18 @@ func Render(s Settings, addr autoconfig.Address, a Answers) (*Rendered, error) {
 			r.Notices = append(r.Notices, Notice{Kind: NoticeSecretFile, Format: f.Format, File: f.Path})
 		case f.Format == profiles.Outlook && f.Path == outlookRegPath && a.AutodiscoverPath == "":
 			r.Notices = append(r.Notices, Notice{Kind: NoticeAutodiscoverPlaceholder, Format: f.Format, File: f.Path})
-		case f.Format == profiles.Apple && acct.Incoming.Security != autoconfig.SecurityTLS:
-			r.Notices = append(r.Notices, Notice{Kind: NoticeAppleSTARTTLS, Format: f.Format, File: f.Path, Server: acct.In()})
 		}
+	}
+	// What a file cannot promise in its client comes from the writers'
+	// own list, so the command says what the file's notes say.
+	byRemedy := map[string]int{}
+	for _, c := range profiles.Caveats(acct, files) {
+		if i, ok := byRemedy[c.Remedy]; ok {
+			r.Notices[i].Files = append(r.Notices[i].Files, c.Path)
+			continue
+		}
+		byRemedy[c.Remedy] = len(r.Notices)
+		r.Notices = append(r.Notices, Notice{Kind: NoticeCaveat, Format: formatOf(files, c.Path), File: c.Path, Caveat: c, Files: []string{c.Path}})
 	}
 	for _, srv := range []autoconfig.Server{acct.In(), acct.Out()} {
 		if srv.Security == autoconfig.SecurityPlain {
@@ -258,6 +275,16 @@ func Render(s Settings, addr autoconfig.Address, a Answers) (*Rendered, error) {
 		}
 	}
 	return r, nil
+}
+
+// formatOf is the format of the file at path.
+func formatOf(files []profiles.File, path string) profiles.Format {
+	for _, f := range files {
+		if f.Path == path {
+			return f.Format
+		}
+	}
+	return ""
 }
 
 // Write writes the files into dir, all or nothing (profiles.WriteFiles);
