@@ -336,3 +336,22 @@ func TestOnlyUserJSLeftOutForAnAddressBeyondLatin1(t *testing.T) {
 		Address: address, Name: "Ирина", Formats: "thunderbird", Out: out, Yes: true}, nil)
 	check("wizard", code, stderr, out)
 }
+
+// The wizard hands --username to the prober too, so it is tried first.
+func TestWizardUsernameReachesTheProber(t *testing.T) {
+	sc := catalogued(t, "username-localpart")
+	var known string
+	recording := func(ctx context.Context, opts probe.Options, input string) (*probe.Report, error) {
+		known = opts.Username
+		return probe.Run(ctx, opts, input)
+	}
+	code, _, stderr := wizardRun(t, &wizardOptions{Network: sandboxNetwork(t, []byte(sc.Password), "username-localpart"), Probe: recording,
+		Address: sc.Address, Name: "Alice", Formats: "sheet", Out: filepath.Join(t.TempDir(), "out"), Yes: true,
+		answerFlags: answerFlags{Username: "alice"}}, nil)
+	if code != exitOK {
+		t.Fatalf("wizard: exit %d\n%s", code, stderr)
+	}
+	if known != "alice" {
+		t.Errorf("the prober was given the login name %q, want %q from --username", known, "alice")
+	}
+}
