@@ -587,13 +587,15 @@ func (l *loader) readProviderFile(name string, path []any) (*autoconfig.Provider
 	}
 	defer f.Close()
 	p, diags, err := autoconfig.ReadConfig(f)
-	if err != nil {
-		return nil, l.errorf(path, "provider file %s: %v", full, err)
-	}
+	// A finding comes first: a server dropped for a bad host name is why
+	// the file may have none left, and the finding names the value.
 	for _, dg := range diags {
 		if dg.Severity == autoconfig.Error {
 			return nil, l.errorf(path, "provider file %s:%d: %s (check it with mailsetup lint)", full, dg.Line, dg.Message)
 		}
+	}
+	if err != nil {
+		return nil, l.errorf(path, "provider file %s: %v", full, err)
 	}
 	return p, nil
 }
@@ -674,7 +676,7 @@ func (l *loader) server(fs fileServer, path []any) (autoconfig.Server, error) {
 		return s, l.errorf(field("security"), "security %q: use tls (implicit TLS), starttls or plain", fs.Security)
 	}
 	if s.Port == 0 {
-		s.Port = defaultPort(s.Protocol, s.Security)
+		s.Port = autoconfig.DefaultPort(s.Protocol, s.Security)
 	}
 	if s.Username == "" {
 		s.Username = autoconfig.PlaceholderAddress
@@ -696,24 +698,6 @@ func (l *loader) server(fs fileServer, path []any) (autoconfig.Server, error) {
 		s.POP3 = &autoconfig.POP3Options{LeaveMessagesOnServer: fs.POP3.LeaveMessagesOnServer, DaysToLeave: fs.POP3.DaysToLeave}
 	}
 	return s, nil
-}
-
-// defaultPort is the RFC 8314 / RFC 6409 port for a protocol and security.
-func defaultPort(p autoconfig.Protocol, s autoconfig.Security) int {
-	tls := s == autoconfig.SecurityTLS
-	switch {
-	case p == autoconfig.IMAP && tls:
-		return 993
-	case p == autoconfig.IMAP:
-		return 143
-	case p == autoconfig.POP3 && tls:
-		return 995
-	case p == autoconfig.POP3:
-		return 110
-	case tls:
-		return 465
-	}
-	return 587
 }
 
 // prefixes parses networks written as CIDR ("10.0.0.0/8") or single addresses.

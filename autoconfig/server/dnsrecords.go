@@ -10,25 +10,6 @@ import (
 	"github.com/mailsetup/mailsetup/autoconfig"
 )
 
-// srvService is one RFC 6186 / RFC 8314 service name and what it announces.
-type srvService struct {
-	name     string // "_imaps"
-	protocol autoconfig.Protocol
-	security autoconfig.Security
-}
-
-// srvServices in the order they are printed. RFC 8314 §5.1: clients compare
-// the priorities of the implicit-TLS and STARTTLS names of one protocol, so
-// the priorities below follow the configured preference across both.
-var srvServices = []srvService{
-	{"_imaps", autoconfig.IMAP, autoconfig.SecurityTLS},
-	{"_imap", autoconfig.IMAP, autoconfig.SecuritySTARTTLS},
-	{"_pop3s", autoconfig.POP3, autoconfig.SecurityTLS},
-	{"_pop3", autoconfig.POP3, autoconfig.SecuritySTARTTLS},
-	{"_submissions", autoconfig.SMTP, autoconfig.SecurityTLS},
-	{"_submission", autoconfig.SMTP, autoconfig.SecuritySTARTTLS},
-}
-
 // ErrUnknownDomain: DNSRecords was asked for a domain the configuration
 // does not serve (a mistake in the request, not in the configuration).
 var ErrUnknownDomain = errors.New("server: domain not in the configuration")
@@ -77,15 +58,19 @@ func (c *Config) DNSRecords(domain string, ttl uint32) ([]DNSRecord, error) {
 	}
 	addr := autoconfig.Address{LocalPart: "user", Domain: d.ASCII, DomainUnicode: d.Unicode}
 	servers := append(append([]autoconfig.Server(nil), s.provider.Incoming...), s.provider.Outgoing...)
-	for _, svc := range srvServices {
-		name := svc.name + "._tcp." + zone
+	// autoconfig.Services() is in the order printed. RFC 8314 §5.1: clients
+	// compare the priorities of the implicit-TLS and STARTTLS names of one
+	// protocol, so the priorities below follow the configured preference
+	// across both.
+	for _, svc := range autoconfig.Services() {
+		name := svc.SRVOwner(zone)
 		var recs []DNSRecord
 		priority := uint16(0)
 		for _, sv := range servers {
-			if sv.Protocol != svc.protocol || sv.Security == autoconfig.SecurityPlain {
+			if sv.Protocol != svc.Protocol || sv.Security == autoconfig.SecurityPlain {
 				continue
 			}
-			if sv.Security == svc.security {
+			if sv.Security == svc.Security {
 				recs = append(recs, DNSRecord{RR: &dns.SRV{Hdr: hdr(name, dns.TypeSRV), Priority: priority, Weight: 1,
 					Port: uint16(sv.Port), Target: dns.Fqdn(sv.ExpandHostname(addr))}})
 			}

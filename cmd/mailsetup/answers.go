@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -141,19 +142,36 @@ func loadSigner(certFile, keyFile, chainFile string) (*profiles.Signer, error) {
 	return s, nil
 }
 
+// renderRefusal words account.Render's refusal, the same in every command:
+// settings that hold a value no file may carry are the fault of their
+// source, which is named (exit 1, as for any bad file); a name or login
+// name that cannot go into a file is a bad answer (exit 2, as for any bad
+// flag value). Anything else is returned as it is.
+func renderRefusal(source string, err error) error {
+	switch {
+	case errors.Is(err, account.ErrBadAnswer):
+		return withExitCode(exitUsage, worded{peopleWords(err) + "; nothing was written", err})
+	case errors.Is(err, account.ErrBadSettings):
+		return worded{fmt.Sprintf("%s: %s; nothing was written", source, peopleWords(err)), err}
+	}
+	return err
+}
+
 // noticeWords is what every command says about a Notice, so that a missing
 // answer (the Outlook path) is warned about the same way everywhere.
 func noticeWords(n account.Notice) string {
 	switch n.Kind {
 	case account.NoticeOmitted:
+		if n.File != "" {
+			return fmt.Sprintf("%s was not written (the client's other files were): %s", n.File, peopleWords(n.Err))
+		}
 		return fmt.Sprintf("no %s files were written: %s", n.Format, peopleWords(n.Err))
 	case account.NoticeSecretFile:
 		return fmt.Sprintf("%s holds the password in clear text (written 0600): install it, then delete it", n.File)
 	case account.NoticeAutodiscoverPlaceholder:
 		return fmt.Sprintf("%s points at a placeholder path: edit it (or pass --autodiscover-path C:\\...\\autodiscover.xml) before double-clicking it", n.File)
-	case account.NoticeAppleSTARTTLS:
-		return fmt.Sprintf("%s: the provider's %s server is encrypted only after connecting (STARTTLS), which a profile cannot demand: check the account's security on the device after installing",
-			n.File, n.Server.Protocol.DisplayName())
+	case account.NoticeCaveat:
+		return fmt.Sprintf("%s: %s", strings.Join(n.Files, " and "), n.Caveat.Remedy)
 	case account.NoticeServiceNotFound:
 		return serviceNotFoundWords(n.Service)
 	case account.NoticeUnencrypted:

@@ -526,8 +526,12 @@ func (b *batcher) handle(ctx context.Context, u batchUser) batchResult {
 	}
 	r.Confidence = rec.Confidence
 	rendered, err := b.render(rep, u)
+	if errors.Is(err, account.ErrBadAnswer) {
+		// The row's name or username, not the provider, is at fault.
+		return fail(batchBadRow, worded{peopleWords(err), err})
+	}
 	if err != nil {
-		return fail(batchError, err)
+		return fail(batchError, renderRefusal("the settings found for "+u.addr.String(), err))
 	}
 	files := rendered.Files
 	r.Warnings = noticeList(rendered.Notices)

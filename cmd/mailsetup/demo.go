@@ -82,6 +82,9 @@ func demoProbe(ctx context.Context, run probeFunc, progress func(probe.Event)) (
 		Env:      w.Env(),
 		ISPDBURL: w.ISPDBURL(),
 		Password: []byte(sc.Password),
+		// The scenario's login name, when it is not the address, is tried
+		// first, as profile --username does.
+		Username: sc.Username,
 		Progress: progress,
 	}, sc.Address)
 	if err != nil {

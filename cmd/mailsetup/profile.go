@@ -220,7 +220,7 @@ func runProfile(ctx context.Context, opts *profileOptions) error {
 		return fmt.Errorf("%w; nothing was written: leave that client out of --format to write the others", err)
 	}
 	if err != nil {
-		return err
+		return renderRefusal("the "+source, err)
 	}
 	if err := r.Write(opts.Out, opts.Force); err != nil {
 		return writeError(opts.Out, err)
@@ -300,8 +300,10 @@ func profileSettings(ctx context.Context, opts *profileOptions, addr *autoconfig
 	}
 	status := newStatusLine(opts.IO, "Probing "+opts.Address+": ")
 	popts.Progress = status.progress()
-	// The login name (--username) reaches the files through the answers;
-	// the prober takes it as its first login once it accepts one (issue 12).
+	// The login name (--username) is the prober's first try, so a login
+	// that is not the address is proven at once (issue 12); it reaches the
+	// files through the answers.
+	popts.Username = opts.Username
 	rep, err = opts.Probe(ctx, popts, addr.String())
 	status.clear()
 	if err != nil {
@@ -396,12 +398,15 @@ func readSettingsFile(name string, addr autoconfig.Address) (*autoconfig.Provide
 		return nil, usageError("--settings %q is not an autoconfig file or Autodiscover response: it looks like %s", name, looks)
 	}
 	p, diags, err := autoconfig.ReadConfig(bytes.NewReader(data))
-	if err == nil {
-		for _, d := range diags {
-			if d.Severity == autoconfig.Error {
-				return nil, fmt.Errorf("--settings %s:%s (check it with 'mailsetup lint %s')", name, d, name)
-			}
+	// A finding comes first, even when the file could not be read to the
+	// end: a server dropped for a bad host name is why none may be left,
+	// and the finding names the value.
+	for _, d := range diags {
+		if d.Severity == autoconfig.Error {
+			return nil, fmt.Errorf("--settings %s:%s (check it with 'mailsetup lint %s')", name, d, name)
 		}
+	}
+	if err == nil {
 		return p, nil
 	}
 	r, adErr := autoconfig.ReadAutodiscoverResponse(bytes.NewReader(data))

@@ -477,9 +477,10 @@ func (w *wizard) asking() bool { return w.ask != nil && !w.opts.Yes }
 func (w *wizard) probe(ctx context.Context, popts probe.Options) (*probe.Report, error) {
 	status := newStatusLine(w.opts.IO, "Looking up "+w.addr.String()+": ")
 	popts.Progress = status.progress()
-	// The login name (--username, or the answer after a refusal) reaches
-	// the files through the answers; the prober takes it as its first login
-	// once it accepts one (issue 12).
+	// The login name (--username, or the answer after a refusal) is the
+	// prober's first try (issue 12); it reaches the files through the
+	// answers.
+	popts.Username = w.answers.Username
 	rep, err := w.opts.Probe(ctx, popts, w.addr.String())
 	status.clear()
 	if err != nil {
@@ -722,7 +723,7 @@ func (w *wizard) askOut() (string, error) {
 func (w *wizard) write(dir string, render func() (*account.Rendered, error)) (*account.Rendered, error) {
 	r, err := render()
 	if err != nil {
-		return nil, err
+		return nil, renderRefusal("the settings found for "+w.addr.String(), err)
 	}
 	err = r.Write(dir, w.opts.Force)
 	if errors.Is(err, profiles.ErrExists) && w.asking() {

@@ -38,6 +38,8 @@ var sentinelWords = []struct {
 	{account.ErrNoOutgoing, "no working server for sending (SMTP) was found"},
 	{prompt.ErrCancelled, "cancelled"},
 	{server.ErrConfig, "the serve configuration cannot be used"},
+	{autoconfig.ErrMalformed, "the settings cannot be used"},
+	{autoconfig.ErrBadHostname, "not a host name"},
 }
 
 // peopleWords is an error as a person reads it: one line, the libraries'

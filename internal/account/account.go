@@ -29,6 +29,27 @@ var (
 	ErrNoOutgoing = errors.New("account: no working SMTP server")
 )
 
+// Why Render refuses to write files (issue 13: values from outside are
+// checked once, in the model, before any file is written).
+var (
+	// ErrBadSettings: the settings hold a value no file may carry (a
+	// server name that is no host name, a line break in a text); the
+	// error wraps autoconfig.Provider.Validate's, which names the value
+	// and says what to write. The settings' source (a file, a report, a
+	// server) is at fault, not the person.
+	ErrBadSettings = errors.New("account: the settings cannot go into a file")
+	// ErrBadAnswer: the person's name or login name holds a line break or
+	// another control character (autoconfig.CheckOneLine).
+	ErrBadAnswer = errors.New("account: an answer cannot go into a file")
+)
+
+// refusal is one of Render's refusals: it reads as the model's own error,
+// which already names the value and what to write, and is also kind.
+type refusal struct{ kind, err error }
+
+func (r refusal) Error() string   { return r.err.Error() }
+func (r refusal) Unwrap() []error { return []error{r.kind, r.err} }
+
 // Settings are a provider's settings and where they came from: a probe, a
 // saved report, or a settings file.
 type Settings struct {
@@ -36,6 +57,11 @@ type Settings struct {
 	// Recommended is the probe's recommended incoming protocol; "" for a
 	// settings file, whose first IMAP server is then taken.
 	Recommended autoconfig.Protocol
+	// Proven says a login worked on the servers the settings recommend.
+	// Without it (a settings file, a report whose login was skipped,
+	// refused or unanswered) every file says inside itself that its
+	// settings were not proven (profiles.Options.Unproven, issue 13).
+	Proven bool
 }
 
 // FromReport takes the recommendation of a probe report, or says with one
@@ -51,7 +77,33 @@ func FromReport(rep *probe.Report) (Settings, error) {
 	if len(p.Outgoing) == 0 {
 		return Settings{}, ErrNoOutgoing
 	}
-	return Settings{Provider: p, Recommended: rep.Recommendation.Protocol}, nil
+	return Settings{Provider: p, Recommended: rep.Recommendation.Protocol, Proven: provenByLogin(rep)}, nil
+}
+
+// provenByLogin reads the recommendation's Confidence: "login" is a
+// password accepted on both servers over valid TLS. "pinned" and
+// "plaintext" say how the connection was trusted, not whether a login was
+// made, so for them the servers' own login results decide. Every other
+// confidence ("tls", "unconfirmed", "login-rejected") means no login worked.
+func provenByLogin(rep *probe.Report) bool {
+	rec := rep.Recommendation
+	switch rec.Confidence {
+	case probe.ConfidenceLogin:
+		return true
+	case probe.ConfidencePinned, probe.ConfidencePlaintext:
+		return loggedIn(rep, rec.Incoming) && (rec.Outgoing == nil || loggedIn(rep, *rec.Outgoing))
+	}
+	return false
+}
+
+// loggedIn says whether the report's server for e took the login.
+func loggedIn(rep *probe.Report, e probe.Endpoint) bool {
+	for _, s := range rep.Servers {
+		if s.Protocol == e.Protocol && s.Host == e.Host && s.Port == e.Port && s.Security == e.Security {
+			return s.Login == probe.LoginOK
+		}
+	}
+	return false
 }
 
 // Answers are what the person decided. Every field is a flag of profile and
@@ -96,16 +148,19 @@ type Rendered struct {
 type NoticeKind string
 
 const (
-	// NoticeOmitted: a client got no files (Format, Err say which and why).
+	// NoticeOmitted: a client got no files (Format, Err say which and
+	// why), or, when File is set, only that one of its files was left out.
 	NoticeOmitted NoticeKind = "omitted"
 	// NoticeSecretFile: File holds the password in clear text.
 	NoticeSecretFile NoticeKind = "secret-file"
 	// NoticeAutodiscoverPlaceholder: File (the .reg) points at a
 	// placeholder path because the Autodiscover path was not given.
 	NoticeAutodiscoverPlaceholder NoticeKind = "autodiscover-placeholder"
-	// NoticeAppleSTARTTLS: File (the Apple profile) cannot demand STARTTLS
-	// for Server, the provider's incoming server.
-	NoticeAppleSTARTTLS NoticeKind = "apple-starttls"
+	// NoticeCaveat: File may do less in its client than the settings say
+	// (profiles.Caveats: STARTTLS in the .prf or the Apple profile, POP3
+	// removed after some days, an IDN domain to type as xn--); Caveat has
+	// the kind and the remedy.
+	NoticeCaveat NoticeKind = "caveat"
 	// NoticeUnencrypted: Server sends passwords and mail unencrypted.
 	NoticeUnencrypted NoticeKind = "unencrypted"
 	// NoticeServiceNotFound: Service was asked for (--services) but the
@@ -126,6 +181,11 @@ type Notice struct {
 	// Service is the calendar or contacts asked for but not found
 	// (NoticeServiceNotFound).
 	Service Service
+	// Caveat is what a file cannot promise in its client (NoticeCaveat);
+	// Files are all the files it concerns, once per remedy, so that one
+	// problem gives one warning.
+	Caveat profiles.Caveat
+	Files  []string
 }
 
 // outlookRegPath is the .reg file that points Outlook at autodiscover.xml.
@@ -138,6 +198,17 @@ const outlookRegPath = "outlook/autodiscover.reg"
 func Render(s Settings, addr autoconfig.Address, a Answers) (*Rendered, error) {
 	if s.Provider == nil {
 		return nil, ErrNothingWorks
+	}
+	// Every command passes here, whatever the settings' source (a probe, a
+	// saved report, a settings file, a batch row), so this is where the
+	// model's check runs before anything is rendered.
+	if err := s.Provider.Validate(); err != nil {
+		return nil, refusal{ErrBadSettings, err}
+	}
+	for _, v := range []struct{ what, value string }{{"the name", a.Name}, {"the login name", a.Username}} {
+		if err := autoconfig.CheckOneLine(v.what, v.value); err != nil {
+			return nil, refusal{ErrBadAnswer, err}
+		}
 	}
 	protocol := a.Protocol
 	if protocol == "" {
@@ -163,7 +234,7 @@ func Render(s Settings, addr autoconfig.Address, a Answers) (*Rendered, error) {
 			acct.Provider.DAV[i].Username = a.Username
 		}
 	}
-	opts := profiles.Options{AutodiscoverPath: a.AutodiscoverPath}
+	opts := profiles.Options{AutodiscoverPath: a.AutodiscoverPath, Unproven: !s.Proven}
 	opts.Apple.Signer = a.Signer
 	if a.Password != nil {
 		opts.Apple.Password = string(a.Password)
@@ -177,7 +248,7 @@ func Render(s Settings, addr autoconfig.Address, a Answers) (*Rendered, error) {
 		r.Notices = append(r.Notices, Notice{Kind: NoticeServiceNotFound, Service: m})
 	}
 	for _, o := range omitted {
-		r.Notices = append(r.Notices, Notice{Kind: NoticeOmitted, Format: o.Format, Err: o.Err})
+		r.Notices = append(r.Notices, Notice{Kind: NoticeOmitted, Format: o.Format, File: o.Path, Err: o.Err})
 	}
 	for _, f := range files {
 		switch {
@@ -185,9 +256,18 @@ func Render(s Settings, addr autoconfig.Address, a Answers) (*Rendered, error) {
 			r.Notices = append(r.Notices, Notice{Kind: NoticeSecretFile, Format: f.Format, File: f.Path})
 		case f.Format == profiles.Outlook && f.Path == outlookRegPath && a.AutodiscoverPath == "":
 			r.Notices = append(r.Notices, Notice{Kind: NoticeAutodiscoverPlaceholder, Format: f.Format, File: f.Path})
-		case f.Format == profiles.Apple && acct.Incoming.Security != autoconfig.SecurityTLS:
-			r.Notices = append(r.Notices, Notice{Kind: NoticeAppleSTARTTLS, Format: f.Format, File: f.Path, Server: acct.In()})
 		}
+	}
+	// What a file cannot promise in its client comes from the writers'
+	// own list, so the command says what the file's notes say.
+	byRemedy := map[string]int{}
+	for _, c := range profiles.Caveats(acct, files) {
+		if i, ok := byRemedy[c.Remedy]; ok {
+			r.Notices[i].Files = append(r.Notices[i].Files, c.Path)
+			continue
+		}
+		byRemedy[c.Remedy] = len(r.Notices)
+		r.Notices = append(r.Notices, Notice{Kind: NoticeCaveat, Format: formatOf(files, c.Path), File: c.Path, Caveat: c, Files: []string{c.Path}})
 	}
 	for _, srv := range []autoconfig.Server{acct.In(), acct.Out()} {
 		if srv.Security == autoconfig.SecurityPlain {
@@ -195,6 +275,16 @@ func Render(s Settings, addr autoconfig.Address, a Answers) (*Rendered, error) {
 		}
 	}
 	return r, nil
+}
+
+// formatOf is the format of the file at path.
+func formatOf(files []profiles.File, path string) profiles.Format {
+	for _, f := range files {
+		if f.Path == path {
+			return f.Format
+		}
+	}
+	return ""
 }
 
 // Write writes the files into dir, all or nothing (profiles.WriteFiles);

@@ -52,8 +52,11 @@ func TestRenderUsesEveryAnswer(t *testing.T) {
 	if r.Protocol != autoconfig.POP3 || r.Account.In().Username != "jdoe" || r.Account.DisplayName != "Jane Doe" {
 		t.Errorf("account = %+v", r.Account)
 	}
-	if got := kinds(r.Notices); len(got) != 1 || got[0] != NoticeSecretFile {
-		t.Errorf("notices = %v, want only the secret Apple profile", got)
+	// POP3: the clients' own "remove from server after N days" is the
+	// writers' caveat, told once for the files it concerns.
+	if got := kinds(r.Notices); len(got) != 2 || got[0] != NoticeSecretFile || got[1] != NoticeCaveat ||
+		r.Notices[1].Caveat.Kind != profiles.CaveatPOP3RemoveAfter || len(r.Notices[1].Files) != 2 {
+		t.Errorf("notices = %+v, want the secret Apple profile and the POP3 caveat", r.Notices)
 	}
 	for _, f := range r.Files {
 		if f.Path == "thunderbird/user.js" && !bytes.Contains(f.Data, []byte(`"jdoe"`)) {

@@ -542,8 +542,8 @@ func (r *run) result() *Result {
 	}
 	for _, proto := range []autoconfig.Protocol{autoconfig.IMAP, autoconfig.POP3, autoconfig.SMTP} {
 		all := true
-		for _, svc := range srvServices {
-			if svc.protocol == proto && !r.notOffered[svc.name] {
+		for _, svc := range autoconfig.Services() {
+			if svc.Protocol == proto && !r.notOffered[srvLabel(svc)] {
 				all = false
 			}
 		}

@@ -32,7 +32,7 @@ var guessHosts = []struct {
 // guessTarget is one host:port to try.
 type guessTarget struct {
 	port  int
-	svc   srvService
+	svc   autoconfig.Service
 	order int
 }
 
@@ -74,18 +74,18 @@ func (r *run) guess(srvDone, publishedDone <-chan struct{}) {
 	if skipOutgoing {
 		r.skip(MethodGuess, d, "published settings name outgoing servers: no guessing for SMTP")
 	}
-	byPort := map[int]srvService{}
+	byPort := map[int]autoconfig.Service{}
 	r.mu.Lock()
-	for _, svc := range srvServices {
-		if r.notOffered[svc.name] {
-			r.lookups = append(r.lookups, Lookup{Method: MethodGuess, Target: svc.name + "." + d, Status: StatusSkipped,
-				Error: fmt.Sprintf(`SRV target "." says %s is not offered: port %d is not guessed`, svc.name, svc.port)})
+	for _, svc := range autoconfig.Services() {
+		if r.notOffered[srvLabel(svc)] {
+			r.lookups = append(r.lookups, Lookup{Method: MethodGuess, Target: svc.SRVOwner(d), Status: StatusSkipped,
+				Error: fmt.Sprintf(`SRV target "." says %s is not offered: port %d is not guessed`, srvLabel(svc), svc.Port)})
 			continue
 		}
-		if (svc.protocol == autoconfig.SMTP && skipOutgoing) || (svc.protocol != autoconfig.SMTP && skipIncoming) {
+		if (svc.Protocol == autoconfig.SMTP && skipOutgoing) || (svc.Protocol != autoconfig.SMTP && skipIncoming) {
 			continue
 		}
-		byPort[svc.port] = svc
+		byPort[svc.Port] = svc
 	}
 	r.mu.Unlock()
 
@@ -95,7 +95,7 @@ func (r *run) guess(srvDone, publishedDone <-chan struct{}) {
 		var targets []guessTarget
 		for _, port := range h.ports {
 			if svc, ok := byPort[port]; ok {
-				targets = append(targets, guessTarget{port: port, svc: svc, order: securityOrder[svc.security]*100 + hi})
+				targets = append(targets, guessTarget{port: port, svc: svc, order: securityOrder[svc.Security]*100 + hi})
 			}
 		}
 		if len(targets) == 0 {
@@ -168,6 +168,6 @@ func (r *run) guessPort(sem chan struct{}, host string, addrs []netip.Addr, t gu
 	}
 	conn.Close()
 	lk.end(StatusFound, nil)
-	r.add(autoconfig.Server{Protocol: t.svc.protocol, Hostname: host, Port: t.port, Security: t.svc.security},
+	r.add(autoconfig.Server{Protocol: t.svc.Protocol, Hostname: host, Port: t.port, Security: t.svc.Security},
 		Source{Method: MethodGuess, Target: target, Trust: TrustGuess}, t.order)
 }

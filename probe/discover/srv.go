@@ -2,6 +2,7 @@ package discover
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sort"
 	"sync"
@@ -10,23 +11,10 @@ import (
 	"github.com/mailsetup/mailsetup/probe/netx"
 )
 
-// srvService is one RFC 6186/8314 service label. Implicit TLS comes first
-// within each protocol (RFC 8314 §5.1).
-type srvService struct {
-	name     string
-	protocol autoconfig.Protocol
-	security autoconfig.Security
-	port     int // the standard port, for guessing
-}
-
-var srvServices = []srvService{
-	{"_imaps._tcp", autoconfig.IMAP, autoconfig.SecurityTLS, 993},
-	{"_imap._tcp", autoconfig.IMAP, autoconfig.SecuritySTARTTLS, 143},
-	{"_pop3s._tcp", autoconfig.POP3, autoconfig.SecurityTLS, 995},
-	{"_pop3._tcp", autoconfig.POP3, autoconfig.SecuritySTARTTLS, 110},
-	{"_submissions._tcp", autoconfig.SMTP, autoconfig.SecurityTLS, 465},
-	{"_submission._tcp", autoconfig.SMTP, autoconfig.SecuritySTARTTLS, 587},
-}
+// srvLabel is the service's SRV owner name under the domain:
+// "_imaps._tcp" (RFC 6186 §3). The table itself is the model's
+// (autoconfig.Services), shared with dns-records, lint and the server.
+func srvLabel(svc autoconfig.Service) string { return svc.SRVName + "._tcp" }
 
 // errNotOffered is the note on an SRV lookup whose only answer is ".".
 var errNotOffered = errors.New(`target "." : the domain says this service is not offered`)
@@ -34,7 +22,7 @@ var errNotOffered = errors.New(`target "." : the domain says this service is not
 // srv asks every service label at once.
 func (r *run) srv() {
 	var wg sync.WaitGroup
-	for i, svc := range srvServices {
+	for i, svc := range autoconfig.Services() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -44,8 +32,8 @@ func (r *run) srv() {
 	wg.Wait()
 }
 
-func (r *run) srvService(index int, svc srvService) {
-	name := svc.name + "." + r.addr.Domain
+func (r *run) srvService(index int, svc autoconfig.Service) {
+	name := svc.SRVOwner(r.addr.Domain)
 	lk := r.begin(MethodSRV, name, sentDomainOnly)
 	ctx, cancel := r.attemptCtx()
 	defer cancel()
@@ -58,7 +46,7 @@ func (r *run) srvService(index int, svc srvService) {
 	usable, notOffered := usableSRV(recs)
 	if notOffered {
 		r.mu.Lock()
-		r.notOffered[svc.name] = true
+		r.notOffered[srvLabel(svc)] = true
 		r.mu.Unlock()
 		lk.end(StatusNone, errNotOffered)
 		return
@@ -67,18 +55,32 @@ func (r *run) srvService(index int, svc srvService) {
 		lk.end(StatusNone, nil)
 		return
 	}
-	lk.end(StatusFound, nil)
+	// A target is a host name from outside: the model's one check decides
+	// (issue 13). A bad one is dropped, and the lookup says why, so that
+	// it reaches no connection and no file.
+	var servers []autoconfig.Server
+	var order []int
+	var dropped []error
+	for i, rec := range r.orderSRV(usable) {
+		host, err := autoconfig.ParseHostname(rec.Target)
+		if err != nil {
+			dropped = append(dropped, fmt.Errorf("target dropped: %w", err))
+			continue
+		}
+		servers = append(servers, autoconfig.Server{Protocol: svc.Protocol, Hostname: host, Port: int(rec.Port), Security: svc.Security})
+		order = append(order, index*1000+i)
+	}
+	if len(servers) == 0 {
+		lk.end(StatusError, errors.Join(dropped...))
+		return
+	}
+	lk.end(StatusFound, errors.Join(dropped...))
 	trust := TrustDomainDNS
 	if meta.Authenticated {
 		trust = TrustDNSSEC
 	}
-	for i, rec := range r.orderSRV(usable) {
-		r.add(autoconfig.Server{
-			Protocol: svc.protocol,
-			Hostname: rec.Target,
-			Port:     int(rec.Port),
-			Security: svc.security,
-		}, Source{Method: MethodSRV, Target: name, Trust: trust}, index*1000+i)
+	for i, s := range servers {
+		r.add(s, Source{Method: MethodSRV, Target: name, Trust: trust}, order[i])
 	}
 }
 
