@@ -209,6 +209,7 @@ func runBatch(ctx context.Context, opts *batchOptions) error {
 	// Each user's password comes from their row (the batch's network setup
 	// reads none).
 	popts.Cache = probe.NewCache()
+	popts.SkipDAV = account.MailOnly(answers.Services)
 
 	results := make([]batchResult, 0, len(users)+len(bad))
 	results = append(results, bad...)

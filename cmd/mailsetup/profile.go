@@ -304,6 +304,7 @@ func profileSettings(ctx context.Context, opts *profileOptions, addr *autoconfig
 	// that is not the address is proven at once (issue 12); it reaches the
 	// files through the answers.
 	popts.Username = opts.Username
+	popts.SkipDAV = mailOnly(opts.Services)
 	rep, err = opts.Probe(ctx, popts, addr.String())
 	status.clear()
 	if err != nil {

@@ -32,3 +32,10 @@ func parseServices(s string) ([]account.Service, error) {
 func serviceNotFoundWords(s account.Service) string {
 	return fmt.Sprintf("--services asked for %s, but the provider's settings name no %s server: the files set up the rest", s, s)
 }
+
+// mailOnly reports whether --services (already checked by parseServices)
+// leaves calendars and contacts out, so the probe does not look for them.
+func mailOnly(s string) bool {
+	services, err := parseServices(s)
+	return err == nil && account.MailOnly(services)
+}

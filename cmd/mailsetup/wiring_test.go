@@ -355,3 +355,33 @@ func TestWizardUsernameReachesTheProber(t *testing.T) {
 		t.Errorf("the prober was given the login name %q, want %q from --username", known, "alice")
 	}
 }
+
+// --services mail keeps calendars and contacts out of the probe as well as
+// out of the files: nothing is looked up that the files will not use.
+func TestServicesMailSkipsCalendarDiscovery(t *testing.T) {
+	sc := catalogued(t, "calendar-contacts")
+	for _, tc := range []struct {
+		services string
+		skip     bool
+	}{{"mail", true}, {"mail,calendar", false}, {"", false}} {
+		var skipped bool
+		recording := func(ctx context.Context, opts probe.Options, input string) (*probe.Report, error) {
+			skipped = opts.SkipDAV
+			return probe.Run(ctx, opts, input)
+		}
+		network := sandboxNetwork(t, nil, "calendar-contacts")
+		args := []string{sc.Address, "--name", "Alice", "--format", "sheet", "--out", filepath.Join(t.TempDir(), "out")}
+		if tc.services != "" {
+			args = append(args, "--services", tc.services)
+		}
+		code, _, stderr := runCommand(t, func(f *Factory) *cobra.Command {
+			return newCmdProfile(f, func(o *profileOptions) error {
+				o.Network, o.Probe = network, recording
+				return runProfile(context.Background(), o)
+			})
+		}, "", args...)
+		if code != exitOK || skipped != tc.skip {
+			t.Errorf("--services %q: exit %d, SkipDAV %v, want %v\n%s", tc.services, code, skipped, tc.skip, stderr)
+		}
+	}
+}

@@ -481,6 +481,7 @@ func (w *wizard) probe(ctx context.Context, popts probe.Options) (*probe.Report,
 	// prober's first try (issue 12); it reaches the files through the
 	// answers.
 	popts.Username = w.answers.Username
+	popts.SkipDAV = account.MailOnly(w.answers.Services)
 	rep, err := w.opts.Probe(ctx, popts, w.addr.String())
 	status.clear()
 	if err != nil {

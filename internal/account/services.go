@@ -70,6 +70,12 @@ func ParseServices(s string) ([]Service, error) {
 	return out, nil
 }
 
+// MailOnly reports whether chosen leaves out calendars and contacts, so a
+// probe need not look for them. nil chooses everything the provider offers.
+func MailOnly(chosen []Service) bool {
+	return chosen != nil && !slices.Contains(chosen, ServiceCalendar) && !slices.Contains(chosen, ServiceContacts)
+}
+
 // chooseServices returns p with only the calendar and contacts services
 // chosen (nil chooses all), the services that will be set up, and those
 // chosen that p does not offer.
