@@ -1,0 +1,127 @@
+package testnet
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// CA is a test certificate authority. ECDSA P-256 keys take microseconds to
+// make, so tests may make one each. It is safe for concurrent use.
+type CA struct {
+	Cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	// serial numbers leaves so that no two share one: TLS stacks that cache
+	// by issuer and serial must not mix them up.
+	serial atomic.Int64
+}
+
+// NewCA makes a CA named name, valid from an hour ago for a day.
+func NewCA(t testing.TB, name string) *CA {
+	t.Helper()
+	key := newKey(t)
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: name},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	ca := &CA{Cert: create(t, tmpl, tmpl, key, key), key: key}
+	ca.serial.Store(1)
+	return ca
+}
+
+// Pool is a pool that trusts only this CA.
+func (ca *CA) Pool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(ca.Cert)
+	return p
+}
+
+// PEM is the CA certificate in PEM form.
+func (ca *CA) PEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})
+}
+
+// Leaf issues a server certificate for names (the first is also the common
+// name), valid from an hour ago for a day; its chain holds the CA.
+func (ca *CA) Leaf(t testing.TB, names ...string) tls.Certificate {
+	t.Helper()
+	now := time.Now()
+	return ca.LeafValid(t, now.Add(-time.Hour), now.Add(24*time.Hour), names...)
+}
+
+// LeafValid is Leaf valid from notBefore to notAfter, for expiry tests.
+func (ca *CA) LeafValid(t testing.TB, notBefore, notAfter time.Time, names ...string) tls.Certificate {
+	t.Helper()
+	return ca.issue(t, ca, notBefore, notAfter, names)
+}
+
+// SelfSigned is a server certificate for names that no CA signed, for tests
+// of an untrusted peer. It is a method of CA only so that every certificate a
+// test makes comes from here; the CA takes no part in it.
+func (ca *CA) SelfSigned(t testing.TB, notBefore, notAfter time.Time, names ...string) tls.Certificate {
+	t.Helper()
+	return ca.issue(t, nil, notBefore, notAfter, names)
+}
+
+func (ca *CA) issue(t testing.TB, parent *CA, notBefore, notAfter time.Time, names []string) tls.Certificate {
+	t.Helper()
+	if len(names) == 0 {
+		t.Fatal("testnet: a leaf certificate needs at least one name")
+	}
+	key := newKey(t)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(ca.serial.Add(1)),
+		Subject:      pkix.Name{CommonName: names[0]},
+		DNSNames:     names,
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	issuer, signer := tmpl, key
+	if parent != nil {
+		issuer, signer = parent.Cert, parent.key
+	}
+	leaf := create(t, tmpl, issuer, key, signer)
+	chain := [][]byte{leaf.Raw}
+	if parent != nil {
+		chain = append(chain, parent.Cert.Raw)
+	}
+	return tls.Certificate{Certificate: chain, PrivateKey: key, Leaf: leaf}
+}
+
+func newKey(t testing.TB) *ecdsa.PrivateKey {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+func create(t testing.TB, tmpl, parent *x509.Certificate, key, signer *ecdsa.PrivateKey) *x509.Certificate {
+	t.Helper()
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
