@@ -8,7 +8,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +24,9 @@ type CA struct {
 	// serial numbers leaves so that no two share one: TLS stacks that cache
 	// by issuer and serial must not mix them up.
 	serial atomic.Int64
+
+	mu    sync.Mutex
+	bySNI map[string]*tls.Certificate
 }
 
 // NewCA makes a CA named name, valid from an hour ago for a day.
@@ -77,12 +82,45 @@ func (ca *CA) SelfSigned(t testing.TB, notBefore, notAfter time.Time, names ...s
 	return ca.issue(t, nil, notBefore, notAfter, names)
 }
 
+// GetCertificate is a tls.Config hook that issues a leaf for whatever name
+// the client asks for (SNI), once per name: a server standing in for many
+// hosts. It runs on the server's goroutines, so it returns errors rather than
+// failing a test.
+func (ca *CA) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	ca.mu.Lock()
+	defer ca.mu.Unlock()
+	if c, ok := ca.bySNI[hello.ServerName]; ok {
+		return c, nil
+	}
+	now := time.Now()
+	c, err := ca.issueErr(ca, now.Add(-time.Hour), now.Add(24*time.Hour), []string{hello.ServerName})
+	if err != nil {
+		return nil, err
+	}
+	if ca.bySNI == nil {
+		ca.bySNI = map[string]*tls.Certificate{}
+	}
+	ca.bySNI[hello.ServerName] = &c
+	return &c, nil
+}
+
 func (ca *CA) issue(t testing.TB, parent *CA, notBefore, notAfter time.Time, names []string) tls.Certificate {
 	t.Helper()
-	if len(names) == 0 {
-		t.Fatal("testnet: a leaf certificate needs at least one name")
+	c, err := ca.issueErr(parent, notBefore, notAfter, names)
+	if err != nil {
+		t.Fatal(err)
 	}
-	key := newKey(t)
+	return c
+}
+
+func (ca *CA) issueErr(parent *CA, notBefore, notAfter time.Time, names []string) (tls.Certificate, error) {
+	if len(names) == 0 || names[0] == "" {
+		return tls.Certificate{}, errors.New("testnet: a leaf certificate needs a name")
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(ca.serial.Add(1)),
 		Subject:      pkix.Name{CommonName: names[0]},
@@ -96,12 +134,15 @@ func (ca *CA) issue(t testing.TB, parent *CA, notBefore, notAfter time.Time, nam
 	if parent != nil {
 		issuer, signer = parent.Cert, parent.key
 	}
-	leaf := create(t, tmpl, issuer, key, signer)
+	leaf, err := createErr(tmpl, issuer, key, signer)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
 	chain := [][]byte{leaf.Raw}
 	if parent != nil {
 		chain = append(chain, parent.Cert.Raw)
 	}
-	return tls.Certificate{Certificate: chain, PrivateKey: key, Leaf: leaf}
+	return tls.Certificate{Certificate: chain, PrivateKey: key, Leaf: leaf}, nil
 }
 
 func newKey(t testing.TB) *ecdsa.PrivateKey {
@@ -115,13 +156,18 @@ func newKey(t testing.TB) *ecdsa.PrivateKey {
 
 func create(t testing.TB, tmpl, parent *x509.Certificate, key, signer *ecdsa.PrivateKey) *x509.Certificate {
 	t.Helper()
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
+	cert, err := createErr(tmpl, parent, key, signer)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cert
+}
+
+// createErr is the one place a test certificate is made.
+func createErr(tmpl, parent *x509.Certificate, key, signer *ecdsa.PrivateKey) (*x509.Certificate, error) {
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
+	if err != nil {
+		return nil, err
+	}
+	return x509.ParseCertificate(der)
 }

@@ -2,6 +2,7 @@ package testnet
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"io"
@@ -26,6 +27,16 @@ func TestCAIssuesLeavesItsPoolTrusts(t *testing.T) {
 	past := time.Now().Add(-48 * time.Hour)
 	if err := verify("imap.a.test", ca.LeafValid(t, past, past.Add(time.Hour), "imap.a.test").Leaf); err == nil {
 		t.Error("an expired leaf verified")
+	}
+	byName, err := ca.GetCertificate(&tls.ClientHelloInfo{ServerName: "web.a.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := verify("web.a.test", byName.Leaf); err != nil {
+		t.Errorf("leaf by SNI: %v", err)
+	}
+	if again, _ := ca.GetCertificate(&tls.ClientHelloInfo{ServerName: "web.a.test"}); again != byName {
+		t.Error("a second hello for the same name issued a new certificate")
 	}
 	if err := verify("imap.a.test", ca.SelfSigned(t, past, time.Now().Add(time.Hour), "imap.a.test").Leaf); err == nil {
 		t.Error("a self-signed leaf verified")
