@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"math/big"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -60,8 +61,10 @@ func (ca *CA) PEM() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})
 }
 
-// Leaf issues a server certificate for names (the first is also the common
-// name), valid from an hour ago for a day; its chain holds the CA.
+// Leaf issues a certificate for names (the first is also the common name; IP
+// literals become IP addresses), valid from an hour ago for a day; its chain
+// holds the CA. It serves TLS and signs mail and profiles (S/MIME), so one
+// leaf fits every test.
 func (ca *CA) Leaf(t testing.TB, names ...string) tls.Certificate {
 	t.Helper()
 	now := time.Now()
@@ -80,6 +83,18 @@ func (ca *CA) LeafValid(t testing.TB, notBefore, notAfter time.Time, names ...st
 func (ca *CA) SelfSigned(t testing.TB, notBefore, notAfter time.Time, names ...string) tls.Certificate {
 	t.Helper()
 	return ca.issue(t, nil, notBefore, notAfter, names)
+}
+
+// PEM encodes c's own certificate (not its chain) and its private key, for
+// code that reads certificate and key files.
+func PEM(t testing.TB, c tls.Certificate) (certPEM, keyPEM []byte) {
+	t.Helper()
+	der, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
 
 // GetCertificate is a tls.Config hook that issues a leaf for whatever name
@@ -124,11 +139,17 @@ func (ca *CA) issueErr(parent *CA, notBefore, notAfter time.Time, names []string
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(ca.serial.Add(1)),
 		Subject:      pkix.Name{CommonName: names[0]},
-		DNSNames:     names,
 		NotBefore:    notBefore,
 		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageEmailProtection},
+	}
+	for _, n := range names {
+		if ip := net.ParseIP(n); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, n)
+		}
 	}
 	issuer, signer := tmpl, key
 	if parent != nil {

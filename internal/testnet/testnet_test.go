@@ -28,6 +28,13 @@ func TestCAIssuesLeavesItsPoolTrusts(t *testing.T) {
 	if err := verify("imap.a.test", ca.LeafValid(t, past, past.Add(time.Hour), "imap.a.test").Leaf); err == nil {
 		t.Error("an expired leaf verified")
 	}
+	if err := verify("127.0.0.1", ca.Leaf(t, "127.0.0.1").Leaf); err != nil {
+		t.Errorf("leaf for an IP address: %v", err)
+	}
+	certPEM, keyPEM := PEM(t, ca.Leaf(t, "smtp.a.test"))
+	if _, err := tls.X509KeyPair(certPEM, keyPEM); err != nil {
+		t.Errorf("PEM: %v", err)
+	}
 	byName, err := ca.GetCertificate(&tls.ClientHelloInfo{ServerName: "web.a.test"})
 	if err != nil {
 		t.Fatal(err)
