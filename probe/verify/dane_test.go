@@ -73,11 +73,11 @@ func TestDANE(t *testing.T) {
 			cert := tc.cert(w)
 			rec := w.imapServer(host, 993, autoconfig.SecurityTLS, cert, false, nil)
 			if tc.records != nil {
-				w.res.tlsa[name] = tc.records(w, cert.Leaf)
+				w.res.TLSA[name] = tc.records(w, cert.Leaf)
 			}
-			w.res.ad[name] = tc.authenticated
+			w.res.Authentic["TLSA "+name] = tc.authenticated
 			if tc.lookupErr != nil {
-				w.res.fail[name] = tc.lookupErr
+				w.res.Fail["TLSA "+name] = tc.lookupErr
 			}
 			opts := w.opts()
 			if tc.noRoots {

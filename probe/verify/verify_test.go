@@ -505,7 +505,7 @@ func TestHappyEyeballs(t *testing.T) {
 	w.imapServer(host, 993, autoconfig.SecurityTLS, w.good(host), false, nil)
 	// The host also has an IPv6 address that never answers, listed first.
 	hole := "[fd00::1]:993"
-	w.res.addrs[host] = append([]netip.Addr{netip.MustParseAddr("fd00::1")}, w.res.addrs[host]...)
+	w.res.Addrs[host] = append([]netip.Addr{netip.MustParseAddr("fd00::1")}, w.res.Addrs[host]...)
 	w.dial.Hang(hole)
 	res := Check(context.Background(), w.opts(), server(autoconfig.IMAP, host, 993, autoconfig.SecurityTLS))
 	if res.Err != nil || res.Address != w.addr(host).String()+":993" {

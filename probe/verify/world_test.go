@@ -3,7 +3,6 @@ package verify
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/tls"
 	"encoding/base64"
 	"fmt"
@@ -36,45 +35,10 @@ const (
 	testPassword = "correct horse battery staple"
 )
 
-// fakeResolver answers from maps; names in fail answer with an error.
-type fakeResolver struct {
-	mu    sync.Mutex
-	addrs map[string][]netip.Addr
-	tlsa  map[string][]netx.TLSA
-	ad    map[string]bool
-	fail  map[string]error
-}
-
-func (r *fakeResolver) LookupSRV(ctx context.Context, name string) ([]netx.SRV, netx.Meta, error) {
-	return nil, netx.Meta{}, nil
-}
-
-func (r *fakeResolver) LookupMX(ctx context.Context, name string) ([]netx.MX, netx.Meta, error) {
-	return nil, netx.Meta{}, nil
-}
-
-func (r *fakeResolver) LookupAddrs(ctx context.Context, host string) ([]netip.Addr, netx.Meta, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err := r.fail[host]; err != nil {
-		return nil, netx.Meta{}, err
-	}
-	return r.addrs[host], netx.Meta{}, nil
-}
-
-func (r *fakeResolver) LookupTLSA(ctx context.Context, name string) ([]netx.TLSA, netx.Meta, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err := r.fail[name]; err != nil {
-		return nil, netx.Meta{}, err
-	}
-	return r.tlsa[name], netx.Meta{Authenticated: r.ad[name]}, nil
-}
-
 type world struct {
 	t     testing.TB
 	ca    *testnet.CA
-	res   *fakeResolver
+	res   *netx.MockResolver
 	dial  *testnet.Dialer
 	hosts map[string]netip.Addr
 }
@@ -83,7 +47,7 @@ func newWorld(t testing.TB) *world {
 	return &world{
 		t:     t,
 		ca:    testnet.NewCA(t, "mailsetup test CA"),
-		res:   &fakeResolver{addrs: map[string][]netip.Addr{}, tlsa: map[string][]netx.TLSA{}, ad: map[string]bool{}, fail: map[string]error{}},
+		res:   &netx.MockResolver{Addrs: map[string][]netip.Addr{}, TLSA: map[string][]netx.TLSA{}, Authentic: map[string]bool{}, Fail: map[string]error{}},
 		dial:  &testnet.Dialer{},
 		hosts: map[string]netip.Addr{},
 	}
@@ -96,7 +60,7 @@ func (w *world) addr(host string) netip.Addr {
 	}
 	a := netip.AddrFrom4([4]byte{127, 0, 0, byte(2 + len(w.hosts))})
 	w.hosts[host] = a
-	w.res.addrs[host] = append(w.res.addrs[host], a)
+	w.res.Addrs[host] = append(w.res.Addrs[host], a)
 	return a
 }
 
