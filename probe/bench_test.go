@@ -15,6 +15,7 @@ import (
 
 	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/internal/sandbox"
+	"github.com/mailsetup/mailsetup/internal/sandbox/sandboxtest"
 )
 
 // benchLatency is issue 5's cost of one round trip in the speed benchmarks.
@@ -168,11 +169,7 @@ func BenchmarkBatchThousandAddresses(b *testing.B) {
 	for _, latency := range []time.Duration{0, benchLatency} {
 		for _, login := range []bool{false, true} {
 			b.Run(fmt.Sprintf("latency=%v/login=%v", latency, login), func(b *testing.B) {
-				w, err := sandbox.Start(context.Background(), sandbox.Options{Scenarios: []string{}, Extra: extra, Latency: latency})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer w.Close()
+				w := sandboxtest.Start(b, sandbox.Options{Scenarios: []string{}, Extra: extra, Latency: latency})
 				for b.Loop() {
 					runtime.GC()
 					stopSampling, peak := samplePeakHeap()

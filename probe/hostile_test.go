@@ -1,15 +1,14 @@
 package probe
 
 import (
-	"context"
 	"io"
 	"net"
 	"net/netip"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/mailsetup/mailsetup/internal/testnet"
 	"github.com/mailsetup/mailsetup/probe/netx"
 )
 
@@ -106,22 +105,6 @@ func drip(first string) func(net.Conn) {
 	}
 }
 
-// portDialer sends connections for a port to a test server; every other
-// address is dialed as it is (loopback only in these tests).
-type portDialer struct{ ports map[string]string }
-
-func (d portDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	_, port, err := net.SplitHostPort(address)
-	if err != nil {
-		return nil, err
-	}
-	if to, ok := d.ports[port]; ok && strings.HasPrefix(network, "tcp") {
-		address = to
-	}
-	var nd net.Dialer
-	return nd.DialContext(ctx, network, address)
-}
-
 // hostileEnv names one server per peer by SRV records of example.test and
 // points their ports at the peers.
 func hostileEnv(peers map[string]*stallingPeer) netx.Env {
@@ -140,9 +123,9 @@ func hostileEnv(peers map[string]*stallingPeer) netx.Env {
 			"smtp.example.test": loopback,
 		},
 	}
-	d := portDialer{ports: map[string]string{}}
+	d := &testnet.Dialer{}
 	for port, p := range peers {
-		d.ports[port] = p.ln.Addr().String()
+		d.Route(":"+port, p.ln.Addr().String())
 	}
 	return netx.Env{Resolver: r, Dialer: d}
 }

@@ -1,7 +1,6 @@
 package probe
 
 import (
-	"context"
 	"math/rand/v2"
 	"net/url"
 	"slices"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/internal/sandbox"
+	"github.com/mailsetup/mailsetup/internal/sandbox/sandboxtest"
 	"github.com/mailsetup/mailsetup/probe/dav"
 )
 
@@ -19,12 +19,7 @@ import (
 // none) and closes it when the test ends.
 func startWorld(t testing.TB, latency time.Duration, names ...string) *sandbox.World {
 	t.Helper()
-	w, err := sandbox.Start(context.Background(), sandbox.Options{Scenarios: names, Latency: latency})
-	if err != nil {
-		t.Fatalf("starting the sandbox: %v", err)
-	}
-	t.Cleanup(func() { w.Close() })
-	return w
+	return sandboxtest.Start(t, sandbox.Options{Scenarios: names, Latency: latency})
 }
 
 // worldOptions are the options a probe of sc in w runs with. The bounds
@@ -289,11 +284,7 @@ func TestTrustCertPinsTheFingerprintTheReportShowed(t *testing.T) {
 			{Name: "mail." + d, Services: []sandbox.Service{sandbox.IMAPS().WithCert(sandbox.CertSelfSigned), sandbox.Submissions().WithCert(sandbox.CertSelfSigned)}},
 		},
 	}
-	w, err := sandbox.Start(t.Context(), sandbox.Options{Scenarios: []string{}, Extra: []sandbox.Scenario{sc}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w := sandboxtest.Start(t, sandbox.Options{Scenarios: []string{}, Extra: []sandbox.Scenario{sc}})
 	opts := worldOptions(w, sc)
 	first, err := Run(t.Context(), opts, sc.Address)
 	if err != nil {

@@ -94,28 +94,3 @@ func probeSandbox() ([]subject, string) {
 	}
 	return out, ""
 }
-
-// The account follows the probe's recommendation exactly, so the files do.
-func TestSandboxSubjectsFollowTheRecommendation(t *testing.T) {
-	n := 0
-	for _, s := range subjects(t) {
-		if s.rec == nil {
-			continue
-		}
-		n++
-		for _, pair := range []struct {
-			got  autoconfig.Server
-			want *probe.Endpoint
-		}{{s.acct.In(), &s.rec.Incoming}, {s.acct.Out(), s.rec.Outgoing}} {
-			g, w := pair.got, pair.want
-			if g.Protocol != w.Protocol || g.Hostname != w.Host || g.Port != w.Port || g.Security != w.Security || g.Username != w.Username {
-				t.Errorf("%s: account has %s %s:%d %s %q, the probe recommends %s %s:%d %s %q", s.name,
-					g.Protocol, g.Hostname, g.Port, g.Security, g.Username, w.Protocol, w.Host, w.Port, w.Security, w.Username)
-			}
-		}
-	}
-	if n == 0 && !testing.Short() {
-		t.Error("no sandbox scenario was probed")
-	}
-	t.Logf("%d sandbox scenarios probed and rendered", n)
-}

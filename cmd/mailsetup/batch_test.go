@@ -17,6 +17,7 @@ import (
 	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/internal/iostreams"
 	"github.com/mailsetup/mailsetup/internal/sandbox"
+	"github.com/mailsetup/mailsetup/internal/sandbox/sandboxtest"
 	"github.com/mailsetup/mailsetup/probe"
 	"github.com/mailsetup/mailsetup/probe/netx"
 )
@@ -69,11 +70,7 @@ func batchRun(t *testing.T, opts *batchOptions) (code int, stdout, stderr string
 
 func TestBatchMixesGoodBadAndUnreachableUsers(t *testing.T) {
 	demo, pop, lp := catalogued(t, "demo"), catalogued(t, "pop3-only"), catalogued(t, "username-localpart")
-	w, err := sandbox.Start(context.Background(), sandbox.Options{Scenarios: []string{"demo", "pop3-only", "username-localpart"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w := sandboxtest.Start(t, sandbox.Options{Scenarios: []string{"demo", "pop3-only", "username-localpart"}})
 	env := w.Env()
 	counter := &countingResolver{Resolver: env.Resolver, name: "_imaps._tcp.demo.test"}
 	env.Resolver = counter
@@ -360,11 +357,7 @@ func TestBatchProgressBarOnlyOnATerminal(t *testing.T) {
 // once, without passwords) and 50 spread over 10 domains that do not exist,
 // writing every client's files for each user.
 func BenchmarkBatch(b *testing.B) {
-	w, err := sandbox.Start(context.Background(), sandbox.Options{Scenarios: []string{"demo"}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer w.Close()
+	w := sandboxtest.Start(b, sandbox.Options{Scenarios: []string{"demo"}})
 	network := func(ctx context.Context) (probe.Options, func(), error) {
 		return probe.Options{Env: w.Env(), ISPDBURL: w.ISPDBURL(), Timeout: 10 * time.Second}, func() {}, nil
 	}

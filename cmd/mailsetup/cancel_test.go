@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -14,12 +13,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailsetup/mailsetup/internal/iostreams"
+	"github.com/mailsetup/mailsetup/internal/testnet"
 	"github.com/mailsetup/mailsetup/probe"
 	"github.com/mailsetup/mailsetup/probe/netx"
 )
 
-// stalled is a network where no DNS answer and no connection ever comes:
-// every call waits for its context.
+// stalled is a resolver where no DNS answer ever comes: every call waits for
+// its context. With a dialer that hangs every dial it is a network where
+// nothing answers.
 type stalled struct{}
 
 func (stalled) LookupSRV(ctx context.Context, _ string) ([]netx.SRV, netx.Meta, error) {
@@ -38,14 +39,12 @@ func (stalled) LookupTLSA(ctx context.Context, _ string) ([]netx.TLSA, netx.Meta
 	<-ctx.Done()
 	return nil, netx.Meta{}, ctx.Err()
 }
-func (stalled) DialContext(ctx context.Context, _, _ string) (net.Conn, error) {
-	<-ctx.Done()
-	return nil, ctx.Err()
-}
 
 func stalledNetwork(timeout time.Duration) networkSetup {
 	return func(ctx context.Context) (probe.Options, func(), error) {
-		return probe.Options{Env: netx.Env{Resolver: stalled{}, Dialer: stalled{}}, Timeout: timeout}, func() {}, nil
+		dialer := &testnet.Dialer{}
+		dialer.Hang("*")
+		return probe.Options{Env: netx.Env{Resolver: stalled{}, Dialer: dialer}, Timeout: timeout}, func() {}, nil
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/internal/sandbox"
+	"github.com/mailsetup/mailsetup/internal/sandbox/sandboxtest"
 	"github.com/mailsetup/mailsetup/probe"
 )
 
@@ -83,11 +84,7 @@ func TestBareDomainUsernameInWords(t *testing.T) {
 // probeScenario probes a sandbox scenario's address with its password.
 func probeScenario(t *testing.T, name string) *probe.Report {
 	t.Helper()
-	w, err := sandbox.Start(context.Background(), sandbox.Options{Scenarios: []string{name}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
+	w := sandboxtest.Start(t, sandbox.Options{Scenarios: []string{name}})
 	sc := w.Scenarios()[0]
 	r, err := probe.Run(context.Background(), probe.Options{Env: w.Env(), ISPDBURL: w.ISPDBURL(), Password: []byte(sc.Password),
 		Timeout: 60 * time.Second, AttemptTimeout: 10 * time.Second, Rand: rand.New(rand.NewPCG(1, 2))}, sc.Address)

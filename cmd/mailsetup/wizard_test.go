@@ -16,6 +16,7 @@ import (
 	"github.com/mailsetup/mailsetup/internal/iostreams"
 	"github.com/mailsetup/mailsetup/internal/prompt"
 	"github.com/mailsetup/mailsetup/internal/sandbox"
+	"github.com/mailsetup/mailsetup/internal/sandbox/sandboxtest"
 	"github.com/mailsetup/mailsetup/probe"
 )
 
@@ -36,11 +37,7 @@ func catalogued(t *testing.T, name string) sandbox.Scenario {
 // --password-stdin.
 func sandboxNetwork(t *testing.T, password []byte, scenarios ...string) networkSetup {
 	t.Helper()
-	w, err := sandbox.Start(context.Background(), sandbox.Options{Scenarios: scenarios})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
+	w := sandboxtest.Start(t, sandbox.Options{Scenarios: scenarios})
 	return func(ctx context.Context) (probe.Options, func(), error) {
 		return probe.Options{Env: w.Env(), ISPDBURL: w.ISPDBURL(), Timeout: 10 * time.Second, Password: password}, func() {}, nil
 	}

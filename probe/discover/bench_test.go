@@ -9,6 +9,7 @@ import (
 
 	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/internal/sandbox"
+	"github.com/mailsetup/mailsetup/internal/sandbox/sandboxtest"
 )
 
 // BenchmarkDiscoverySandbox runs discovery alone in a sandbox where every
@@ -19,11 +20,7 @@ import (
 //	go test -run '^$' -bench DiscoverySandbox -benchtime 3x ./probe/discover
 func BenchmarkDiscoverySandbox(b *testing.B) {
 	const latency = 50 * time.Millisecond
-	w, err := sandbox.Start(context.Background(), sandbox.Options{Latency: latency})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer w.Close()
+	w := sandboxtest.Start(b, sandbox.Options{Latency: latency})
 	scenarios := map[string]sandbox.Scenario{}
 	for _, sc := range w.Scenarios() {
 		scenarios[sc.Name] = sc

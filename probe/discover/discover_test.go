@@ -66,7 +66,7 @@ func TestMethods(t *testing.T) {
 				if tr := res.Candidates[2].Sources[0].Trust; tr != TrustDomainDNS {
 					t.Errorf("unauthenticated SRV trust = %s; want domain-dns", tr)
 				}
-				for _, d := range w.dials {
+				for _, d := range w.dial.Dials() {
 					if strings.HasSuffix(d, ":993") || strings.HasSuffix(d, ":143") {
 						t.Errorf("guessed %s although SRV named the servers", d)
 					}
@@ -91,7 +91,7 @@ func TestMethods(t *testing.T) {
 				if fmt.Sprint(res.NotOffered) != "[pop3]" {
 					t.Errorf("NotOffered = %v; want [pop3]", res.NotOffered)
 				}
-				for _, d := range w.dials {
+				for _, d := range w.dial.Dials() {
 					if strings.HasSuffix(d, ":995") || strings.HasSuffix(d, ":110") || strings.HasSuffix(d, ":993") {
 						t.Errorf("dialed %s although SRV said the service is not offered", d)
 					}
@@ -269,7 +269,7 @@ func TestMethods(t *testing.T) {
 				w.resolver.SRV["_autodiscover._tcp.a.test"] = []netx.SRV{{Target: "exch.a.test", Port: 8443}}
 				w.host("exch.a.test")
 				w.mu.Lock()
-				w.routes[w.resolver.Addrs["exch.a.test"][0].String()+":8443"] = w.httpsL
+				w.dial.Route(w.resolver.Addrs["exch.a.test"][0].String()+":8443", w.httpsL)
 				w.handlers["https://exch.a.test/autodiscover/autodiscover.xml"] = func(rw http.ResponseWriter, r *http.Request) {
 					if u, p, ok := r.BasicAuth(); !ok || u != "alice+tag@a.test" || p != "secret" {
 						rw.Header().Set("WWW-Authenticate", "Basic")

@@ -1,17 +1,11 @@
 package discover
 
 import (
-	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
@@ -24,16 +18,18 @@ import (
 	"time"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/internal/testnet"
 	"github.com/mailsetup/mailsetup/probe/netx"
 )
 
 // testWorld is a small simulated internet for one test: a map-based
 // resolver, one https and one http server that route by host and path,
 // a listener standing in for every mail port, and a dialer that maps each
-// host's plan address onto them.
+// host's plan address onto them (silent ports hang, the rest refuse).
 type testWorld struct {
 	t        *testing.T
 	resolver *netx.MockResolver
+	dial     *testnet.Dialer
 	pool     *x509.CertPool
 	httpsL   string
 	httpL    string
@@ -41,11 +37,8 @@ type testWorld struct {
 
 	mu       sync.Mutex
 	nextIP   int
-	routes   map[string]string // "ip:port" -> listener
-	silent   map[string]bool   // "ip:port" that never answer
 	handlers map[string]http.HandlerFunc
 	requests []seenRequest
-	dials    []string
 }
 
 // seenRequest is what a test server received.
@@ -60,16 +53,15 @@ func newTestWorld(t *testing.T) *testWorld {
 	w := &testWorld{
 		t:        t,
 		resolver: &netx.MockResolver{SRV: map[string][]netx.SRV{}, MX: map[string][]netx.MX{}, Addrs: map[string][]netip.Addr{}, Fail: map[string]error{}},
-		routes:   map[string]string{},
-		silent:   map[string]bool{},
+		dial:     &testnet.Dialer{},
 		handlers: map[string]http.HandlerFunc{},
 		nextIP:   10,
 	}
-	getCert, pool := testIssuer(t)
-	w.pool = pool
+	ca := testnet.NewCA(t, "discover test CA")
+	w.pool = ca.Pool()
 	h := http.HandlerFunc(w.serveHTTP)
 	tlsSrv := httptest.NewUnstartedServer(h)
-	tlsSrv.TLS = &tls.Config{GetCertificate: getCert}
+	tlsSrv.TLS = &tls.Config{GetCertificate: ca.GetCertificate}
 	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // clients hanging up mid-handshake are expected
 	tlsSrv.StartTLS()
 	plain := httptest.NewServer(h)
@@ -89,47 +81,6 @@ func newTestWorld(t *testing.T) *testWorld {
 	t.Cleanup(func() { tlsSrv.Close(); plain.Close(); mail.Close() })
 	w.httpsL, w.httpL, w.mailL = tlsSrv.Listener.Addr().String(), plain.Listener.Addr().String(), mail.Addr().String()
 	return w
-}
-
-// testIssuer returns a GetCertificate that issues a certificate for any
-// SNI name from a fresh CA, and the CA as a pool.
-func testIssuer(t *testing.T) (func(*tls.ClientHelloInfo) (*tls.Certificate, error), *x509.CertPool) {
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "discover test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	var (
-		mu    sync.Mutex
-		cache = map[string]*tls.Certificate{}
-	)
-	return func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if c, ok := cache[hello.ServerName]; ok {
-			return c, nil
-		}
-		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
-			SerialNumber: big.NewInt(int64(len(cache) + 2)), DNSNames: []string{hello.ServerName},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		}, ca, &key.PublicKey, caKey)
-		if err != nil {
-			return nil, err
-		}
-		c := &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-		cache[hello.ServerName] = c
-		return c, nil
-	}, pool
 }
 
 // host gives name an address and serves the given ports there: 443 and
@@ -154,7 +105,7 @@ func (w *testWorld) host(name string, ports ...int) netip.Addr {
 		case 80:
 			to = w.httpL
 		}
-		w.routes[net.JoinHostPort(ip.String(), strconv.Itoa(p))] = to
+		w.dial.Route(net.JoinHostPort(ip.String(), strconv.Itoa(p)), to)
 	}
 	return ip
 }
@@ -166,7 +117,7 @@ func (w *testWorld) blackhole(name string, ports ...int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, p := range ports {
-		w.silent[net.JoinHostPort(ip.String(), strconv.Itoa(p))] = true
+		w.dial.Hang(net.JoinHostPort(ip.String(), strconv.Itoa(p)))
 	}
 }
 
@@ -212,25 +163,8 @@ func (w *testWorld) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	h(rw, r)
 }
 
-func (w *testWorld) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	w.mu.Lock()
-	w.dials = append(w.dials, addr)
-	to, ok := w.routes[addr]
-	silent := w.silent[addr]
-	w.mu.Unlock()
-	if silent {
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
-	if !ok {
-		return nil, fmt.Errorf("dial %s %s: connection refused", network, addr)
-	}
-	var d net.Dialer
-	return d.DialContext(ctx, network, to)
-}
-
 func (w *testWorld) env() netx.Env {
-	return netx.Env{Resolver: w.resolver, Dialer: w, RootCAs: w.pool}
+	return netx.Env{Resolver: w.resolver, Dialer: w.dial, RootCAs: w.pool}
 }
 
 func (w *testWorld) seen() []seenRequest {

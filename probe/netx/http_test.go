@@ -2,18 +2,12 @@ package netx
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -24,73 +18,29 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mailsetup/mailsetup/internal/testnet"
 )
 
-// testCA issues a certificate for names, signed by a fresh CA, and returns
-// the CA as a pool and as PEM.
-func testCA(t *testing.T, names ...string) (tls.Certificate, *x509.CertPool, []byte) {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "netx test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+// plan is a dialer that maps "ip:port" of a simulated address plan onto
+// real listeners and refuses every other address.
+func plan(routes map[string]string) *testnet.Dialer {
+	d := &testnet.Dialer{}
+	for from, to := range routes {
+		d.Route(from, to)
 	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	leafDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	return tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: key}, pool,
-		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
-}
-
-// planDialer maps "ip:port" of a simulated address plan onto real
-// listeners; other addresses fail, except those in silent, which hang until
-// the context ends. It counts the dials.
-type planDialer struct {
-	plan   map[string]string
-	silent map[string]bool
-	mu     sync.Mutex
-	dialed []string
-}
-
-func (p *planDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	p.mu.Lock()
-	p.dialed = append(p.dialed, addr)
-	p.mu.Unlock()
-	if p.silent[addr] {
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
-	to, ok := p.plan[addr]
-	if !ok {
-		return nil, fmt.Errorf("connect %s: connection refused", addr)
-	}
-	var d net.Dialer
-	return d.DialContext(ctx, network, to)
+	return d
 }
 
 func serveTLS(t *testing.T, h http.Handler, names ...string) (listen string, pool *x509.CertPool) {
 	t.Helper()
-	cert, pool, _ := testCA(t, names...)
+	ca := testnet.NewCA(t, "netx test CA")
 	srv := httptest.NewUnstartedServer(h)
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Leaf(t, names...)}}
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the untrusted-client test makes it complain
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	return srv.Listener.Addr().String(), pool
+	return srv.Listener.Addr().String(), ca.Pool()
 }
 
 func TestHTTPClientResolvesAndDialsThroughEnv(t *testing.T) {
@@ -108,7 +58,7 @@ func TestHTTPClientResolvesAndDialsThroughEnv(t *testing.T) {
 	}), "autoconfig.a.test")
 	env := Env{
 		Resolver: &MockResolver{Addrs: map[string][]netip.Addr{"autoconfig.a.test": {netip.MustParseAddr("127.0.0.5")}}},
-		Dialer:   &planDialer{plan: map[string]string{"127.0.0.5:443": listen}},
+		Dialer:   plan(map[string]string{"127.0.0.5:443": listen}),
 		RootCAs:  pool,
 	}
 	client := HTTPClient(env, HTTPOptions{Timeout: 5 * time.Second})
@@ -179,7 +129,8 @@ func TestDialHostSkipsSilentAddress(t *testing.T) {
 	r := &MockResolver{Addrs: map[string][]netip.Addr{"imap.a.test": {
 		netip.MustParseAddr("fd00::1"), netip.MustParseAddr("127.0.0.7"),
 	}}}
-	d := &planDialer{plan: map[string]string{"127.0.0.7:993": l.Addr().String()}, silent: map[string]bool{"[fd00::1]:993": true}}
+	d := plan(map[string]string{"127.0.0.7:993": l.Addr().String()})
+	d.Hang("[fd00::1]:993")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -215,7 +166,7 @@ func TestInterleave(t *testing.T) {
 
 func TestLoadRootCAs(t *testing.T) {
 	dir := t.TempDir()
-	_, _, caPEM := testCA(t, "x.test")
+	caPEM := testnet.NewCA(t, "netx test CA").PEM()
 	good := filepath.Join(dir, "ca.pem")
 	bad := filepath.Join(dir, "bad.pem")
 	os.WriteFile(good, caPEM, 0o600)
@@ -267,14 +218,14 @@ func TestHTTPClientRedirects(t *testing.T) {
 			"box.test":     {addr("127.0.0.30")},
 			"box2.test":    {addr("127.0.0.31")},
 		}},
-		Dialer: &planDialer{plan: map[string]string{
+		Dialer: plan(map[string]string{
 			"192.0.2.10:80":    serve("public", redirect("http://inside.test/")),
 			"198.51.100.20:80": serve("public2", ok),
 			"127.0.0.22:80":    serve("inside", ok),
 			"10.1.2.3:80":      serve("lan", ok),
 			"127.0.0.30:80":    serve("box", redirect("http://box2.test/")),
 			"127.0.0.31:80":    serve("box2", ok),
-		}},
+		}),
 	}
 	client := HTTPClient(env, HTTPOptions{Timeout: 5 * time.Second})
 	defer client.CloseIdleConnections()
@@ -290,15 +241,15 @@ func TestHTTPClientRedirects(t *testing.T) {
 	if err := get("http://public.test/mail/config-v1.1.xml?emailaddress=alice%40a.test"); !errors.Is(err, ErrPrivateRedirect) {
 		t.Errorf("redirect from a public host to loopback: %v, want %v", err, ErrPrivateRedirect)
 	}
-	env.Dialer.(*planDialer).plan["192.0.2.10:80"] = serve("public-lan", redirect("http://lan.test/"))
+	env.Dialer.(*testnet.Dialer).Route("192.0.2.10:80", serve("public-lan", redirect("http://lan.test/")))
 	if err := get("http://public.test/"); !errors.Is(err, ErrPrivateRedirect) {
 		t.Errorf("redirect from a public host to a private network: %v, want %v", err, ErrPrivateRedirect)
 	}
-	env.Dialer.(*planDialer).plan["192.0.2.10:80"] = serve("public-literal", redirect("http://127.0.0.22/"))
+	env.Dialer.(*testnet.Dialer).Route("192.0.2.10:80", serve("public-literal", redirect("http://127.0.0.22/")))
 	if err := get("http://public.test/"); !errors.Is(err, ErrPrivateRedirect) {
 		t.Errorf("redirect from a public host to a loopback literal: %v, want %v", err, ErrPrivateRedirect)
 	}
-	env.Dialer.(*planDialer).plan["192.0.2.10:80"] = serve("public-public", redirect("http://public2.test/"))
+	env.Dialer.(*testnet.Dialer).Route("192.0.2.10:80", serve("public-public", redirect("http://public2.test/")))
 	if err := get("http://public.test/mail/config-v1.1.xml?emailaddress=alice%40a.test"); err != nil {
 		t.Errorf("redirect between public hosts: %v", err)
 	}

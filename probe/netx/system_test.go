@@ -1,8 +1,6 @@
 package netx
 
 import (
-	"context"
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,7 +17,7 @@ func TestResolverFromConf(t *testing.T) {
 	if err := os.WriteFile(conf, []byte("nameserver 192.0.2.1\nnameserver 192.0.2.2\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := resolverFromConf(conf, mapDialer{"192.0.2.2:53": addr})
+	r := resolverFromConf(conf, plan(map[string]string{"192.0.2.2:53": addr}))
 	mx, _, err := r.LookupMX(testCtx(t), "a.test")
 	if err != nil || len(mx) != 1 {
 		t.Errorf("MX via resolv.conf = %v, %v; want the second server's answer", mx, err)
@@ -28,16 +26,4 @@ func TestResolverFromConf(t *testing.T) {
 	if _, ok := resolverFromConf(filepath.Join(dir, "missing"), &net.Dialer{}).(osResolver); !ok {
 		t.Error("without resolv.conf, want the operating system's resolver")
 	}
-}
-
-// mapDialer dials the mapped address for each key and refuses the rest.
-type mapDialer map[string]string
-
-func (m mapDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	to, ok := m[address]
-	if !ok {
-		return nil, fmt.Errorf("dial %s: connection refused", address)
-	}
-	var d net.Dialer
-	return d.DialContext(ctx, network, to)
 }

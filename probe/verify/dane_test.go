@@ -25,7 +25,7 @@ func TestDANE(t *testing.T) {
 	const name = "_993._tcp.imap.example.test"
 	hour := time.Hour
 	selfSigned := func(w *world) tls.Certificate {
-		return issue(t, nil, []string{host}, time.Now().Add(-hour), time.Now().Add(hour))
+		return w.ca.SelfSigned(t, time.Now().Add(-hour), time.Now().Add(hour), host)
 	}
 	cases := []struct {
 		name          string
@@ -52,7 +52,7 @@ func TestDANE(t *testing.T) {
 			return []netx.TLSA{{Usage: 3, Selector: 0, MatchingType: 2, Data: sum[:]}}
 		}, true, nil, false, DANEResult{Records: 1, Usable: 1, Authenticated: true, Match: true, Matched: "3 0 2"}, true, ""},
 		{"dane-ta-private-ca", func(w *world) tls.Certificate { return w.good(host) }, func(w *world, leaf *x509.Certificate) []netx.TLSA {
-			sum := sha256.Sum256(w.ca.cert.Raw)
+			sum := sha256.Sum256(w.ca.Cert.Raw)
 			return []netx.TLSA{{Usage: 2, Selector: 0, MatchingType: 1, Data: sum[:]}}
 		}, true, nil, true, DANEResult{Records: 1, Usable: 1, Authenticated: true, Match: true, Matched: "2 0 1"}, true, ""},
 		{"signed-mismatch-beats-valid-pkix", func(w *world) tls.Certificate { return w.good(host) }, func(w *world, leaf *x509.Certificate) []netx.TLSA {
@@ -73,11 +73,11 @@ func TestDANE(t *testing.T) {
 			cert := tc.cert(w)
 			rec := w.imapServer(host, 993, autoconfig.SecurityTLS, cert, false, nil)
 			if tc.records != nil {
-				w.res.tlsa[name] = tc.records(w, cert.Leaf)
+				w.res.TLSA[name] = tc.records(w, cert.Leaf)
 			}
-			w.res.ad[name] = tc.authenticated
+			w.res.Authentic["TLSA "+name] = tc.authenticated
 			if tc.lookupErr != nil {
-				w.res.fail[name] = tc.lookupErr
+				w.res.Fail["TLSA "+name] = tc.lookupErr
 			}
 			opts := w.opts()
 			if tc.noRoots {

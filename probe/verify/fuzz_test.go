@@ -2,8 +2,6 @@ package verify
 
 import (
 	"context"
-	"io"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +9,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/internal/testnet"
 	"github.com/mailsetup/mailsetup/probe/netx"
 )
 
@@ -124,18 +123,12 @@ func FuzzClassify(f *testing.F) {
 	})
 }
 
-// pipeDialer connects every dial to a server that writes script and then
+// scripted connects every dial to a peer that writes script and then
 // closes, reading and discarding whatever the client sends.
-type pipeDialer struct{ script []byte }
-
-func (d pipeDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	client, srv := net.Pipe()
-	go func() {
-		go io.Copy(io.Discard, srv)
-		srv.Write(d.script)
-		srv.Close()
-	}()
-	return client, nil
+func scripted(script []byte) *testnet.Dialer {
+	d := &testnet.Dialer{}
+	d.Script("*", script)
+	return d
 }
 
 // FuzzConversation plays arbitrary server bytes to a whole plaintext
@@ -152,7 +145,7 @@ func FuzzConversation(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, script []byte) {
-		opts := Options{Env: netx.Env{Dialer: pipeDialer{script: script}}, Timeout: time.Second}
+		opts := Options{Env: netx.Env{Dialer: scripted(script)}, Timeout: time.Second}
 		for _, p := range []autoconfig.Protocol{autoconfig.IMAP, autoconfig.POP3, autoconfig.SMTP} {
 			res := Check(context.Background(), opts, autoconfig.Server{Protocol: p, Hostname: "127.0.0.1", Port: 1, Security: autoconfig.SecurityPlain})
 			if len(res.Capabilities) > maxCapabilities || len(res.Greeting) > maxText {

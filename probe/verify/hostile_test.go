@@ -278,7 +278,7 @@ func FuzzLoginEndsByDeadline(f *testing.F) {
 	f.Fuzz(func(t *testing.T, script []byte) {
 		for _, p := range []autoconfig.Protocol{autoconfig.IMAP, autoconfig.POP3, autoconfig.SMTP} {
 			for _, sec := range []autoconfig.Security{autoconfig.SecurityPlain, autoconfig.SecuritySTARTTLS} {
-				opts := Options{Env: netx.Env{Dialer: pipeDialer{script: script}}, Timeout: time.Second, AllowPlaintext: true}
+				opts := Options{Env: netx.Env{Dialer: scripted(script)}, Timeout: time.Second, AllowPlaintext: true}
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 				s := autoconfig.Server{Protocol: p, Hostname: "127.0.0.1", Port: 1, Security: sec}
 				lr := loginWithin(t, ctx, opts, s)

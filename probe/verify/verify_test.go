@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/internal/testnet"
 )
 
 func server(p autoconfig.Protocol, host string, port int, sec autoconfig.Security) autoconfig.Server {
@@ -126,19 +127,19 @@ func TestBadCertificatesRefuseLogin(t *testing.T) {
 		inErr  string
 	}{
 		{"name-mismatch", func(w *world) tls.Certificate {
-			return issue(t, w.ca, []string{"mail.hoster.test", "*.hoster.test"}, time.Now().Add(-hour), time.Now().Add(hour))
+			return w.ca.LeafValid(t, time.Now().Add(-hour), time.Now().Add(hour), "mail.hoster.test", "*.hoster.test")
 		}, ReasonNameMismatch, `connect to mail.hoster.test instead`},
 		{"expired", func(w *world) tls.Certificate {
-			return issue(t, w.ca, []string{host}, time.Now().Add(-48*hour), time.Now().Add(-24*hour))
+			return w.ca.LeafValid(t, time.Now().Add(-48*hour), time.Now().Add(-24*hour), host)
 		}, ReasonExpired, "expired on"},
 		{"not-yet-valid", func(w *world) tls.Certificate {
-			return issue(t, w.ca, []string{host}, time.Now().Add(24*hour), time.Now().Add(48*hour))
+			return w.ca.LeafValid(t, time.Now().Add(24*hour), time.Now().Add(48*hour), host)
 		}, ReasonNotYetValid, "valid only from"},
 		{"self-signed", func(w *world) tls.Certificate {
-			return issue(t, nil, []string{host}, time.Now().Add(-hour), time.Now().Add(hour))
+			return w.ca.SelfSigned(t, time.Now().Add(-hour), time.Now().Add(hour), host)
 		}, ReasonSelfSigned, "self-signed"},
 		{"unknown-authority", func(w *world) tls.Certificate {
-			return issue(t, newTestCA(t, "Some Other CA"), []string{host}, time.Now().Add(-hour), time.Now().Add(hour))
+			return testnet.NewCA(t, "Some Other CA").LeafValid(t, time.Now().Add(-hour), time.Now().Add(hour), host)
 		}, ReasonUnknownAuthority, `"CN=Some Other CA"`},
 	}
 	for _, tc := range cases {
@@ -177,7 +178,7 @@ func TestBadCertificatesRefuseLogin(t *testing.T) {
 
 func TestNameMismatchOffersCoveredNames(t *testing.T) {
 	w := newWorld(t)
-	cert := issue(t, w.ca, []string{"mail.hoster.test", "smtp.hoster.test"}, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	cert := w.ca.LeafValid(t, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), "mail.hoster.test", "smtp.hoster.test")
 	w.smtpServer("smtp.customer.test", 465, autoconfig.SecurityTLS, cert, []string{"PLAIN"}, nil)
 	res := Check(context.Background(), w.opts(), server(autoconfig.SMTP, "smtp.customer.test", 465, autoconfig.SecurityTLS))
 	if res.TLS == nil || !slices.Equal(res.TLS.Names, []string{"mail.hoster.test", "smtp.hoster.test"}) {
@@ -191,7 +192,7 @@ func TestNameMismatchOffersCoveredNames(t *testing.T) {
 func TestExpiredSelfSignedShowsBothProblems(t *testing.T) {
 	w := newWorld(t)
 	host := "pop.example.test"
-	w.pop3Server(host, 995, autoconfig.SecurityTLS, issue(t, nil, []string{host}, time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour)), pop3Script{})
+	w.pop3Server(host, 995, autoconfig.SecurityTLS, w.ca.SelfSigned(t, time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour), host), pop3Script{})
 	res := Check(context.Background(), w.opts(), server(autoconfig.POP3, host, 995, autoconfig.SecurityTLS))
 	if res.TLS == nil || !slices.Contains(res.TLS.Problems, ReasonExpired) || !slices.Contains(res.TLS.Problems, ReasonSelfSigned) {
 		t.Fatalf("TLS = %+v, want expired and self-signed", res.TLS)
@@ -203,7 +204,7 @@ func TestPinnedCertificateAllowsLogin(t *testing.T) {
 		t.Run(fmt.Sprintf("%s-%d", tc.proto, tc.port), func(t *testing.T) {
 			w := newWorld(t)
 			host := "mail.example.test"
-			rec := w.serve(tc.proto, host, tc.port, tc.sec, issue(t, nil, []string{host}, time.Now().Add(-time.Hour), time.Now().Add(time.Hour)))
+			rec := w.serve(tc.proto, host, tc.port, tc.sec, w.ca.SelfSigned(t, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), host))
 			s := server(tc.proto, host, tc.port, tc.sec)
 			opts := w.opts()
 			res := Check(context.Background(), opts, s)
@@ -256,12 +257,12 @@ func TestPlaintextRefusedWithoutFlag(t *testing.T) {
 			if ok, why := res.PasswordSafe(opts); ok || !strings.Contains(why, "--allow-plaintext") {
 				t.Errorf("PasswordSafe = %v, %q", ok, why)
 			}
-			dialsBefore := len(w.dial.dials())
+			dialsBefore := len(w.dial.Dials())
 			lr := Login(context.Background(), opts, s, testUser, []byte(testPassword))
 			if lr.Status != LoginNotAttempted || lr.PasswordSent || !strings.Contains(lr.Reason, "--allow-plaintext") {
 				t.Fatalf("Login = %+v", lr)
 			}
-			if len(w.dial.dials()) != dialsBefore {
+			if len(w.dial.Dials()) != dialsBefore {
 				t.Error("Login connected to a plaintext server it was not allowed to use")
 			}
 			if rec.sawPassword() {
@@ -504,13 +505,13 @@ func TestHappyEyeballs(t *testing.T) {
 	w.imapServer(host, 993, autoconfig.SecurityTLS, w.good(host), false, nil)
 	// The host also has an IPv6 address that never answers, listed first.
 	hole := "[fd00::1]:993"
-	w.res.addrs[host] = append([]netip.Addr{netip.MustParseAddr("fd00::1")}, w.res.addrs[host]...)
-	w.dial.hang[hole] = true
+	w.res.Addrs[host] = append([]netip.Addr{netip.MustParseAddr("fd00::1")}, w.res.Addrs[host]...)
+	w.dial.Hang(hole)
 	res := Check(context.Background(), w.opts(), server(autoconfig.IMAP, host, 993, autoconfig.SecurityTLS))
 	if res.Err != nil || res.Address != w.addr(host).String()+":993" {
 		t.Fatalf("Check = %+v (err %v)", res, res.Err)
 	}
-	if d := w.dial.dials(); len(d) < 2 || d[0] != hole {
+	if d := w.dial.Dials(); len(d) < 2 || d[0] != hole {
 		t.Errorf("dials = %q, want IPv6 first, then IPv4", d)
 	}
 }
@@ -523,7 +524,7 @@ func TestNoAddressAndRefused(t *testing.T) {
 	}
 	w.addr("refused.example.test")
 	res = Check(context.Background(), w.opts(), server(autoconfig.IMAP, "refused.example.test", 993, autoconfig.SecurityTLS))
-	if !errors.Is(res.Err, errRefused) || res.Reachable {
+	if !errors.Is(res.Err, testnet.ErrRefused) || res.Reachable {
 		t.Fatalf("Check = %+v", res)
 	}
 	res = Check(context.Background(), w.opts(), server(autoconfig.Protocol("jmap"), "x.test", 443, autoconfig.SecurityTLS))

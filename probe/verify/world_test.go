@@ -3,19 +3,11 @@ package verify
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/netip"
 	"strings"
@@ -30,6 +22,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
+	"github.com/mailsetup/mailsetup/internal/testnet"
 	"github.com/mailsetup/mailsetup/probe/netx"
 )
 
@@ -42,157 +35,20 @@ const (
 	testPassword = "correct horse battery staple"
 )
 
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
-
-func newTestCA(t testing.TB, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key}
-}
-
-// issue makes a leaf for names, valid from notBefore to notAfter, signed by
-// the CA (or by itself when ca is nil). The chain includes the CA.
-func issue(t testing.TB, ca *testCA, names []string, notBefore, notAfter time.Time) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: names[0]},
-		DNSNames:     names,
-		NotBefore:    notBefore,
-		NotAfter:     notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	parent, signer := tmpl, key
-	if ca != nil {
-		parent, signer = ca.cert, ca.key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	chain := [][]byte{der}
-	if ca != nil {
-		chain = append(chain, ca.cert.Raw)
-	}
-	return tls.Certificate{Certificate: chain, PrivateKey: key, Leaf: leaf}
-}
-
-// fakeResolver answers from maps; names in fail answer with an error.
-type fakeResolver struct {
-	mu    sync.Mutex
-	addrs map[string][]netip.Addr
-	tlsa  map[string][]netx.TLSA
-	ad    map[string]bool
-	fail  map[string]error
-}
-
-func (r *fakeResolver) LookupSRV(ctx context.Context, name string) ([]netx.SRV, netx.Meta, error) {
-	return nil, netx.Meta{}, nil
-}
-
-func (r *fakeResolver) LookupMX(ctx context.Context, name string) ([]netx.MX, netx.Meta, error) {
-	return nil, netx.Meta{}, nil
-}
-
-func (r *fakeResolver) LookupAddrs(ctx context.Context, host string) ([]netip.Addr, netx.Meta, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err := r.fail[host]; err != nil {
-		return nil, netx.Meta{}, err
-	}
-	return r.addrs[host], netx.Meta{}, nil
-}
-
-func (r *fakeResolver) LookupTLSA(ctx context.Context, name string) ([]netx.TLSA, netx.Meta, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err := r.fail[name]; err != nil {
-		return nil, netx.Meta{}, err
-	}
-	return r.tlsa[name], netx.Meta{Authenticated: r.ad[name]}, nil
-}
-
-// fakeDialer maps planned addresses onto listeners. An unmapped address
-// is refused; a "hang" address blocks until the context ends.
-type fakeDialer struct {
-	mu     sync.Mutex
-	routes map[string]string
-	hang   map[string]bool
-	dialed []string
-}
-
-var errRefused = errors.New("connection refused (test dialer)")
-
-func (d *fakeDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	d.mu.Lock()
-	d.dialed = append(d.dialed, address)
-	to, ok := d.routes[address]
-	hang := d.hang[address]
-	d.mu.Unlock()
-	if hang {
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
-	if !ok {
-		return nil, errRefused
-	}
-	var nd net.Dialer
-	return nd.DialContext(ctx, "tcp", to)
-}
-
-func (d *fakeDialer) dials() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]string(nil), d.dialed...)
-}
-
 type world struct {
 	t     testing.TB
-	ca    *testCA
-	res   *fakeResolver
-	dial  *fakeDialer
+	ca    *testnet.CA
+	res   *netx.MockResolver
+	dial  *testnet.Dialer
 	hosts map[string]netip.Addr
 }
 
 func newWorld(t testing.TB) *world {
 	return &world{
 		t:     t,
-		ca:    newTestCA(t, "mailsetup test CA"),
-		res:   &fakeResolver{addrs: map[string][]netip.Addr{}, tlsa: map[string][]netx.TLSA{}, ad: map[string]bool{}, fail: map[string]error{}},
-		dial:  &fakeDialer{routes: map[string]string{}, hang: map[string]bool{}},
+		ca:    testnet.NewCA(t, "mailsetup test CA"),
+		res:   &netx.MockResolver{Addrs: map[string][]netip.Addr{}, TLSA: map[string][]netx.TLSA{}, Authentic: map[string]bool{}, Fail: map[string]error{}},
+		dial:  &testnet.Dialer{},
 		hosts: map[string]netip.Addr{},
 	}
 }
@@ -204,14 +60,14 @@ func (w *world) addr(host string) netip.Addr {
 	}
 	a := netip.AddrFrom4([4]byte{127, 0, 0, byte(2 + len(w.hosts))})
 	w.hosts[host] = a
-	w.res.addrs[host] = append(w.res.addrs[host], a)
+	w.res.Addrs[host] = append(w.res.Addrs[host], a)
 	return a
 }
 
 // route serves host:port from ln.
 func (w *world) route(host string, port int, ln net.Listener) {
 	planned := netip.AddrPortFrom(w.addr(host), uint16(port)).String()
-	w.dial.routes[planned] = ln.Addr().String()
+	w.dial.Route(planned, ln.Addr().String())
 }
 
 func (w *world) listen() net.Listener {
@@ -224,10 +80,8 @@ func (w *world) listen() net.Listener {
 }
 
 func (w *world) opts() Options {
-	roots := x509.NewCertPool()
-	roots.AddCert(w.ca.cert)
 	return Options{
-		Env:        netx.Env{Resolver: w.res, Dialer: w.dial, RootCAs: roots},
+		Env:        netx.Env{Resolver: w.res, Dialer: w.dial, RootCAs: w.ca.Pool()},
 		Timeout:    5 * time.Second,
 		ClientName: "client.test",
 	}
@@ -235,7 +89,7 @@ func (w *world) opts() Options {
 
 // good issues a valid certificate for host.
 func (w *world) good(host string) tls.Certificate {
-	return issue(w.t, w.ca, []string{host}, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	return w.ca.LeafValid(w.t, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), host)
 }
 
 // recorder proves what reached a server: every login attempt it saw at
