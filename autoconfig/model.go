@@ -28,6 +28,21 @@ const (
 // when read so that a file round-trips, but are never recommended.
 func (p Protocol) IsMail() bool { return p == IMAP || p == POP3 || p == SMTP }
 
+// Preference orders protocols as mailsetup recommends them: IMAP (the mail
+// stays on the server), then POP3; SMTP, alone in its direction, after
+// them; anything else last.
+func (p Protocol) Preference() int {
+	switch p {
+	case IMAP:
+		return 0
+	case POP3:
+		return 1
+	case SMTP:
+		return 2
+	}
+	return 3
+}
+
 // DisplayName is how people write the protocol: "IMAP", "POP3", "SMTP".
 func (p Protocol) DisplayName() string { return strings.ToUpper(string(p)) }
 
@@ -87,6 +102,18 @@ func (s Security) Description() string {
 		return "none (unencrypted)"
 	}
 	return string(s)
+}
+
+// Preference orders security as RFC 8314 §4 and §5 recommend: implicit
+// TLS, then STARTTLS, then none.
+func (s Security) Preference() int {
+	switch s {
+	case SecurityTLS:
+		return 0
+	case SecuritySTARTTLS:
+		return 1
+	}
+	return 2
 }
 
 // Valid reports whether s is one of the three known values.

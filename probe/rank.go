@@ -160,7 +160,7 @@ func (c *candidate) tier() tier {
 }
 
 func (c *candidate) key() key {
-	k := key{tier: c.tier(), protocol: protocolRank(c.server.Protocol), security: securityRank(c.server.Security), loginOK: 1, source: c.sourceRank()}
+	k := key{tier: c.tier(), protocol: directionRank(c.server.Protocol), security: c.server.Security.Preference(), loginOK: 1, source: c.sourceRank()}
 	if c.unconfirmed {
 		k.confirmed = 1
 	}
@@ -189,23 +189,6 @@ func (c *candidate) sourceRank() int {
 		best = min(best, sourceRank(s.Source))
 	}
 	return best
-}
-
-func protocolRank(p autoconfig.Protocol) int {
-	if p == autoconfig.POP3 {
-		return 1
-	}
-	return 0
-}
-
-func securityRank(s autoconfig.Security) int {
-	switch s {
-	case autoconfig.SecurityTLS:
-		return 0
-	case autoconfig.SecuritySTARTTLS:
-		return 1
-	}
-	return 2
 }
 
 func compareKeys(a, b key) int {
@@ -288,4 +271,14 @@ func (c *candidate) addSource(s source) (added bool) {
 		}
 	}
 	return true
+}
+
+// directionRank ranks a protocol within its direction: SMTP, alone in the
+// outgoing one, ranks as IMAP does in the incoming one, so that the best
+// class still possible is the same key on both sides.
+func directionRank(p autoconfig.Protocol) int {
+	if p == autoconfig.SMTP {
+		return 0
+	}
+	return p.Preference()
 }

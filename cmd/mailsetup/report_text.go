@@ -133,8 +133,8 @@ func sortedServers(r *probe.Report) []probe.ServerReport {
 			cmp.Compare(directionOf(a.Protocol), directionOf(b.Protocol)),
 			cmp.Compare(recommended(a), recommended(b)),
 			cmp.Compare(outcomeRank(a), outcomeRank(b)),
-			cmp.Compare(protocolOrder(a.Protocol), protocolOrder(b.Protocol)),
-			cmp.Compare(securityOrder(a.Security), securityOrder(b.Security)),
+			cmp.Compare(a.Protocol.Preference(), b.Protocol.Preference()),
+			cmp.Compare(a.Security.Preference(), b.Security.Preference()),
 			cmp.Compare(bestSourceRank(a.Sources), bestSourceRank(b.Sources)),
 			cmp.Compare(a.Host, b.Host),
 			cmp.Compare(a.Port, b.Port),
@@ -188,8 +188,8 @@ func sortedEndpoints(es []probe.Endpoint) []probe.Endpoint {
 	slices.SortStableFunc(out, func(a, b probe.Endpoint) int {
 		return cmp.Or(
 			cmp.Compare(directionOf(a.Protocol), directionOf(b.Protocol)),
-			cmp.Compare(protocolOrder(a.Protocol), protocolOrder(b.Protocol)),
-			cmp.Compare(securityOrder(a.Security), securityOrder(b.Security)),
+			cmp.Compare(a.Protocol.Preference(), b.Protocol.Preference()),
+			cmp.Compare(a.Security.Preference(), b.Security.Preference()),
 			cmp.Compare(a.Host, b.Host),
 			cmp.Compare(a.Port, b.Port),
 		)
@@ -514,23 +514,4 @@ func clip(s string, max int) string {
 		return s
 	}
 	return string(r[:max-1]) + "…"
-}
-
-// protocolOrder puts IMAP before POP3 (SMTP is alone in its direction).
-func protocolOrder(p autoconfig.Protocol) int {
-	if p == autoconfig.POP3 {
-		return 1
-	}
-	return 0
-}
-
-// securityOrder puts implicit TLS before STARTTLS before plain (RFC 8314).
-func securityOrder(s autoconfig.Security) int {
-	switch s {
-	case autoconfig.SecurityTLS:
-		return 0
-	case autoconfig.SecuritySTARTTLS:
-		return 1
-	}
-	return 2
 }

@@ -505,10 +505,6 @@ func (r *run) hasCandidates(protos ...autoconfig.Protocol) bool {
 	return false
 }
 
-var protocolOrder = map[autoconfig.Protocol]int{autoconfig.IMAP: 0, autoconfig.POP3: 1, autoconfig.SMTP: 2}
-
-var securityOrder = map[autoconfig.Security]int{autoconfig.SecurityTLS: 0, autoconfig.SecuritySTARTTLS: 1, autoconfig.SecurityPlain: 2}
-
 func (r *run) result() *Result {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -519,7 +515,7 @@ func (r *run) result() *Result {
 	sort.Slice(cands, func(i, j int) bool {
 		a, b := cands[i], cands[j]
 		if a.Server.Protocol != b.Server.Protocol {
-			return protocolOrder[a.Server.Protocol] < protocolOrder[b.Server.Protocol]
+			return a.Server.Protocol.Preference() < b.Server.Protocol.Preference()
 		}
 		if a.rank != b.rank {
 			return a.rank < b.rank
@@ -528,7 +524,7 @@ func (r *run) result() *Result {
 			return a.order < b.order
 		}
 		if a.Server.Security != b.Server.Security {
-			return securityOrder[a.Server.Security] < securityOrder[b.Server.Security]
+			return a.Server.Security.Preference() < b.Server.Security.Preference()
 		}
 		return a.Key() < b.Key()
 	})

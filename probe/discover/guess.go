@@ -95,7 +95,7 @@ func (r *run) guess(srvDone, publishedDone <-chan struct{}) {
 		var targets []guessTarget
 		for _, port := range h.ports {
 			if svc, ok := byPort[port]; ok {
-				targets = append(targets, guessTarget{port: port, svc: svc, order: securityOrder[svc.Security]*100 + hi})
+				targets = append(targets, guessTarget{port: port, svc: svc, order: svc.Security.Preference()*100 + hi})
 			}
 		}
 		if len(targets) == 0 {
