@@ -2,26 +2,25 @@ package profiles
 
 import (
 	"context"
-	"math/rand/v2"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/internal/sandbox"
-	"github.com/mailsetup/mailsetup/probe"
 )
 
 // subject is one account with every file rendered for it: the hand-made
-// test cases, and the recommendation of a real probe of every sandbox
-// scenario. Every check below runs on each.
+// test cases, and the settings every sandbox scenario expects a prober to
+// recommend (the probe itself is tested end to end where the pipeline is:
+// internal/account's TestEverySandboxScenarioRendersItsRecommendation).
+// Every check below runs on each.
 type subject struct {
 	name    string
 	display string
 	acct    Account
 	files   []File
-	// rec is the probe's recommendation, for sandbox subjects.
-	rec *probe.Recommendation
+	// sandbox marks the subjects made from the sandbox scenarios.
+	sandbox bool
 }
 
 func (s subject) file(t testing.TB, path string) []byte { return fileData(t, s.files, path) }
@@ -37,8 +36,8 @@ var sandboxOnce struct {
 }
 
 // subjects returns the test cases and, unless -short, one subject per
-// sandbox scenario that has working settings: probed in-process on
-// loopback (with the scenario's password), then rendered.
+// sandbox scenario that has working settings, rendered from the settings
+// it declares.
 func subjects(t *testing.T) []subject {
 	t.Helper()
 	var out []subject
@@ -48,41 +47,33 @@ func subjects(t *testing.T) []subject {
 	if testing.Short() {
 		return out
 	}
-	sandboxOnce.Do(func() { sandboxOnce.subjects, sandboxOnce.err = probeSandbox() })
+	sandboxOnce.Do(func() { sandboxOnce.subjects, sandboxOnce.err = sandboxSubjects() })
 	if sandboxOnce.err != "" {
 		t.Fatal(sandboxOnce.err)
 	}
 	return append(out, sandboxOnce.subjects...)
 }
 
-func probeSandbox() ([]subject, string) {
-	ctx := context.Background()
-	w, err := sandbox.Start(ctx, sandbox.Options{})
+func sandboxSubjects() ([]subject, string) {
+	w, err := sandbox.Start(context.Background(), sandbox.Options{})
 	if err != nil {
 		return nil, "starting the sandbox: " + err.Error()
 	}
 	defer w.Close()
 	var out []subject
 	for _, sc := range w.Scenarios() {
-		if sc.Expect.Incoming == nil || sc.Expect.Outgoing == nil {
+		exp := sc.Expect
+		if exp.Incoming == nil || exp.Outgoing == nil {
 			continue
-		}
-		rep, err := probe.Run(ctx, probe.Options{
-			Env: w.Env(), ISPDBURL: w.ISPDBURL(), Password: []byte(sc.Password),
-			Timeout: 10 * time.Second, AttemptTimeout: 3 * time.Second, Rand: rand.New(rand.NewPCG(1, 2)),
-		}, sc.Address)
-		if err != nil {
-			return nil, sc.Name + ": " + err.Error()
-		}
-		if rep.Recommendation == nil {
-			return nil, sc.Name + ": the probe recommends nothing (status " + string(rep.Status) + ")"
 		}
 		addr, err := autoconfig.ParseAddress(sc.Address)
 		if err != nil {
 			return nil, sc.Name + ": " + err.Error()
 		}
+		settings := &autoconfig.Provider{ID: addr.Domain, Domains: []string{addr.Domain},
+			Incoming: []autoconfig.Server{*exp.Incoming}, Outgoing: []autoconfig.Server{*exp.Outgoing}}
 		const display = "Sandbox User"
-		acct, err := NewAccount(rep.Settings(), addr, display, rep.Recommendation.Protocol)
+		acct, err := NewAccount(settings, addr, display, exp.Incoming.Protocol)
 		if err != nil {
 			return nil, sc.Name + ": " + err.Error()
 		}
@@ -90,7 +81,7 @@ func probeSandbox() ([]subject, string) {
 		if err != nil {
 			return nil, sc.Name + ": " + err.Error()
 		}
-		out = append(out, subject{name: "sandbox-" + sc.Name, display: display, acct: acct, files: files, rec: rep.Recommendation})
+		out = append(out, subject{name: "sandbox-" + sc.Name, display: display, acct: acct, files: files, sandbox: true})
 	}
 	return out, ""
 }
