@@ -150,3 +150,30 @@ func TestBatchUserTimedOut(t *testing.T) {
 		t.Errorf("exit %d\n%s", code, stderr)
 	}
 }
+
+// A batch whose user's servers stop answering logins ends within its
+// --timeout (issue 12): the login goes through the prober, whose budget is
+// the one bound, not the fixed per-attempt time and verdict window batch's
+// own login code had (26 s). The bound allows for a starved machine.
+func TestBatchEndsWithinItsTimeoutAgainstStallingServers(t *testing.T) {
+	const budget = 3 * time.Second
+	sandboxed := sandboxNetwork(t, nil, "slow-after-failure")
+	network := func(ctx context.Context) (probe.Options, func(), error) {
+		opts, release, err := sandboxed(ctx)
+		opts.Timeout = budget
+		return opts, release, err
+	}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "alice.pw"), "a wrong password\n")
+	users := filepath.Join(dir, "users.csv")
+	writeFile(t, users, "email,name,password_file\nalice@penalty.test,Alice,alice.pw\n")
+	start := time.Now()
+	code, _, stderr := batchRun(t, &batchOptions{Network: network, UsersFile: users,
+		Out: filepath.Join(dir, "out"), Formats: "sheet", Concurrency: 1})
+	if took := time.Since(start); took > budget+10*time.Second {
+		t.Errorf("batch took %v with --timeout %v", took, budget)
+	}
+	if code != exitBatchPartial || !strings.Contains(stderr, "login-rejected") {
+		t.Errorf("exit %d, want %d with the user login-rejected\n%s", code, exitBatchPartial, stderr)
+	}
+}
