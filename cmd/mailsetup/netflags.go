@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/internal/sandbox"
 	"github.com/mailsetup/mailsetup/probe"
 	"github.com/mailsetup/mailsetup/probe/netx"
@@ -114,12 +115,18 @@ func (nf *netFlags) setup(ctx context.Context) (probe.Options, func(), error) {
 		Private:          nf.private,
 		AllowPlaintext:   nf.allowPlaintext,
 		TrustCertSHA256:  nf.trustCert,
-		TrustHosts:       nf.trustHosts,
 		AutodiscoverAuth: nf.autodiscoverAuth,
 		ISPDBURL:         nf.ispdbURL,
 	}
 	if nf.timeout <= 0 {
 		return opts, nothing, usageError("--timeout %s is not a positive duration; try --timeout 15s", nf.timeout)
+	}
+	for _, h := range nf.trustHosts {
+		host, err := autoconfig.ParseHostname(h)
+		if err != nil {
+			return opts, nothing, usageError("--trust-host %q is not one host name (repeat --trust-host for each host, such as --trust-host imap.example.com)", h)
+		}
+		opts.TrustHosts = append(opts.TrustHosts, host)
 	}
 	if err := checkTrustCerts(nf.trustCert); err != nil {
 		return opts, nothing, err

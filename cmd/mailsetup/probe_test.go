@@ -212,6 +212,8 @@ func TestProbeUsageErrors(t *testing.T) {
 		{"probe", "alice@example.test", "--sandbox", "demo", "--dns-server", "127.0.0.1:53"},
 		{"probe", "alice@example.test", "--dns-server", "no such host"},
 		{"probe", "alice@example.test", "--trust-cert", "abc"},
+		{"probe", "alice@example.test", "--trust-host", "imap.example.test,smtp.example.test"},
+		{"probe", "alice@example.test", "--trust-host", "bad..host"},
 		{"probe", "alice@example.test", "--ispdb-url", "not a url"},
 		{"probe", "alice@example.test", "--ispdb-url", "http://ispdb.example.test/"},
 	} {
