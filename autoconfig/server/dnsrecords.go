@@ -22,7 +22,8 @@ type DNSRecord struct {
 
 // DNSRecords lists what a domain publishes so that clients find this server
 // and the mail servers: autoconfig. and autodiscover. names (CNAME to the
-// configured hostname, covered by the server's certificate), the
+// configured hostname, covered by the server's certificate), setup. for the
+// setup page while it is on, the
 // _autodiscover._tcp SRV record Outlook falls back to (pointing at the
 // configured hostname itself: an SRV target must not be a CNAME), the RFC 6186 /
 // RFC 8314 SRV records, with "." (RFC 2782: service not offered) for every
@@ -55,6 +56,10 @@ func (c *Config) DNSRecords(domain string, ttl uint32) ([]DNSRecord, error) {
 		// certificate covers (ACME issues one for it too).
 		{RR: &dns.SRV{Hdr: hdr("_autodiscover._tcp."+zone, dns.TypeSRV), Priority: 0, Weight: 0, Port: 443, Target: target},
 			Comment: "Outlook's last resort; the target is the server's own name, not an alias (RFC 2782)"},
+	}
+	if c.Page.Enabled {
+		out = append(out, DNSRecord{RR: &dns.CNAME{Hdr: hdr("setup."+zone, dns.TypeCNAME), Target: target},
+			Comment: "the setup page for people: https://setup." + d.ASCII + "/"})
 	}
 	addr := autoconfig.Address{LocalPart: "user", Domain: d.ASCII, DomainUnicode: d.Unicode}
 	servers := append(append([]autoconfig.Server(nil), s.provider.Incoming...), s.provider.Outgoing...)

@@ -58,12 +58,16 @@ func TestDNSRecordsJSON(t *testing.T) {
 	if !strings.HasPrefix(out, fmt.Sprintf("{\n  \"schema_version\": %d,", jsonSchemaVersion)) {
 		t.Errorf("the document does not start with schema_version:\n%.60s", out)
 	}
+	// The setup page, on in the example, has its own name.
+	if got.Records[3].Name != "setup.example.test." || got.Records[3].Type != "CNAME" {
+		t.Errorf("setup page record = %+v, want setup.example.test. CNAME", got.Records[3])
+	}
 	// RFC 2782: the SRV target is the canonical name, never the CNAME beside it.
 	if got.Records[2].Type != "SRV" || got.Records[2].Value != "0 0 443 mailsetup.example.test." {
 		t.Errorf("_autodiscover._tcp = %+v, want the SRV at the hostname", got.Records[2])
 	}
 	if got.SchemaVersion != jsonSchemaVersion || got.Records[0].Type != "CNAME" || got.Records[0].Value != "mailsetup.example.test." ||
-		got.Records[6].Name != "_pop3._tcp.example.test." || got.Records[6].Value != "0 0 0 ." {
+		got.Records[7].Name != "_pop3._tcp.example.test." || got.Records[7].Value != "0 0 0 ." {
 		t.Errorf("unexpected records: %+v", got)
 	}
 	// RFC 6764: SRV and TXT path= for the configured CalDAV and CardDAV,
