@@ -37,13 +37,16 @@ type profileOptions struct {
 	Address string
 	// SandboxAddress is the --sandbox scenario's address, "" without one.
 	SandboxAddress string
-	Name           string
-	Formats        string
-	Out            string
-	Force          bool
-	SettingsFile   string
-	FromReport     string
-	Protocol       string
+	// Sandbox is the --sandbox scenario's name, which every command we
+	// suggest must carry; "" without one.
+	Sandbox      string
+	Name         string
+	Formats      string
+	Out          string
+	Force        bool
+	SettingsFile string
+	FromReport   string
+	Protocol     string
 	// answerFlags are the pipeline's other answers: --username,
 	// --autodiscover-path, the signing flags and --include-password.
 	answerFlags
@@ -98,6 +101,7 @@ Nothing is overwritten without --force, and a failed run writes nothing.`,
 					return err
 				}
 				opts.SandboxAddress = sc.Address
+				opts.Sandbox = sc.Name
 			}
 			if runF != nil {
 				return runF(opts)
@@ -287,7 +291,7 @@ func profileSettings(ctx context.Context, opts *profileOptions, addr *autoconfig
 				return s, "", nil, nil, err
 			}
 		}
-		s, err := reportSettings(rep, opts.FromReport, *addr)
+		s, err := reportSettings(rep, opts.FromReport, *addr, "")
 		return s, "probe report " + opts.FromReport, rep, password, err
 	}
 	popts, release, err := opts.Network(ctx)
@@ -314,14 +318,16 @@ func profileSettings(ctx context.Context, opts *profileOptions, addr *autoconfig
 	if err := cutShort(rep, popts.Timeout); err != nil {
 		return s, "", rep, nil, err
 	}
-	s, err = reportSettings(rep, "the probe", *addr)
+	s, err = reportSettings(rep, "the probe", *addr, opts.Sandbox)
 	return s, "probe of " + opts.Address, rep, popts.Password, err
 }
 
 // reportSettings turns a probe report into settings with the recommended
-// incoming server first, or says why there are none.
-func reportSettings(rep *probe.Report, from string, addr autoconfig.Address) (account.Settings, error) {
+// incoming server first, or says why there are none; sandbox is the
+// --sandbox scenario the suggested probe must carry ("" without one).
+func reportSettings(rep *probe.Report, from string, addr autoconfig.Address, sandbox string) (account.Settings, error) {
 	address := addr.String()
+	probeCommand := "mailsetup probe " + address + sandboxArg(sandbox)
 	if rep.Domain != "" && !strings.EqualFold(rep.Domain, addr.Domain) {
 		return account.Settings{}, usageError("%s is for the domain %s, not %s: probe %s first", from, rep.Domain, addr.Domain, address)
 	}
@@ -333,15 +339,15 @@ func reportSettings(rep *probe.Report, from string, addr autoconfig.Address) (ac
 	s, err := account.FromReport(rep)
 	switch {
 	case errors.Is(err, account.ErrInsecureOnly):
-		return s, withExitCode(exitInsecureOnly, fmt.Errorf("only servers without valid encryption answer for %s (--allow-plaintext or --trust-cert accept them at your own risk): nothing to write; run 'mailsetup probe %s' to see what was tried", addr, address))
+		return s, withExitCode(exitInsecureOnly, fmt.Errorf("only servers without valid encryption answer for %s (--allow-plaintext or --trust-cert accept them at your own risk): nothing to write; run '%s' to see what was tried", addr, probeCommand))
 	case errors.Is(err, account.ErrNoOutgoing):
-		return s, withExitCode(exitNothingFound, fmt.Errorf("no working server for sending mail (SMTP) was found for %s: the files need one; run 'mailsetup probe %s' to see what was tried", addr, address))
+		return s, withExitCode(exitNothingFound, fmt.Errorf("no working server for sending mail (SMTP) was found for %s: the files need one; run '%s' to see what was tried", addr, probeCommand))
 	case err != nil:
 		code := statusExit(rep.Status)
 		if code == exitOK {
 			code = exitNothingFound
 		}
-		return s, withExitCode(code, fmt.Errorf("no working mail server was found for %s: nothing to write; run 'mailsetup probe %s' to see what was tried", addr, address))
+		return s, withExitCode(code, fmt.Errorf("no working mail server was found for %s: nothing to write; run '%s' to see what was tried", addr, probeCommand))
 	}
 	return s, nil
 }

@@ -392,3 +392,20 @@ func TestProfileSandboxOnlyItsDomains(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestSuggestedProbeCarriesSandbox: a hint run after --sandbox must look at
+// the same simulated world; without --sandbox it would probe the real
+// network for a *.test name.
+func TestSuggestedProbeCarriesSandbox(t *testing.T) {
+	for scenario, address := range map[string]string{"nothing": "alice@nothing.test", "plaintext-only": "alice@plaintext.test"} {
+		code, _, stderr := runMain(t, "profile", address, "--sandbox", scenario, "--name", "A", "--out", t.TempDir()+"/x")
+		want := "run 'mailsetup probe " + address + " --sandbox " + scenario + "'"
+		if code == exitOK || !strings.Contains(stderr, want) {
+			t.Errorf("--sandbox %s: exit %d, the hint lacks %q:\n%s", scenario, code, want, stderr)
+		}
+	}
+	if _, err := reportSettings(&probe.Report{Domain: "nothing.test", Status: probe.StatusNothingFound}, "the probe",
+		autoconfig.Address{LocalPart: "alice", Domain: "nothing.test"}, ""); err == nil || strings.Contains(err.Error(), "--sandbox") {
+		t.Errorf("without --sandbox the hint names it: %v", err)
+	}
+}

@@ -48,7 +48,11 @@ func writeReportText(w io.Writer, r *probe.Report) error {
 	}
 	writeServices(b, r)
 	writeList(b, "Disagreements", r.Disagreements)
-	writeList(b, "Warnings", r.Warnings)
+	var warnings []string
+	for _, w := range r.Warnings {
+		warnings = append(warnings, nameServerOnce(w))
+	}
+	writeList(b, "Warnings", warnings)
 	var remedies []string
 	for _, rem := range r.Remedies {
 		remedies = append(remedies, remedyWords(rem))
@@ -86,14 +90,46 @@ func writeRecommendation(w io.Writer, r *probe.Report) {
 		b.WriteString(wrapText("  Without IMAP: ", rec.WithoutIMAP))
 	}
 	b.WriteString(wrapText("  Proven by: ", confidenceWords[rec.Confidence]))
-	if alts := sortedEndpoints(rec.Alternatives); len(alts) > 0 {
-		var names []string
-		for _, a := range alts {
-			names = append(names, fmt.Sprintf("%s %s:%d (%s)", a.Protocol.DisplayName(), a.Host, a.Port, a.Security.Description()))
+	// The alternatives are what the published settings list (issue 11), not
+	// what was proven: each is worded from its own check.
+	var works, notUsed []string
+	for _, a := range sortedEndpoints(rec.Alternatives) {
+		name := fmt.Sprintf("%s %s:%d (%s", a.Protocol.DisplayName(), a.Host, a.Port, a.Security.Description())
+		if why := whyNotUsed(a, r.Servers); why != "" {
+			notUsed = append(notUsed, name+", "+why+")")
+		} else {
+			works = append(works, name+")")
 		}
-		b.WriteString(wrapText("  Also works: ", strings.Join(names, ", ")))
+	}
+	if len(works) > 0 {
+		b.WriteString(wrapText("  Also works: ", strings.Join(works, ", ")))
+	}
+	if len(notUsed) > 0 {
+		b.WriteString(wrapText("  Also published, not used: ", strings.Join(notUsed, ", ")))
 	}
 	io.WriteString(w, b.String())
+}
+
+// whyNotUsed says in a word or two why a published alternative is not one
+// that works, from its own check; "" when it works as the table says.
+func whyNotUsed(a probe.Endpoint, servers []probe.ServerReport) string {
+	for _, s := range servers {
+		if !endpointIs(a, s) {
+			continue
+		}
+		switch v := verdict(s); {
+		case s.Login == probe.LoginFailed:
+			return "login refused"
+		case strings.HasPrefix(v, "works"):
+			return ""
+		case notChecked(s):
+			return "not checked"
+		case s.TLS != nil && s.TLS.Error != "" && !s.TLS.Valid && !s.TLS.Trusted:
+			return "certificate not valid"
+		}
+		return "failed"
+	}
+	return "not checked"
 }
 
 // WriteServers writes the server table, one aligned line per server: the
@@ -460,6 +496,20 @@ func lookupOutcome(l probe.Lookup) string {
 	return l.Status + ": " + reason
 }
 
+// serverNamedTwice matches a warning that names its server and then quotes
+// a check's finding that names it again: "IMAP h:143: IMAP on h:143 refused".
+var serverNamedTwice = regexp.MustCompile(`^(\w+) (\S+:\d+): (\w+) on (\S+:\d+) `)
+
+// nameServerOnce says the server of such a warning once:
+// "IMAP h:143 refused STARTTLS ...".
+func nameServerOnce(w string) string {
+	m := serverNamedTwice.FindStringSubmatch(w)
+	if m == nil || m[1] != m[3] || m[2] != m[4] {
+		return w
+	}
+	return m[1] + " " + m[2] + " " + w[len(m[0]):]
+}
+
 var (
 	httpOpPrefix  = regexp.MustCompile(`^(Get|Post|Head) "[^"]*": `)
 	dnsQueryLabel = regexp.MustCompile(`(^|: )(A|AAAA|SRV|MX|TXT|CNAME|TLSA) [^ :]+: `)
@@ -486,7 +536,9 @@ func shortReason(s string, max int) string {
 	s = fromTail.ReplaceAllString(s, "")
 	s = onHostPort.ReplaceAllString(s, "")
 	s = readingThe.ReplaceAllString(s, "greeting: ")
-	s = strings.ReplaceAll(s, "the host has no address", "no address")
+	// "no address" alone reads as a missing e-mail address.
+	s = strings.ReplaceAll(s, "the host has no address", "no IP address")
+	s = strings.ReplaceAll(s, "host has no address", "host has no IP address")
 	s = strings.ReplaceAll(s, "the DNS server could not answer: ", "DNS answered ")
 	if max > 0 {
 		s = clip(s, max)

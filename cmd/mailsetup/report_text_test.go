@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"regexp"
 	"slices"
@@ -226,5 +227,107 @@ func TestRemediesAreWordedWithTheirFlags(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("the report lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestAlsoWorksListsOnlyWhatWorked: the alternatives are the published
+// settings' word (issue 11), so "Also works" must name only those whose own
+// check worked; the rest are named as published and not used.
+func TestAlsoWorksListsOnlyWhatWorked(t *testing.T) {
+	for _, name := range []string{"hostile-servers", "bad-cert-993", "demo"} {
+		t.Run(name, func(t *testing.T) {
+			r := probeScenario(t, name)
+			if r.Recommendation == nil || len(r.Recommendation.Alternatives) == 0 {
+				t.Fatalf("the scenario gives no alternatives to word: %+v", r.Recommendation)
+			}
+			lines := strings.Split(text(t, r), "\n")
+			joined := map[string]string{} // label -> its wrapped lines as one
+			label := ""
+			for _, l := range lines {
+				switch {
+				case strings.HasPrefix(l, "  Also works: "), strings.HasPrefix(l, "  Also published, not used: "):
+					label = strings.TrimSpace(l[:strings.Index(l, ":")+1])
+					joined[label] = l
+				case label != "" && strings.HasPrefix(l, "      "):
+					joined[label] += " " + strings.TrimSpace(l)
+				default:
+					label = ""
+				}
+			}
+			for _, a := range r.Recommendation.Alternatives {
+				addr := fmt.Sprintf(" %s:%d ", a.Host, a.Port)
+				works := whyNotUsed(a, r.Servers) == ""
+				for _, s := range r.Servers {
+					if endpointIs(a, s) && strings.HasPrefix(verdict(s), "works") != works && s.Login != probe.LoginFailed {
+						t.Errorf("%s: the table says %q but the alternative reads as working=%v", addr, verdict(s), works)
+					}
+				}
+				inWorks := strings.Contains(joined["Also works:"], addr)
+				inNotUsed := strings.Contains(joined["Also published, not used:"], addr)
+				if inWorks != works || inNotUsed == works {
+					t.Errorf("%s (works=%v) is listed under Also works=%v, not used=%v:\n%s", addr, works, inWorks, inNotUsed, strings.Join(lines, "\n"))
+				}
+			}
+		})
+	}
+}
+
+func TestWhyNotUsed(t *testing.T) {
+	e := probe.Endpoint{Protocol: autoconfig.IMAP, Host: "imap.example.test", Port: 993, Security: autoconfig.SecurityTLS}
+	s := probe.ServerReport{Protocol: e.Protocol, Host: e.Host, Port: e.Port, Security: e.Security, Reachable: true}
+	for _, c := range []struct {
+		name string
+		edit func(*probe.ServerReport)
+		want string
+	}{
+		{"works", func(s *probe.ServerReport) { s.TLS = &probe.TLSReport{Valid: true} }, ""},
+		{"self-signed", func(s *probe.ServerReport) {
+			s.TLS, s.Error = &probe.TLSReport{Error: "self-signed"}, "its certificate is not valid"
+		}, "certificate not valid"},
+		{"violation", func(s *probe.ServerReport) {
+			s.TLS, s.Error = &probe.TLSReport{Valid: true}, "greeting: protocol violation"
+		}, "failed"},
+		{"not checked", func(s *probe.ServerReport) { s.Error = "not checked: a better server works" }, "not checked"},
+		{"login refused", func(s *probe.ServerReport) {
+			s.TLS, s.Login = &probe.TLSReport{Valid: true}, probe.LoginFailed
+		}, "login refused"},
+	} {
+		srv := s
+		c.edit(&srv)
+		if got := whyNotUsed(e, []probe.ServerReport{srv}); got != c.want {
+			t.Errorf("%s: whyNotUsed = %q, want %q", c.name, got, c.want)
+		}
+	}
+	if got := whyNotUsed(e, nil); got != "not checked" {
+		t.Errorf("an alternative without a check reads %q, want \"not checked\"", got)
+	}
+}
+
+func TestWarningNamesItsServerOnce(t *testing.T) {
+	r := probeScenario(t, "starttls-broken")
+	out := text(t, r)
+	if !strings.Contains(out, "IMAP imap.brokentls.test:143 refused STARTTLS") {
+		t.Errorf("the STARTTLS warning does not name its server once:\n%s", out)
+	}
+	if strings.Contains(out, "on imap.brokentls.test:143") {
+		t.Errorf("the warning names imap.brokentls.test:143 twice:\n%s", out)
+	}
+	if got := nameServerOnce("IMAP a.test:143: POP3 on b.test:110 refused"); got != "IMAP a.test:143: POP3 on b.test:110 refused" {
+		t.Errorf("a warning about two servers was changed: %q", got)
+	}
+}
+
+func TestNoAddressMeansIPAddress(t *testing.T) {
+	for in, want := range map[string]string{
+		"netx: the host has no address": "no IP address",
+		"verify: host has no address":   "host has no IP address",
+	} {
+		if got := shortReason(in, 0); got != want {
+			t.Errorf("shortReason(%q) = %q, want %q", in, got, want)
+		}
+	}
+	out := text(t, probeScenario(t, "nothing"))
+	if !strings.Contains(out, "no IP address") || regexp.MustCompile(`no address`).MatchString(out) {
+		t.Errorf("the lookups word a missing host address as an e-mail address:\n%s", out)
 	}
 }

@@ -783,7 +783,11 @@ func (w *wizard) nothingWorks(rep *probe.Report) error {
 	}
 	sheet := unprovenSettings(rep)
 	if sheet == nil {
-		fmt.Fprint(w.out, "\n"+wrapText("", nothingFoundNextSteps(w.addr)))
+		scenario := ""
+		if w.opts.Sandbox != nil {
+			scenario = w.opts.Sandbox.Name
+		}
+		fmt.Fprint(w.out, "\n"+wrapText("", nothingFoundNextSteps(w.addr, scenario)))
 		return withExitCode(code, fmt.Errorf("%s for %s", why, w.addr))
 	}
 	write := false

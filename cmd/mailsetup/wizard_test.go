@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/internal/iostreams"
 	"github.com/mailsetup/mailsetup/internal/prompt"
 	"github.com/mailsetup/mailsetup/internal/sandbox"
@@ -466,5 +467,18 @@ func TestWizardTakesThePipelineFlags(t *testing.T) {
 		Protocol: "imap", Formats: "apple", Out: filepath.Join(t.TempDir(), "none"), answerFlags: answerFlags{IncludePassword: true}}, nil)
 	if code != exitUsage || !strings.Contains(errOut, "--include-password needs the password") {
 		t.Errorf("exit %d: %s", code, errOut)
+	}
+}
+
+func TestNothingFoundNextStepsCarrySandbox(t *testing.T) {
+	addr := autoconfig.Address{LocalPart: "alice", Domain: "nothing.test", DomainUnicode: "nothing.test"}
+	with := nothingFoundNextSteps(addr, "nothing")
+	for _, want := range []string{"'mailsetup wizard --sandbox nothing --username NAME'", "'mailsetup wizard --sandbox nothing --details'"} {
+		if !strings.Contains(with, want) {
+			t.Errorf("with --sandbox the next steps lack %q: %s", want, with)
+		}
+	}
+	if without := nothingFoundNextSteps(addr, ""); strings.Contains(without, "--sandbox") || !strings.Contains(without, "'mailsetup wizard --username NAME'") {
+		t.Errorf("without --sandbox the next steps read: %s", without)
 	}
 }

@@ -126,9 +126,11 @@ func clientChoice(f profiles.Format) string {
 	return label
 }
 
-// nothingFoundNextSteps is what a person can do when nothing was found.
-func nothingFoundNextSteps(addr autoconfig.Address) string {
+// nothingFoundNextSteps is what a person can do when nothing was found;
+// the commands it suggests carry the --sandbox scenario ("" without one).
+func nothingFoundNextSteps(addr autoconfig.Address, sandbox string) string {
+	again := "mailsetup wizard" + sandboxArg(sandbox)
 	return fmt.Sprintf("What you can do: ask %s (your provider) for the name of its incoming (IMAP) and outgoing (SMTP) mail servers; "+
-		"if you log in with a name other than your address, run 'mailsetup wizard --username NAME'; "+
-		"'mailsetup wizard --details' shows everything that was tried.", addr.DomainUnicode)
+		"if you log in with a name other than your address, run '%s --username NAME'; "+
+		"'%s --details' shows everything that was tried.", addr.DomainUnicode, again, again)
 }

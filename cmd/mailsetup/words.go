@@ -149,3 +149,14 @@ func (s safeWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// sandboxArg is what a command the user is told to run must carry to look at
+// the same simulated world as the run that suggests it: " --sandbox NAME",
+// or "" without --sandbox (without it, the suggestion would probe the real
+// network for a *.test name and find nothing).
+func sandboxArg(scenario string) string {
+	if scenario == "" {
+		return ""
+	}
+	return " --sandbox " + scenario
+}
