@@ -63,7 +63,7 @@ domains:
 	tests := []struct {
 		name, yaml, want string
 	}{
-		{"typo", strings.Replace(good, "security: tls}]\n      outgoing", "securty: tls}]\n      outgoing", 1), "t.yaml:5: field securty not found"},
+		{"typo", strings.Replace(good, "security: tls}]\n      outgoing", "securty: tls}]\n      outgoing", 1), "t.yaml:5: unknown key securty: see examples/serve.yaml for the keys"},
 		{"bad security", strings.Replace(good, "security: tls}]\n      outgoing", "security: ssl}]\n      outgoing", 1), `t.yaml:5: security "ssl": use tls`},
 		{"bad auth", strings.Replace(good, "security: tls}]\n      outgoing", "security: tls, auth: [kerberos]}]\n      outgoing", 1), `t.yaml:5: auth "kerberos"`},
 		{"bad domain", strings.Replace(good, "name: example.test", "name: exa mple.test", 1), "t.yaml:3: domains[0].name"},
@@ -77,7 +77,11 @@ domains:
 		{"no listen", strings.Replace(good, `listen: {http: ":8080"}`, "", 1), "no listen address"},
 		{"acme without tos", good + "tls: {acme: {cache_dir: /tmp/x}}\n", "accept_tos"},
 		{"bad proxy", good + "rate_limit: {trusted_proxies: [10.0.0.0/33]}\n", `t.yaml:7: trusted_proxies "10.0.0.0/33"`},
-		{"bad duration", good + "timeouts: {read: forever}\n", "t.yaml:7: cannot unmarshal !!str `forever` into time.Duration"},
+		{"bad duration", good + "timeouts: {read: forever}\n", `t.yaml:7: timeouts.read should be a duration with a unit, such as 15s or 2m, not "forever"`},
+		{"bad duration among others", good + "timeouts: {write: 5s, read: forever, idle: 1m}\n", `t.yaml:7: timeouts.read should be`},
+		{"map for list", "listen: {http: \":8080\"}\ndomains:\n  name: example.test\n", "t.yaml:3: domains should be a list of domains, not a mapping"},
+		{"xml", "<?xml version=\"1.0\"?>\n<clientConfig/>\n", "this looks like XML, but the serve configuration is a YAML mapping (see examples/serve.yaml); a provider's XML settings file goes under a domain's file: key"},
+		{"not yaml", "listen: [\n", "t.yaml:1: this is not valid YAML"},
 		{"unknown generic", good + "unknown_domains: other.test\n", `t.yaml:7: unknown_domains names "other.test"`},
 		{"empty", "", "t.yaml is empty"},
 	}
