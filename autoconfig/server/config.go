@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -240,12 +242,12 @@ const (
 func LoadConfig(path string) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		return nil, fmt.Errorf("%w: %s: %s", ErrConfig, path, fileError(err))
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		return nil, fmt.Errorf("%w: %s: %s", ErrConfig, path, fileError(err))
 	}
 	if len(data) > maxConfigSize {
 		return nil, fmt.Errorf("%w: %s is larger than 1 MiB", ErrConfig, path)
@@ -583,7 +585,7 @@ func (l *loader) readProviderFile(name string, path []any) (*autoconfig.Provider
 	full := l.path(name)
 	f, err := os.Open(full)
 	if err != nil {
-		return nil, l.errorf(path, "cannot read provider file: %v", err)
+		return nil, l.errorf(path, "cannot read provider file %s: %s", full, fileError(err))
 	}
 	defer f.Close()
 	p, diags, err := autoconfig.ReadConfig(f)
@@ -844,6 +846,24 @@ func keyAtLine(root *yaml.Node, line int, tag, value string) string {
 	}
 	walk(root, "")
 	return best
+}
+
+// fileError says why a file could not be read, without Go's
+// "open NAME: " prefix: the caller names the file.
+func fileError(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "no such file"
+	case errors.Is(err, fs.ErrPermission):
+		return "no permission to read it"
+	case errors.Is(err, syscall.EISDIR):
+		return "is a folder, not a file"
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 // path resolves a file name relative to the configuration's directory.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -67,7 +68,7 @@ domains:
 		{"bad security", strings.Replace(good, "security: tls}]\n      outgoing", "security: ssl}]\n      outgoing", 1), `t.yaml:5: security "ssl": use tls`},
 		{"bad auth", strings.Replace(good, "security: tls}]\n      outgoing", "security: tls, auth: [kerberos]}]\n      outgoing", 1), `t.yaml:5: auth "kerberos"`},
 		{"bad domain", strings.Replace(good, "name: example.test", "name: exa mple.test", 1), "t.yaml:3: domains[0].name"},
-		{"duplicate", good + "  - name: EXAMPLE.test\n    file: x.xml\n", "cannot read provider file"},
+		{"duplicate", good + "  - name: EXAMPLE.test\n    file: x.xml\n", "cannot read provider file x.xml: no such file"},
 		{"duplicate name", good + "  - name: EXAMPLE.test\n    provider:\n      incoming: [{protocol: imap, host: i.test, security: tls}]\n      outgoing: [{protocol: smtp, host: s.test, security: tls}]\n", `t.yaml:7: domain "example.test" is listed twice`},
 		{"no settings", good + "  - name: other.test\n", `t.yaml:7: domain "other.test" needs its settings`},
 		{"no smtp", strings.Replace(good, "      outgoing: [{protocol: smtp, host: smtp.example.test, security: tls}]\n", "", 1), "has no SMTP server"},
@@ -92,5 +93,20 @@ domains:
 				t.Errorf("error %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// A configuration file that cannot be read says why in words, without
+// Go's "open NAME: no such file or directory" (issue 12).
+func TestLoadConfigUnreadableInWords(t *testing.T) {
+	dir := t.TempDir()
+	for path, want := range map[string]string{
+		filepath.Join(dir, "none.yaml"): filepath.Join(dir, "none.yaml") + ": no such file",
+		dir:                             dir + ": is a folder, not a file",
+	} {
+		_, err := LoadConfig(path)
+		if err == nil || !errors.Is(err, ErrConfig) || !strings.HasSuffix(err.Error(), want) {
+			t.Errorf("LoadConfig(%s): %v, want one ending in %q", path, err, want)
+		}
 	}
 }
