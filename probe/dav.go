@@ -10,6 +10,7 @@ import (
 	"github.com/mailsetup/mailsetup/autoconfig"
 	"github.com/mailsetup/mailsetup/probe/dav"
 	"github.com/mailsetup/mailsetup/probe/discover"
+	"github.com/mailsetup/mailsetup/probe/netx"
 	"github.com/mailsetup/mailsetup/probe/verify"
 )
 
@@ -214,7 +215,7 @@ func (p *davProbe) check(ctx context.Context, e *engine, prover *dav.Prover, c d
 		default:
 			rep.Login = LoginSkipped
 			if res.Err != nil {
-				rep.LoginDetail = &LoginReport{Reason: res.Err.Error()}
+				rep.LoginDetail = &LoginReport{Reason: netx.Words(res.Err)}
 			}
 		}
 	}
@@ -233,7 +234,7 @@ func (p *davProbe) check(ctx context.Context, e *engine, prover *dav.Prover, c d
 		rep.Status = DAVFailed
 	}
 	if res.Err != nil && rep.Status != DAVProven {
-		rep.Error = res.Err.Error()
+		rep.Error = netx.Words(res.Err)
 	}
 	return rep
 }

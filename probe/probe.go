@@ -468,7 +468,7 @@ func checkOutcomeOf(r verify.Result, opts verify.Options) checkOutcome {
 	switch {
 	case r.Err != nil:
 		out.status, out.safe = checkFailed, false
-		out.report.Error = r.Err.Error()
+		out.report.Error = netx.Words(r.Err)
 	case safe && r.Server.Security != autoconfig.SecurityPlain && validTLS:
 		out.status = checkPassed
 	case safe:
@@ -497,7 +497,7 @@ const LoginKindNoAnswer = "no-answer"
 func loginOutcomeOf(r verify.LoginResult) loginOutcome {
 	out := loginOutcome{detail: LoginReport{Reason: r.Reason, ServerText: r.ServerText, Kind: string(r.Kind), Fix: r.Fix}, kind: string(r.Kind), mechanism: r.Mechanism}
 	if out.detail.Reason == "" && r.Err != nil {
-		out.detail.Reason = r.Err.Error()
+		out.detail.Reason = netx.Words(r.Err)
 	}
 	switch {
 	case r.Status == verify.LoginOK:

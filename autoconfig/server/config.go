@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -240,12 +242,12 @@ const (
 func LoadConfig(path string) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		return nil, fmt.Errorf("%w: %s: %s", ErrConfig, path, fileError(err))
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		return nil, fmt.Errorf("%w: %s: %s", ErrConfig, path, fileError(err))
 	}
 	if len(data) > maxConfigSize {
 		return nil, fmt.Errorf("%w: %s is larger than 1 MiB", ErrConfig, path)
@@ -267,7 +269,7 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%w: %s is empty: start from examples/serve.yaml", ErrConfig, name)
 		}
-		return nil, fmt.Errorf("%w: %s", ErrConfig, yamlError(name, err))
+		return nil, fmt.Errorf("%w: %s", ErrConfig, yamlError(name, data, err))
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
@@ -583,7 +585,7 @@ func (l *loader) readProviderFile(name string, path []any) (*autoconfig.Provider
 	full := l.path(name)
 	f, err := os.Open(full)
 	if err != nil {
-		return nil, l.errorf(path, "cannot read provider file: %v", err)
+		return nil, l.errorf(path, "cannot read provider file %s: %s", full, fileError(err))
 	}
 	defer f.Close()
 	p, diags, err := autoconfig.ReadConfig(f)
@@ -717,31 +719,152 @@ func (l *loader) prefixes(in []string, section, key string) ([]netip.Prefix, err
 	return out, nil
 }
 
-// yamlError rewrites yaml.v3's "line N: ..." messages as "FILE:N: ...".
-func yamlError(name string, err error) string {
+// yamlError says what yaml.v3 found wrong in the file in the words of the
+// person editing it: FILE:LINE, the key, and what belongs there. yaml.v3's
+// own texts name Go types ("into []server.fileDomain"), which mean nothing
+// to that person.
+func yamlError(name string, data []byte, err error) string {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
 		if m := yamlLine.FindStringSubmatch(msg); m != nil {
-			return name + ":" + m[1] + ": " + m[2]
+			return name + ":" + m[1] + ": this is not valid YAML: " + m[2]
 		}
-		return name + ": " + msg
+		return name + ": this is not valid YAML: " + msg
 	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root)
 	var out []string
 	for _, e := range te.Errors {
-		if m := yamlLine.FindStringSubmatch(e); m != nil {
-			e = name + ":" + m[1] + ": " + goType.ReplaceAllString(m[2], "")
+		m := yamlLine.FindStringSubmatch(e)
+		if m == nil {
+			out = append(out, name+": "+e)
+			continue
 		}
-		out = append(out, e)
+		line, _ := strconv.Atoi(m[1])
+		out = append(out, name+":"+m[1]+": "+typeProblem(m[2], &root, line, data))
 	}
-	return strings.Join(out, "; ") + " (the keys are documented in examples/serve.yaml)"
+	return strings.Join(out, "; ")
 }
 
-// goType is the Go type yaml.v3 names in "field x not found in type ...",
-// which means nothing to the person editing the file.
-var goType = regexp.MustCompile(` in type [\w.]+$`)
+var (
+	yamlLine     = regexp.MustCompile(`^line (\d+): (.*)$`)
+	unknownField = regexp.MustCompile(`^field (\S+) not found in type `)
+	cannotInto   = regexp.MustCompile("^cannot unmarshal (!!\\w+)(?: `(.*)`)? into (.+)$")
+)
 
-var yamlLine = regexp.MustCompile(`^line (\d+): (.*)$`)
+// typeProblem words one of yaml.v3's type errors.
+func typeProblem(msg string, root *yaml.Node, line int, data []byte) string {
+	if m := unknownField.FindStringSubmatch(msg); m != nil {
+		return "unknown key " + m[1] + ": see examples/serve.yaml for the keys"
+	}
+	m := cannotInto.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	found, value, into := m[1], m[2], m[3]
+	if into == "server.fileConfig" {
+		if bytes.HasPrefix(bytes.TrimSpace(data), []byte("<")) {
+			return "this looks like XML, but the serve configuration is a YAML mapping " +
+				"(see examples/serve.yaml); a provider's XML settings file goes under a domain's file: key"
+		}
+		return "the file should be a YAML mapping of settings (see examples/serve.yaml), not " + yamlKind(found, value)
+	}
+	where := ""
+	if key := keyAtLine(root, line, found, value); key != "" {
+		where = key + " "
+	}
+	return where + "should be " + expected(into) + ", not " + yamlKind(found, value)
+}
+
+// expected names what belongs where yaml.v3 wanted the Go type into.
+func expected(into string) string {
+	switch {
+	case into == "[]server.fileDomain":
+		return "a list of domains"
+	case into == "[]server.fileServer":
+		return "a list of servers"
+	case into == "[]string":
+		return "a list of values"
+	case strings.HasPrefix(into, "[]"):
+		return "a list"
+	case into == "time.Duration":
+		return "a duration with a unit, such as 15s or 2m"
+	case into == "int":
+		return "a whole number"
+	case into == "bool":
+		return "true or false"
+	case into == "string":
+		return "a single value"
+	}
+	return "a mapping of keys"
+}
+
+// yamlKind says what the file holds where something else belongs.
+func yamlKind(tag, value string) string {
+	switch tag {
+	case "!!map":
+		return "a mapping"
+	case "!!seq":
+		return "a list"
+	}
+	if value != "" {
+		return strconv.Quote(value)
+	}
+	return "a single value"
+}
+
+// keyAtLine is the dotted path (domains[0].provider.incoming) of the
+// deepest key whose value starts on line and is what yaml.v3 reported (a
+// flow mapping holds several keys on one line), or "" when none is found.
+func keyAtLine(root *yaml.Node, line int, tag, value string) string {
+	value = strings.TrimSuffix(value, "...")
+	var best string
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				p := n.Content[i].Value
+				if path != "" {
+					p = path + "." + p
+				}
+				if v := n.Content[i+1]; v.Line == line && v.Tag == tag && strings.HasPrefix(v.Value, value) {
+					best = p
+				}
+				walk(n.Content[i+1], p)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				walk(c, path+"["+strconv.Itoa(i)+"]")
+			}
+		}
+	}
+	walk(root, "")
+	return best
+}
+
+// fileError says why a file could not be read, without Go's
+// "open NAME: " prefix: the caller names the file.
+func fileError(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "no such file"
+	case errors.Is(err, fs.ErrPermission):
+		return "no permission to read it"
+	case errors.Is(err, syscall.EISDIR):
+		return "is a folder, not a file"
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
 
 // path resolves a file name relative to the configuration's directory.
 func (l *loader) path(name string) string {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -63,11 +64,11 @@ domains:
 	tests := []struct {
 		name, yaml, want string
 	}{
-		{"typo", strings.Replace(good, "security: tls}]\n      outgoing", "securty: tls}]\n      outgoing", 1), "t.yaml:5: field securty not found"},
+		{"typo", strings.Replace(good, "security: tls}]\n      outgoing", "securty: tls}]\n      outgoing", 1), "t.yaml:5: unknown key securty: see examples/serve.yaml for the keys"},
 		{"bad security", strings.Replace(good, "security: tls}]\n      outgoing", "security: ssl}]\n      outgoing", 1), `t.yaml:5: security "ssl": use tls`},
 		{"bad auth", strings.Replace(good, "security: tls}]\n      outgoing", "security: tls, auth: [kerberos]}]\n      outgoing", 1), `t.yaml:5: auth "kerberos"`},
 		{"bad domain", strings.Replace(good, "name: example.test", "name: exa mple.test", 1), "t.yaml:3: domains[0].name"},
-		{"duplicate", good + "  - name: EXAMPLE.test\n    file: x.xml\n", "cannot read provider file"},
+		{"duplicate", good + "  - name: EXAMPLE.test\n    file: x.xml\n", "cannot read provider file x.xml: no such file"},
 		{"duplicate name", good + "  - name: EXAMPLE.test\n    provider:\n      incoming: [{protocol: imap, host: i.test, security: tls}]\n      outgoing: [{protocol: smtp, host: s.test, security: tls}]\n", `t.yaml:7: domain "example.test" is listed twice`},
 		{"no settings", good + "  - name: other.test\n", `t.yaml:7: domain "other.test" needs its settings`},
 		{"no smtp", strings.Replace(good, "      outgoing: [{protocol: smtp, host: smtp.example.test, security: tls}]\n", "", 1), "has no SMTP server"},
@@ -77,7 +78,11 @@ domains:
 		{"no listen", strings.Replace(good, `listen: {http: ":8080"}`, "", 1), "no listen address"},
 		{"acme without tos", good + "tls: {acme: {cache_dir: /tmp/x}}\n", "accept_tos"},
 		{"bad proxy", good + "rate_limit: {trusted_proxies: [10.0.0.0/33]}\n", `t.yaml:7: trusted_proxies "10.0.0.0/33"`},
-		{"bad duration", good + "timeouts: {read: forever}\n", "t.yaml:7: cannot unmarshal !!str `forever` into time.Duration"},
+		{"bad duration", good + "timeouts: {read: forever}\n", `t.yaml:7: timeouts.read should be a duration with a unit, such as 15s or 2m, not "forever"`},
+		{"bad duration among others", good + "timeouts: {write: 5s, read: forever, idle: 1m}\n", `t.yaml:7: timeouts.read should be`},
+		{"map for list", "listen: {http: \":8080\"}\ndomains:\n  name: example.test\n", "t.yaml:3: domains should be a list of domains, not a mapping"},
+		{"xml", "<?xml version=\"1.0\"?>\n<clientConfig/>\n", "this looks like XML, but the serve configuration is a YAML mapping (see examples/serve.yaml); a provider's XML settings file goes under a domain's file: key"},
+		{"not yaml", "listen: [\n", "t.yaml:1: this is not valid YAML"},
 		{"unknown generic", good + "unknown_domains: other.test\n", `t.yaml:7: unknown_domains names "other.test"`},
 		{"empty", "", "t.yaml is empty"},
 	}
@@ -88,5 +93,20 @@ domains:
 				t.Errorf("error %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// A configuration file that cannot be read says why in words, without
+// Go's "open NAME: no such file or directory" (issue 12).
+func TestLoadConfigUnreadableInWords(t *testing.T) {
+	dir := t.TempDir()
+	for path, want := range map[string]string{
+		filepath.Join(dir, "none.yaml"): filepath.Join(dir, "none.yaml") + ": no such file",
+		dir:                             dir + ": is a folder, not a file",
+	} {
+		_, err := LoadConfig(path)
+		if err == nil || !errors.Is(err, ErrConfig) || !strings.HasSuffix(err.Error(), want) {
+			t.Errorf("LoadConfig(%s): %v, want one ending in %q", path, err, want)
+		}
 	}
 }

@@ -65,8 +65,8 @@ domains:
 		{"query", `      caldav: https://dav.example.test/?x=<y>`, "carries a user name, query or fragment"},
 		{"port", `      caldav: https://dav.example.test:70000/`, "port"},
 		{"scheme", `      caldav: javascript:alert(1)`, "not an https URL"},
-		{"not a string", `      caldav: [https://dav.example.test/]`, "t.yaml:7: cannot unmarshal"},
-		{"typo", `      calldav: https://dav.example.test/`, "t.yaml:7: field calldav not found"},
+		{"not a string", `      caldav: [https://dav.example.test/]`, "t.yaml:7: domains[0].provider.caldav should be a single value, not a list"},
+		{"typo", `      calldav: https://dav.example.test/`, "t.yaml:7: unknown key calldav"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

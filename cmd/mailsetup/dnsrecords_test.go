@@ -102,7 +102,8 @@ func TestDNSRecordsMistakes(t *testing.T) {
 		{[]string{"dns-records", "other.test", "--config", "../../examples/serve.yaml"}, exitUsage, `"other.test" is not a domain or alias in it; it serves example.test, xn--bcher-kva.example.test`},
 		{[]string{"dns-records", "example.test", "--config", "../../examples/serve.yaml", "--ttl", "-5"}, exitUsage, `--ttl "-5" is not a number of seconds`},
 		{[]string{"dns-records", "example.test", "--config", "../../examples/serve.yaml", "--ttl", "2147483648"}, exitUsage, "from 0 to 2147483647"},
-		{[]string{"dns-records", "example.test", "--config", "no-such.yaml"}, exitFailure, "no-such.yaml"},
+		{[]string{"dns-records", "example.test", "--config", "no-such.yaml"}, exitFailure, "no-such.yaml: no such file\n"},
+		{[]string{"dns-records", "example.test", "--config", "../../examples"}, exitFailure, "../../examples: is a folder, not a file\n"},
 	}
 	for _, tt := range tests {
 		code, _, errOut := runMain(t, tt.args...)

@@ -58,6 +58,11 @@ var errSilentMarker = errors.New("")
 
 // usageError is a mistake in flags or arguments.
 func usageError(format string, args ...any) error {
+	for i, a := range args {
+		if err, ok := a.(error); ok && isFlagValueError(err) {
+			args[i] = flagWords(err) // every command's flag errors, batch's own handler too
+		}
+	}
 	return withExitCode(exitUsage, fmt.Errorf(format, args...))
 }
 

@@ -96,16 +96,22 @@ func runLint(opts *lintOptions) error {
 const lintKindOther = "other"
 
 func lintFile(name string) autoconfig.LintReport {
+	unreadable := func(why string) autoconfig.LintReport {
+		return autoconfig.LintReport{Findings: []autoconfig.Diagnostic{{Severity: autoconfig.Error, Message: why}}}
+	}
+	if st, err := os.Stat(name); err == nil && st.IsDir() {
+		return unreadable(fmt.Sprintf("%q is a folder, not a file", name))
+	}
 	f, err := os.Open(name)
 	if err != nil {
-		return autoconfig.LintReport{Findings: []autoconfig.Diagnostic{{Severity: autoconfig.Error, Message: fmt.Sprintf("cannot read the file: %v", err)}}}
+		return unreadable(fileProblem(err))
 	}
 	defer f.Close()
 	// One byte more than the linter reads, so it still reports a file
 	// that is too large.
 	data, err := io.ReadAll(io.LimitReader(f, autoconfig.MaxDocumentSize+1))
 	if err != nil {
-		return autoconfig.LintReport{Findings: []autoconfig.Diagnostic{{Severity: autoconfig.Error, Message: fmt.Sprintf("cannot read the file: %v", err)}}}
+		return unreadable(fileProblem(err))
 	}
 	// The files mailsetup writes beside the autoconfig ones (a
 	// .mobileconfig with its DOCTYPE, user.js, YAML) would otherwise get

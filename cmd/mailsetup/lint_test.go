@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,7 +60,7 @@ func TestLintJSON(t *testing.T) {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
 	if got.SchemaVersion != jsonSchemaVersion || len(got.Files) != 2 || got.Files[0].Kind != "autoconfig" ||
-		got.Files[0].Findings[0].Severity != "error" || !strings.Contains(got.Files[1].Findings[0].Message, "cannot read the file") {
+		got.Files[0].Findings[0].Severity != "error" || got.Files[1].Findings[0].Message != `"no-such-file.xml" does not exist` {
 		t.Errorf("unexpected JSON: %+v", got)
 	}
 }
@@ -189,5 +190,17 @@ func TestLintHonoursDeclaredEncoding(t *testing.T) {
 	writeFile(t, binary, "<\xff\xfe\x00")
 	if code, out, _ := runMain(t, "lint", binary); code != exitFailure || !strings.Contains(out, "binary data") {
 		t.Errorf("binary: exit %d, %q", code, out)
+	}
+}
+
+// A file that cannot be read says why in words, not as Go's "open X: no
+// such file or directory" or "read X: is a directory" (issue 12).
+func TestLintUnreadableFilesInWords(t *testing.T) {
+	dir := t.TempDir()
+	code, out, _ := runMain(t, "lint", filepath.Join(dir, "none.xml"), dir)
+	want := fmt.Sprintf("%s:0: error: %q does not exist\n%s:0: error: %q is a folder, not a file\n",
+		filepath.Join(dir, "none.xml"), filepath.Join(dir, "none.xml"), dir, dir)
+	if code != exitFailure || out != want {
+		t.Errorf("exit %d, got\n%swant\n%s", code, out, want)
 	}
 }

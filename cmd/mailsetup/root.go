@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/mailsetup/mailsetup/internal/iostreams"
 	"github.com/mailsetup/mailsetup/internal/sandbox"
@@ -195,4 +196,34 @@ func completeValues(cmd *cobra.Command) {
 	for _, sub := range cmd.Commands() {
 		completeValues(sub)
 	}
+}
+
+// flagWords is a flag that would not parse, in words: pflag says
+// `invalid argument "1" for "--timeout" flag: time: missing unit in
+// duration "1"`, which names Go's parser rather than what to type.
+func flagWords(err error) string {
+	var ive *pflag.InvalidValueError
+	if !errors.As(err, &ive) {
+		return oneLine(err.Error())
+	}
+	name := "--" + ive.GetFlag().Name
+	var want string
+	switch ive.GetFlag().Value.Type() {
+	case "duration":
+		want = "give a duration with a unit, such as 15s or 2m"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		want = "give a whole number"
+	case "float32", "float64":
+		want = "give a number"
+	case "bool":
+		want = "give true or false"
+	default:
+		want = oneLine(errors.Unwrap(ive).Error())
+	}
+	return fmt.Sprintf("%s %q: %s", name, ive.GetValue(), want)
+}
+
+func isFlagValueError(err error) bool {
+	var ive *pflag.InvalidValueError
+	return errors.As(err, &ive)
 }

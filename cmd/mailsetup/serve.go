@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -130,7 +132,7 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		addr, key, hint string
 		into            *net.Listener
 	}{
-		{cfg.Listen.HTTP, "listen.http", " (is another server on that port? choose one with --listen)", &ls.HTTP},
+		{cfg.Listen.HTTP, "listen.http", "; choose another with --listen", &ls.HTTP},
 		{cfg.Listen.HTTPS, "listen.https", "", &ls.HTTPS},
 		{cfg.Listen.Metrics, "metrics.listen", "", &ls.Metrics},
 	} {
@@ -139,7 +141,10 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		}
 		if *l.into, err = net.Listen("tcp", l.addr); err != nil {
 			closeAll()
-			return fmt.Errorf("%s: %w%s", l.key, err, l.hint)
+			if l.key == "listen.http" && opts.listen != "" {
+				l.key = "--listen"
+			}
+			return worded{fmt.Sprintf("%s: %s", l.key, listenProblem(l.addr, err, l.hint)), err}
 		}
 	}
 	go func() {
@@ -220,4 +225,30 @@ func (l *serveLog) derive(f func(slog.Handler) slog.Handler) *serveLog {
 	d := *l
 	d.with = append(append([]func(slog.Handler) slog.Handler(nil), l.with...), f)
 	return &d
+}
+
+// listenProblem says why the address could not be listened on, in words:
+// net says "listen tcp: address 99999: invalid port", and only a port in
+// use earns the hint to choose another.
+func listenProblem(addr string, err error, hint string) string {
+	_, port, splitErr := net.SplitHostPort(addr)
+	if splitErr != nil {
+		return fmt.Sprintf("%q is not an address with a port, such as :8080 or 127.0.0.1:8080", addr)
+	}
+	if n, convErr := strconv.Atoi(port); convErr != nil || n < 0 || n > 65535 {
+		return fmt.Sprintf("in %q, the port %q is not a number from 1 to 65535", addr, port)
+	}
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Sprintf("another server is already on %s%s", addr, hint)
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Sprintf("no permission to listen on %s (ports below 1024 need root or CAP_NET_BIND_SERVICE)", addr)
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return fmt.Sprintf("%s is not an address of this machine", addr)
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return fmt.Sprintf("cannot listen on %s: %v", addr, oe.Err)
+	}
+	return fmt.Sprintf("cannot listen on %s: %v", addr, err)
 }

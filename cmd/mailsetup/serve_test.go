@@ -41,7 +41,7 @@ func TestServeCheck(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("listen: {http: \":8080\"}\ndomain:\n  - name: example.test\n"), 0o644)
 	code, _, errOut = runMain(t, "serve", "--check", "--config", bad)
-	if code != exitFailure || !strings.Contains(errOut, bad+":2: field domain not found") {
+	if code != exitFailure || !strings.Contains(errOut, bad+":2: unknown key domain: see examples/serve.yaml for the keys") {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 }
@@ -142,6 +142,26 @@ func TestServeRunReloadStop(t *testing.T) {
 	for _, l := range lines[refused:] {
 		if !json.Valid([]byte(l)) {
 			t.Errorf("not JSON after the reload to format: json: %s", l)
+		}
+	}
+}
+
+// An address serve cannot listen on says why: a port that is no port is
+// not blamed on another server (issue 12).
+func TestServeListenProblemsInWords(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	for _, tc := range []struct{ listen, want string }{
+		{"127.0.0.1:99999", `--listen: in "127.0.0.1:99999", the port "99999" is not a number from 1 to 65535` + "\n"},
+		{"127.0.0.1", `--listen: "127.0.0.1" is not an address with a port, such as :8080 or 127.0.0.1:8080` + "\n"},
+		{taken.Addr().String(), "--listen: another server is already on " + taken.Addr().String() + "; choose another with --listen\n"},
+	} {
+		code, _, errOut := runMain(t, "serve", "--config", "../../examples/serve.yaml", "--listen", tc.listen)
+		if code != exitFailure || !strings.HasSuffix(errOut, tc.want) {
+			t.Errorf("--listen %s: exit %d, stderr %q; want %q", tc.listen, code, errOut, tc.want)
 		}
 	}
 }

@@ -57,7 +57,7 @@ func (l lookup) end(status string, err error) {
 	lk := &l.f.lookups[l.i]
 	lk.Status, lk.Elapsed = status, time.Since(l.start)
 	if err != nil {
-		lk.Error = err.Error()
+		lk.Error = netx.Words(err)
 	}
 }
 

@@ -397,7 +397,7 @@ func (p pending) end(status string, err error) {
 	l := &p.r.lookups[p.i]
 	l.Status, l.Elapsed = status, time.Since(p.start)
 	if err != nil {
-		l.Error = err.Error()
+		l.Error = netx.Words(err)
 	}
 }
 

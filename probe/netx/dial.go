@@ -11,7 +11,7 @@ import (
 )
 
 // ErrNoAddress means a host name has no A or AAAA record.
-var ErrNoAddress = errors.New("netx: the host has no address")
+var ErrNoAddress = errors.New("the host has no address in DNS")
 
 // connectStagger is how long one address gets before the next one is tried
 // alongside it (RFC 8305 §5 recommends 250 ms).
@@ -26,10 +26,10 @@ const connectStagger = 250 * time.Millisecond
 func DialHost(ctx context.Context, r Resolver, d Dialer, network, hostport string) (net.Conn, error) {
 	host, portText, err := net.SplitHostPort(hostport)
 	if err != nil {
-		return nil, fmt.Errorf("netx: %q is not host:port: %w", hostport, err)
+		return nil, fmt.Errorf("%q is not host:port: %w", hostport, err)
 	}
 	if _, err := strconv.ParseUint(portText, 10, 16); err != nil {
-		return nil, fmt.Errorf("netx: %q has no valid port", hostport)
+		return nil, fmt.Errorf("%q has no valid port", hostport)
 	}
 	addrs, _, err := r.LookupAddrs(ctx, host)
 	if err != nil {

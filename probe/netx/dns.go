@@ -20,13 +20,13 @@ import (
 var (
 	// ErrDNSFailure is a server-side failure: SERVFAIL, REFUSED and other
 	// error rcodes. Asking again later, or another server, may help.
-	ErrDNSFailure = errors.New("netx: the DNS server could not answer")
+	ErrDNSFailure = errors.New("the DNS server could not answer")
 	// ErrHostileAnswer is an answer mailsetup refuses to use: too many
 	// records, a CNAME loop or an over-long CNAME chain, or a reply that is
 	// not a reply to the question.
-	ErrHostileAnswer = errors.New("netx: unusable DNS answer")
+	ErrHostileAnswer = errors.New("the DNS answer cannot be used")
 	// ErrDNSTimeout means the server did not answer in time.
-	ErrDNSTimeout = errors.New("netx: the DNS server did not answer in time")
+	ErrDNSTimeout = errors.New("the DNS server did not answer in time")
 )
 
 const (
@@ -204,7 +204,7 @@ func (r *dnsResolver) lookup(ctx context.Context, name string, qtype uint16) ([]
 	}
 	qname := dns.Fqdn(strings.ToLower(name))
 	if _, ok := dns.IsDomainName(qname); !ok {
-		return nil, Meta{}, fmt.Errorf("netx: %q is not a DNS name", name)
+		return nil, Meta{}, fmt.Errorf("%q is not a DNS name", name)
 	}
 	seen := map[string]bool{}
 	auth := true
@@ -349,11 +349,11 @@ func (r *dnsResolver) exchangeOver(ctx context.Context, network, server string, 
 	q.Id = dns.Id()
 	packed, err := q.Pack()
 	if err != nil {
-		return nil, fmt.Errorf("netx: packing the query: %w", err)
+		return nil, fmt.Errorf("packing the DNS query: %w", err)
 	}
 	conn, err := r.dialer.DialContext(ctx, network, server)
 	if err != nil {
-		return nil, timeoutOr(ctx, fmt.Errorf("netx: dialing DNS server %s over %s: %w", server, network, err))
+		return nil, timeoutOr(ctx, fmt.Errorf("connecting to DNS server %s over %s: %w", server, network, err))
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {
@@ -366,27 +366,27 @@ func (r *dnsResolver) exchangeOver(ctx context.Context, network, server string, 
 	if network == "tcp" {
 		framed := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(packed)), uint16(len(packed)))
 		if _, err := conn.Write(append(framed, packed...)); err != nil {
-			return nil, timeoutOr(ctx, fmt.Errorf("netx: sending to %s: %w", server, err))
+			return nil, timeoutOr(ctx, fmt.Errorf("sending to DNS server %s: %w", server, err))
 		}
 		var length [2]byte
 		if _, err := io.ReadFull(conn, length[:]); err != nil {
-			return nil, timeoutOr(ctx, fmt.Errorf("netx: reading from %s: %w", server, err))
+			return nil, timeoutOr(ctx, fmt.Errorf("reading from DNS server %s: %w", server, err))
 		}
 		buf := make([]byte, binary.BigEndian.Uint16(length[:]))
 		if _, err := io.ReadFull(conn, buf); err != nil {
-			return nil, timeoutOr(ctx, fmt.Errorf("netx: reading from %s: %w", server, err))
+			return nil, timeoutOr(ctx, fmt.Errorf("reading from DNS server %s: %w", server, err))
 		}
 		return parseReply(buf, q, server)
 	}
 
 	if _, err := conn.Write(packed); err != nil {
-		return nil, timeoutOr(ctx, fmt.Errorf("netx: sending to %s: %w", server, err))
+		return nil, timeoutOr(ctx, fmt.Errorf("sending to DNS server %s: %w", server, err))
 	}
 	buf := make([]byte, dns.MaxMsgSize)
 	for {
 		n, err := conn.Read(buf)
 		if err != nil {
-			return nil, timeoutOr(ctx, fmt.Errorf("netx: reading from %s: %w", server, err))
+			return nil, timeoutOr(ctx, fmt.Errorf("reading from DNS server %s: %w", server, err))
 		}
 		msg, err := parseReply(buf[:n], q, server)
 		if errors.Is(err, errNotOurReply) {

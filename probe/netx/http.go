@@ -28,15 +28,15 @@ const defaultHTTPTimeout = 10 * time.Second
 
 // Errors of the HTTP helpers.
 var (
-	ErrBodyTooLarge    = fmt.Errorf("netx: response body larger than %d bytes", MaxBodySize)
-	ErrTooManyRedirect = fmt.Errorf("netx: more than %d redirects", MaxRedirects)
+	ErrBodyTooLarge    = fmt.Errorf("the answer is larger than %d bytes", MaxBodySize)
+	ErrTooManyRedirect = fmt.Errorf("more than %d redirects", MaxRedirects)
 	// ErrInsecureRedirect is a redirect from https to http: following it
 	// would expose what the request carries.
-	ErrInsecureRedirect = errors.New("netx: refusing a redirect away from https")
+	ErrInsecureRedirect = errors.New("a redirect away from https was refused")
 	// ErrPrivateRedirect is a redirect from a public host into loopback or
 	// private address space: an outside server must not make the prober
 	// reach a port of this machine or its network.
-	ErrPrivateRedirect = errors.New("netx: refusing a redirect into loopback or private address space")
+	ErrPrivateRedirect = errors.New("a redirect into loopback or private address space was refused")
 )
 
 // HTTPOptions tune HTTPClient. The zero value follows up to 10 redirects,
@@ -145,11 +145,11 @@ func HostIsPrivate(ctx context.Context, r Resolver, host string) bool {
 func dialPublic(ctx context.Context, env Env, network, hostport string) (net.Conn, error) {
 	host, portText, err := net.SplitHostPort(hostport)
 	if err != nil {
-		return nil, fmt.Errorf("netx: %q is not host:port: %w", hostport, err)
+		return nil, fmt.Errorf("%q is not host:port: %w", hostport, err)
 	}
 	port, err := strconv.ParseUint(portText, 10, 16)
 	if err != nil {
-		return nil, fmt.Errorf("netx: %q has no valid port", hostport)
+		return nil, fmt.Errorf("%q has no valid port", hostport)
 	}
 	var addrs []netip.Addr
 	if a, err := netip.ParseAddr(host); err == nil {
@@ -202,10 +202,10 @@ func LoadRootCAs(files ...string) (*x509.CertPool, error) {
 		}
 		pem, err := os.ReadFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("netx: reading CA file: %w", err)
+			return nil, fmt.Errorf("reading CA file: %w", err)
 		}
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("netx: CA file %q holds no PEM certificate; give a file with -----BEGIN CERTIFICATE----- blocks", f)
+			return nil, fmt.Errorf("CA file %q holds no PEM certificate; give a file with -----BEGIN CERTIFICATE----- blocks", f)
 		}
 	}
 	return pool, nil

@@ -36,7 +36,7 @@ func resolverFromConf(path string, d Dialer) Resolver {
 
 // ErrNoTLSA is returned by the operating system's resolver, which has no
 // TLSA lookup.
-var ErrNoTLSA = errors.New("netx: the system resolver cannot look up TLSA records; ask a DNS server directly instead")
+var ErrNoTLSA = errors.New("the system resolver cannot look up TLSA records; ask a DNS server directly instead")
 
 // osResolver wraps net.Resolver. It never reports authentication: the
 // operating system hides the AD bit.

@@ -17,7 +17,7 @@ import (
 // ip:port that answered.
 func dialHost(ctx context.Context, env netx.Env, host string, port int) (net.Conn, string, error) {
 	if env.Dialer == nil {
-		return nil, "", errors.New("verify: no dialer in the environment")
+		return nil, "", errors.New("no network to connect through")
 	}
 	addrs, err := resolve(ctx, env.Resolver, host)
 	if err != nil {

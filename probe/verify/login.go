@@ -24,7 +24,7 @@ import (
 
 // ErrUnsafe: Login refused to send the password; the LoginResult's Reason
 // says why and what flag would allow it.
-var ErrUnsafe = errors.New("verify: refusing to send the password")
+var ErrUnsafe = errors.New("the password was not sent")
 
 // LoginStatus is the outcome of one login attempt.
 type LoginStatus string
@@ -519,7 +519,7 @@ type pop3Dialer struct {
 
 func (d *pop3Dialer) Dial(network, address string) (net.Conn, error) {
 	if d.used {
-		return nil, errors.New("verify: one POP3 connection per login")
+		return nil, errors.New("one POP3 connection per login")
 	}
 	d.used = true
 	var conn net.Conn

@@ -49,26 +49,26 @@ import (
 var (
 	// ErrBadServer: the autoconfig.Server cannot be checked (no host, a port
 	// out of range, an unknown protocol or security).
-	ErrBadServer = errors.New("verify: bad server")
+	ErrBadServer = errors.New("the server settings cannot be checked")
 	// ErrNoAddress: the host name has no IPv4 or IPv6 address.
-	ErrNoAddress = errors.New("verify: host has no address")
+	ErrNoAddress = errors.New("the host has no address in DNS")
 	// ErrProtocol: the server's answer does not follow the protocol.
-	ErrProtocol = errors.New("verify: protocol violation")
+	ErrProtocol = errors.New("the server broke the protocol")
 	// ErrTooLong: the server sent a longer line or more data than any
 	// correct server needs; reading stopped there.
-	ErrTooLong = errors.New("verify: server sent too much")
+	ErrTooLong = errors.New("the server sent far more than any correct server needs")
 	// ErrRefused: the server greeted with a refusal (IMAP BYE, SMTP 554,
 	// POP3 -ERR).
-	ErrRefused = errors.New("verify: server refused the connection")
+	ErrRefused = errors.New("the server refused the connection")
 	// ErrSTARTTLS: the upgrade to TLS failed; the connection was dropped
 	// rather than continued in plaintext.
-	ErrSTARTTLS = errors.New("verify: STARTTLS failed")
+	ErrSTARTTLS = errors.New("the switch to encryption (STARTTLS) failed")
 	// ErrTLS: the TLS handshake failed.
-	ErrTLS = errors.New("verify: TLS handshake failed")
+	ErrTLS = errors.New("the encrypted (TLS) connection could not be set up")
 	// ErrTimeout: our own deadline (the context's or Options.Timeout)
 	// ended the step, which says nothing about the server. It always
 	// comes with context.DeadlineExceeded or context.Canceled.
-	ErrTimeout = errors.New("verify: no answer within the time allowed")
+	ErrTimeout = errors.New("no answer in time")
 )
 
 // DefaultTimeout is used when Options.Timeout is zero.
