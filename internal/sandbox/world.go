@@ -10,9 +10,11 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mailsetup/mailsetup/autoconfig"
@@ -531,8 +533,9 @@ func (d *dialer) DialContext(ctx context.Context, network, address string) (net.
 	return &planConn{Conn: c, remote: remote}, nil
 }
 
-// errConnRefused reads like the kernel's refusal.
-var errConnRefused = errors.New("connect: connection refused")
+// errConnRefused is the kernel's refusal, so that callers that recognise
+// ECONNREFUSED (netx.Words, errors.Is) treat the sandbox's as a real one.
+var errConnRefused = &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}
 
 // errDialTimeout is a connect that never completed; it is a net.Error
 // timeout, as a real one is.
