@@ -96,29 +96,9 @@ func androidPageFor(acct profiles.Account) ([]byte, error) {
 // serveAndroidQR answers GET /android.png?emailaddress=ADDR with the
 // Thunderbird-for-Android QR code, rendered once per address and cached.
 func (s *Server) serveAndroidQR(w http.ResponseWriter, r *http.Request, st *state) outcome {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		setHeader(w, "Allow", valueGetHead)
-		return outcome{status: plainText(w, http.StatusMethodNotAllowed, "use GET\n")}
-	}
-	acct, out, ok := accountFor(w, r, st)
-	if !ok {
-		return out
-	}
-	body, err := st.renders.get(r.Context(), renderKey{kind: renderAndroidQR, addr: acct.Address.String()}, func() ([]byte, error) {
-		var png bytes.Buffer
-		err := profiles.AndroidQRPNG(&png, acct)
-		return png.Bytes(), err
-	})
-	if errors.Is(err, profiles.ErrUnsupported) {
-		out.status = plainText(w, http.StatusNotFound, "this address cannot be put into a QR code: type the settings from /android\n")
-		return out
-	}
-	if err != nil {
-		return s.renderFailed(w, r, st, out, "an Android QR code", err)
-	}
-	writeRendered(w, r, valuePNG, body, nil)
-	out.status = http.StatusOK
-	return out
+	return s.serveDownload(w, r, st, download{kind: renderAndroidQR, what: "an Android QR code",
+		write: profiles.AndroidQRPNG, contentType: valuePNG,
+		unsupported: "this address cannot be put into a QR code: type the settings from /android\n"})
 }
 
 // valueCSP lets the page show its QR image (served from here) and nothing else.

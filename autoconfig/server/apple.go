@@ -1,9 +1,9 @@
 package server
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"os"
@@ -49,27 +49,15 @@ func loadSigner(sc *SigningConfig) (*signer, error) {
 // Apple configuration profile, signed when a signing certificate is
 // configured. The address is required: the profile names the account.
 func (s *Server) serveMobileconfig(w http.ResponseWriter, r *http.Request, st *state) outcome {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		setHeader(w, "Allow", valueGetHead)
-		return outcome{status: plainText(w, http.StatusMethodNotAllowed, "use GET\n")}
-	}
-	acct, out, ok := accountFor(w, r, st)
-	if !ok {
-		return out
-	}
-	body, err := st.renders.get(r.Context(), renderKey{kind: renderMobileconfig, addr: acct.Address.String()}, func() ([]byte, error) {
-		var b bytes.Buffer
-		err := profiles.AppleMobileconfig(&b, acct, profiles.AppleOptions{Signer: st.signer})
-		return b.Bytes(), err
-	})
-	if err != nil {
-		return s.renderFailed(w, r, st, out, "an Apple profile", err)
-	}
-	// FormatMediaType quotes the name, or encodes it (RFC 2231) when it is not ASCII.
-	setHeader(w, "Content-Disposition", []string{mime.FormatMediaType("attachment", map[string]string{"filename": profiles.AppleFileName(acct.Address)})})
-	writeRendered(w, r, valueAppleConfig, body, nil)
-	out.status = http.StatusOK
-	return out
+	return s.serveDownload(w, r, st, download{kind: renderMobileconfig, what: "an Apple profile",
+		write: func(w io.Writer, acct profiles.Account) error {
+			return profiles.AppleMobileconfig(w, acct, profiles.AppleOptions{Signer: st.signer})
+		},
+		contentType: valueAppleConfig,
+		// FormatMediaType quotes the name, or encodes it (RFC 2231) when it is not ASCII.
+		disposition: func(acct profiles.Account) []string {
+			return []string{mime.FormatMediaType("attachment", map[string]string{"filename": profiles.AppleFileName(acct.Address)})}
+		}})
 }
 
 // writeRendered answers 200 with a rendered answer; csp, when set, is the

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -579,18 +580,41 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request, st *state) o
 // serveOutlookPRF answers GET /outlook.prf?emailaddress=A with the profile
 // classic Outlook imports (outlook.exe /importprf), from profiles.OutlookPRF.
 func (s *Server) serveOutlookPRF(w http.ResponseWriter, r *http.Request, st *state) outcome {
-	return s.serveDownload(w, r, st, renderOutlookPRF, "an Outlook profile", profiles.OutlookPRF, valuePRF, valuePRFFileName, nil)
+	return s.serveDownload(w, r, st, download{kind: renderOutlookPRF, what: "an Outlook profile",
+		write: profiles.OutlookPRF, contentType: valuePRF, disposition: fixedDisposition(valuePRFFileName)})
 }
 
 // serveSheet answers GET /sheet?emailaddress=A with the printable settings
 // sheet, from profiles.SheetHTML.
 func (s *Server) serveSheet(w http.ResponseWriter, r *http.Request, st *state) outcome {
-	return s.serveDownload(w, r, st, renderSheet, "a settings sheet", profiles.SheetHTML, valueHTML, nil, valueSheetCSP)
+	return s.serveDownload(w, r, st, download{kind: renderSheet, what: "a settings sheet",
+		write: profiles.SheetHTML, contentType: valueHTML, csp: valueSheetCSP})
 }
 
-// serveDownload answers a file rendered per address by a profiles writer.
-func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, st *state, kind renderKind, what string,
-	write func(io.Writer, profiles.Account) error, ct, disposition, csp []string) outcome {
+// download is one answer rendered per address by a profiles writer.
+type download struct {
+	kind renderKind
+	// what names the answer in logs: "an Apple profile".
+	what  string
+	write func(io.Writer, profiles.Account) error
+	// contentType and csp (a page's Content-Security-Policy, or nil) are
+	// the answer's headers; disposition, when set, its Content-Disposition.
+	contentType, csp []string
+	disposition      func(profiles.Account) []string
+	// unsupported, when set, is the 404 text for an address the writer
+	// cannot take (profiles.ErrUnsupported).
+	unsupported string
+}
+
+// fixedDisposition is a Content-Disposition that does not depend on the
+// account.
+func fixedDisposition(v []string) func(profiles.Account) []string {
+	return func(profiles.Account) []string { return v }
+}
+
+// serveDownload answers d for the address of the request, rendered once per
+// address and cached (st.renders).
+func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, st *state, d download) outcome {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		setHeader(w, "Allow", valueGetHead)
 		return outcome{status: plainText(w, http.StatusMethodNotAllowed, "use GET\n")}
@@ -599,18 +623,22 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, st *state
 	if !ok {
 		return out
 	}
-	body, err := st.renders.get(r.Context(), renderKey{kind: kind, addr: acct.Address.String()}, func() ([]byte, error) {
+	body, err := st.renders.get(r.Context(), renderKey{kind: d.kind, addr: acct.Address.String()}, func() ([]byte, error) {
 		var b bytes.Buffer
-		err := write(&b, acct)
+		err := d.write(&b, acct)
 		return b.Bytes(), err
 	})
+	if d.unsupported != "" && errors.Is(err, profiles.ErrUnsupported) {
+		out.status = plainText(w, http.StatusNotFound, d.unsupported)
+		return out
+	}
 	if err != nil {
-		return s.renderFailed(w, r, st, out, what, err)
+		return s.renderFailed(w, r, st, out, d.what, err)
 	}
-	if disposition != nil {
-		setHeader(w, "Content-Disposition", disposition)
+	if d.disposition != nil {
+		setHeader(w, "Content-Disposition", d.disposition(acct))
 	}
-	writeRendered(w, r, ct, body, csp)
+	writeRendered(w, r, d.contentType, body, d.csp)
 	out.status = http.StatusOK
 	return out
 }
