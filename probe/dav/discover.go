@@ -42,23 +42,9 @@ func (f *finder) begin(method, target string) lookup {
 }
 
 func (l lookup) end(status string, err error) {
-	if status == "" {
-		switch {
-		case err == nil:
-			status = discover.StatusFound
-		case l.f.ctx.Err() != nil:
-			status = discover.StatusCancelled
-		default:
-			status = discover.StatusError
-		}
-	}
 	l.f.mu.Lock()
 	defer l.f.mu.Unlock()
-	lk := &l.f.lookups[l.i]
-	lk.Status, lk.Elapsed = status, time.Since(l.start)
-	if err != nil {
-		lk.Error = netx.Words(err)
-	}
+	l.f.lookups[l.i].Finish(l.f.ctx, status, err, l.start)
 }
 
 func (l lookup) authenticated(meta netx.Meta) {

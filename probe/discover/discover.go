@@ -379,23 +379,28 @@ func (r *run) begin(method, target, sent string) pending {
 	return pending{r: r, i: len(r.lookups) - 1, start: time.Now()}
 }
 
-// end records the outcome. Status "" lets end decide from err: cancelled
-// when the run's context is done, error otherwise, found when err is nil.
+// end records the outcome (Lookup.Finish).
 func (p pending) end(status string, err error) {
+	p.r.mu.Lock()
+	defer p.r.mu.Unlock()
+	p.r.lookups[p.i].Finish(p.r.ctx, status, err, p.start)
+}
+
+// Finish records a lookup's outcome and how long it took since start.
+// Status "" decides from err: found when it is nil, cancelled when ctx is
+// done, error otherwise; the error is kept in words (netx.Words).
+func (l *Lookup) Finish(ctx context.Context, status string, err error, start time.Time) {
 	if status == "" {
 		switch {
 		case err == nil:
 			status = StatusFound
-		case p.r.ctx.Err() != nil:
+		case ctx.Err() != nil:
 			status = StatusCancelled
 		default:
 			status = StatusError
 		}
 	}
-	p.r.mu.Lock()
-	defer p.r.mu.Unlock()
-	l := &p.r.lookups[p.i]
-	l.Status, l.Elapsed = status, time.Since(p.start)
+	l.Status, l.Elapsed = status, time.Since(start)
 	if err != nil {
 		l.Error = netx.Words(err)
 	}
