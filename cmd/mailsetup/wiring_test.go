@@ -72,30 +72,7 @@ var badHosts = map[string]string{
 }
 
 // settingsXML is a config-v1.1 file whose IMAP server is host.
-func settingsXML(host string) string {
-	return `<?xml version="1.0" encoding="UTF-8"?>
-<clientConfig version="1.1">
-  <emailProvider id="example.test">
-    <domain>example.test</domain>
-    <displayName>Example Mail</displayName>
-    <incomingServer type="imap">
-      <hostname>` + host + `</hostname>
-      <port>993</port>
-      <socketType>SSL</socketType>
-      <authentication>password-cleartext</authentication>
-      <username>%EMAILADDRESS%</username>
-    </incomingServer>
-    <outgoingServer type="smtp">
-      <hostname>smtp.example.test</hostname>
-      <port>465</port>
-      <socketType>SSL</socketType>
-      <authentication>password-cleartext</authentication>
-      <username>%EMAILADDRESS%</username>
-    </outgoingServer>
-  </emailProvider>
-</clientConfig>
-`
-}
+func settingsXML(host string) string { return lintConfig("UTF-8", "Example Mail", host) }
 
 // reportWith is a proven probe report whose recommended IMAP server is
 // host: what a saved report (--from) or a prober could carry.
